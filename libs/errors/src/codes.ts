@@ -1,0 +1,77 @@
+/**
+ * The closed set of error codes Onramp returns. Every error that reaches an HTTP client carries
+ * its code in the `Onramp-Error-Code` header (as `ERR_ONRAMP_<CODE>`), and every error an agent
+ * sees on bind or connect carries it in the control message, so scripts and dashboards can match
+ * on a stable string instead of parsing prose.
+ */
+export const ErrorCode = {
+  /** No endpoint is bound for the request's Host. */
+  EndpointNotFound: "ENDPOINT_NOT_FOUND",
+  /** The endpoint existed, but no agent serving it is connected now. */
+  EndpointOffline: "ENDPOINT_OFFLINE",
+  /** The agent's session ended while the request was in flight. */
+  AgentDisconnected: "AGENT_DISCONNECTED",
+  /** The agent could not open a connection to its upstream (connection refused, DNS failure). */
+  UpstreamRefused: "UPSTREAM_REFUSED",
+  /** The upstream did not send response headers in time. */
+  UpstreamTimeout: "UPSTREAM_TIMEOUT",
+  /** The upstream connection failed after it was opened (reset, malformed response). */
+  UpstreamError: "UPSTREAM_ERROR",
+  /** The request body is larger than the edge accepts. */
+  BodyTooLarge: "BODY_TOO_LARGE",
+  /** The request line or headers are larger than the edge accepts. */
+  HeadersTooLarge: "HEADERS_TOO_LARGE",
+  /** The request is not valid HTTP/1.1. */
+  MalformedRequest: "MALFORMED_REQUEST",
+  /** The edge is shutting down and takes no new requests. */
+  EdgeDraining: "EDGE_DRAINING",
+  /** The authtoken is missing or not accepted. */
+  AuthFailed: "AUTH_FAILED",
+  /** The URL is bound elsewhere and pooling is not enabled on both binds. */
+  BindConflict: "BIND_CONFLICT",
+  /** The URL given to bind is not a URL this edge can serve. */
+  InvalidUrl: "INVALID_URL",
+  /** A control or data message broke the protocol. */
+  ProtocolError: "PROTOCOL_ERROR",
+  /** A bug or an unexpected condition inside Onramp. */
+  Internal: "INTERNAL",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const httpStatus: Record<ErrorCode, number> = {
+  ENDPOINT_NOT_FOUND: 404,
+  ENDPOINT_OFFLINE: 503,
+  AGENT_DISCONNECTED: 502,
+  UPSTREAM_REFUSED: 502,
+  UPSTREAM_TIMEOUT: 504,
+  UPSTREAM_ERROR: 502,
+  BODY_TOO_LARGE: 413,
+  HEADERS_TOO_LARGE: 431,
+  MALFORMED_REQUEST: 400,
+  EDGE_DRAINING: 503,
+  AUTH_FAILED: 401,
+  BIND_CONFLICT: 409,
+  INVALID_URL: 400,
+  PROTOCOL_ERROR: 502,
+  INTERNAL: 500,
+};
+
+const allCodes = new Set<string>(Object.values(ErrorCode));
+
+/** The HTTP status an edge answers with for `code`. */
+export function httpStatusOf(code: ErrorCode): number {
+  return httpStatus[code];
+}
+
+/** The `Onramp-Error-Code` header value for `code`, e.g. `ERR_ONRAMP_UPSTREAM_TIMEOUT`. */
+export function headerValueOf(code: ErrorCode): string {
+  return `ERR_ONRAMP_${code}`;
+}
+
+/** Parses a code received from a peer; anything unknown becomes `INTERNAL`. */
+export function parseErrorCode(value: string): ErrorCode {
+  return allCodes.has(value) ? (value as ErrorCode) : ErrorCode.Internal;
+}
+
+export const ERROR_CODE_HEADER = "onramp-error-code";
