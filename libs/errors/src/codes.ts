@@ -33,6 +33,8 @@ export const ErrorCode = {
   InvalidUrl: "INVALID_URL",
   /** A control or data message broke the protocol. */
   ProtocolError: "PROTOCOL_ERROR",
+  /** An option, flag or config value is out of range or malformed. */
+  InvalidArgument: "INVALID_ARGUMENT",
   /** A bug or an unexpected condition inside Onramp. */
   Internal: "INTERNAL",
 } as const;
@@ -54,6 +56,7 @@ const httpStatus: Record<ErrorCode, number> = {
   BIND_CONFLICT: 409,
   INVALID_URL: 400,
   PROTOCOL_ERROR: 502,
+  INVALID_ARGUMENT: 400,
   INTERNAL: 500,
 };
 

@@ -1,0 +1,132 @@
+/**
+ * Frame layout on a data connection (see proto/onramp/v1/data.proto):
+ *   u32 payload length | u8 type | u8 flags | u32 stream id | payload
+ */
+export const FRAME_HEADER_SIZE = 10;
+
+/** First bytes of every data connection, so one port can tell data from gRPC (HTTP/2). */
+export const DATA_MAGIC = Buffer.from("ONRAMPD1", "latin1");
+
+export const FrameType = {
+  Hello: 1,
+  Head: 2,
+  Data: 3,
+  End: 4,
+  Reset: 5,
+  Window: 6,
+  Ping: 7,
+  Pong: 8,
+  GoAway: 9,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+export const FLAG_END_STREAM = 0x1;
+
+/**
+ * 64 KiB: large enough that per-frame overhead is noise, small enough that one body cannot
+ * hold the connection for long and that a frame fits the socket's default buffer.
+ */
+export const MAX_DATA_CHUNK = 64 * 1024;
+
+/** 1 MiB: heads carry headers plus a small inline body; anything larger is a broken peer. */
+export const MAX_FRAME_PAYLOAD = 1024 * 1024;
+
+export function encodeHeader(type: FrameType, flags: number, streamId: number, length: number): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
+  header.writeUInt32BE(length, 0);
+  header[4] = type;
+  header[5] = flags;
+  header.writeUInt32BE(streamId, 6);
+  return header;
+}
+
+/** A whole frame in one buffer; used for small frames, where one copy beats two writes. */
+export function encodeFrame(type: FrameType, flags: number, streamId: number, payload?: Uint8Array): Buffer {
+  const length = payload?.byteLength ?? 0;
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + length);
+  frame.writeUInt32BE(length, 0);
+  frame[4] = type;
+  frame[5] = flags;
+  frame.writeUInt32BE(streamId, 6);
+  if (payload && length > 0) frame.set(payload, FRAME_HEADER_SIZE);
+  return frame;
+}
+
+export function encodeU32(value: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(value, 0);
+  return b;
+}
+
+export type FrameHandler = (type: number, flags: number, streamId: number, payload: Buffer) => void;
+
+/**
+ * Incremental frame parser. Chunks are kept in a list and joined only once a whole frame is
+ * present, so a 64 KiB frame arriving in many TCP segments is copied once, not once per segment.
+ * Payloads of frames that arrive whole in one chunk are zero-copy slices of it.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes of the frame at the head of `chunks` once its header is known, else -1. */
+  private needed = -1;
+
+  constructor(
+    private readonly onFrame: FrameHandler,
+    private readonly maxPayload = MAX_FRAME_PAYLOAD,
+  ) {}
+
+  /** Throws `RangeError` when a frame announces a payload over the limit. */
+  push(chunk: Buffer): void {
+    if (this.buffered === 0) {
+      this.keep(this.parse(chunk));
+      return;
+    }
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (this.needed < 0) {
+      if (this.buffered < FRAME_HEADER_SIZE) return;
+      const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [head];
+      this.needed = FRAME_HEADER_SIZE + this.checkLength(head.readUInt32BE(0));
+    }
+    if (this.buffered < this.needed) return;
+    const joined = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [];
+    this.buffered = 0;
+    this.needed = -1;
+    this.keep(this.parse(joined));
+  }
+
+  private keep(rest: Buffer): void {
+    if (rest.length === 0) return;
+    this.chunks.push(rest);
+    this.buffered = rest.length;
+    if (rest.length >= FRAME_HEADER_SIZE) this.needed = FRAME_HEADER_SIZE + this.checkLength(rest.readUInt32BE(0));
+  }
+
+  private checkLength(length: number): number {
+    if (length > this.maxPayload) {
+      throw new RangeError(`frame payload of ${length} bytes exceeds the ${this.maxPayload}-byte limit`);
+    }
+    return length;
+  }
+
+  /** Emits every whole frame in `buf` and returns the unparsed tail. */
+  private parse(buf: Buffer): Buffer {
+    let offset = 0;
+    while (buf.length - offset >= FRAME_HEADER_SIZE) {
+      const length = this.checkLength(buf.readUInt32BE(offset));
+      const end = offset + FRAME_HEADER_SIZE + length;
+      if (end > buf.length) break;
+      const type = buf[offset + 4]!;
+      const flags = buf[offset + 5]!;
+      const streamId = buf.readUInt32BE(offset + 6);
+      this.onFrame(type, flags, streamId, buf.subarray(offset + FRAME_HEADER_SIZE, end));
+      offset = end;
+    }
+    return offset === buf.length ? EMPTY : buf.subarray(offset);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

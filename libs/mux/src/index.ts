@@ -1,0 +1,9 @@
+export { DATA_MAGIC, FLAG_END_STREAM, FrameDecoder, FrameType, MAX_DATA_CHUNK, encodeFrame } from "./frame.js";
+export type { FrameHandler } from "./frame.js";
+export { ReceiveWindow } from "./flow-control.js";
+export { MuxConnection } from "./mux-connection.js";
+export type { MuxConnectionEvents } from "./mux-connection.js";
+export { MuxStream } from "./mux-stream.js";
+export type { StreamHandler } from "./mux-stream.js";
+export { resolveMuxOptions } from "./options.js";
+export type { MuxOptions, ResolvedMuxOptions } from "./options.js";

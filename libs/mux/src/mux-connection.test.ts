@@ -1,0 +1,139 @@
+import { ErrorCode } from "@onramp/errors";
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { MuxConnection } from "./mux-connection.js";
+import type { MuxStream } from "./mux-stream.js";
+
+const servers: Server[] = [];
+const conns: MuxConnection[] = [];
+
+afterEach(() => {
+  for (const c of conns.splice(0)) c.destroy(undefined);
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A connected pair over loopback TCP: `opener` (edge role) and `acceptor` (agent role). */
+async function pair(onStream: (stream: MuxStream, head: Buffer, end: boolean) => void) {
+  const server = createServer();
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve));
+  const port = (server.address() as { port: number }).port;
+  const client = connect(port, "127.0.0.1");
+  await new Promise<void>((resolve) => client.once("connect", resolve));
+  const opener = new MuxConnection(await accepted, true, {}, { initialStreamWindow: 64 * 1024, maxStreamWindow: 256 * 1024 });
+  const acceptor = new MuxConnection(client, false, { onStream }, { initialStreamWindow: 64 * 1024, maxStreamWindow: 256 * 1024 });
+  conns.push(opener, acceptor);
+  return { opener, acceptor };
+}
+
+describe("MuxConnection", () => {
+  it("carries heads, a large body under flow control, and trailers", async () => {
+    const total = 8 * 1024 * 1024;
+    let received = 0;
+    const done = new Promise<{ head: string; trailers: string | undefined }>((resolve) => {
+      let head = "";
+      void pair((stream, h) => {
+        head = h.toString();
+        stream.handler = {
+          onData: (chunk) => {
+            received += chunk.length;
+            // Consume slowly so the sender must wait for credit.
+            setTimeout(() => stream.consumed(chunk.length), 1);
+          },
+          onEnd: (trailers) => {
+            stream.sendHead(Buffer.from("200"), true);
+            resolve({ head, trailers: trailers?.toString() });
+          },
+        };
+      }).then(({ opener }) => {
+        let sent = 0;
+        let refusals = 0;
+        const stream = opener.openStream(Buffer.from("POST /upload"), false, {
+          onWritable: () => pump(),
+        });
+        const chunk = Buffer.alloc(100_000, 7);
+        const pump = () => {
+          while (sent < total) {
+            sent += chunk.length;
+            if (!stream.write(chunk)) {
+              refusals++;
+              return;
+            }
+          }
+          stream.end(Buffer.from("x-checksum: ok"));
+          expect(refusals).toBeGreaterThan(0);
+        };
+        pump();
+      });
+    });
+    const result = await done;
+    expect(result.head).toBe("POST /upload");
+    expect(result.trailers).toBe("x-checksum: ok");
+    expect(received).toBe(Math.ceil(total / 100_000) * 100_000);
+  });
+
+  it("keeps a stalled stream from blocking the others", async () => {
+    const got = new Map<string, number>();
+    const { opener } = await pair((stream, head) => {
+      const name = head.toString();
+      stream.handler = {
+        onData: (chunk) => {
+          got.set(name, (got.get(name) ?? 0) + chunk.length);
+          if (name === "fast") stream.consumed(chunk.length); // "stalled" never consumes
+        },
+        onEnd: () => stream.sendHead(Buffer.from("done"), true),
+      };
+    });
+    const stalled = opener.openStream(Buffer.from("stalled"), false, {});
+    expect(stalled.write(Buffer.alloc(1024 * 1024))).toBe(false);
+    const fastDone = new Promise<void>((resolve) => {
+      const fast = opener.openStream(Buffer.from("fast"), false, { onHead: () => resolve() });
+      const body = Buffer.alloc(2 * 1024 * 1024, 1);
+      const send = () => {
+        if (fast.write(body)) fast.end();
+      };
+      fast.handler.onWritable = () => fast.end();
+      send();
+    });
+    await fastDone;
+    expect(got.get("fast")).toBe(2 * 1024 * 1024);
+    // The stalled stream received exactly its initial window and not a byte more.
+    expect(got.get("stalled")).toBe(64 * 1024);
+  });
+
+  it("propagates a reset to the peer", async () => {
+    const reset = new Promise<[string, string]>((resolve) => {
+      void pair((stream) => {
+        stream.handler = { onReset: (code, message) => resolve([code, message]) };
+      }).then(({ opener }) => {
+        const stream = opener.openStream(Buffer.from("GET /"), false, {});
+        stream.reset(ErrorCode.BodyTooLarge, "request body over 1 MiB");
+      });
+    });
+    expect(await reset).toEqual([ErrorCode.BodyTooLarge, "request body over 1 MiB"]);
+  });
+
+  it("resets every open stream with AGENT_DISCONNECTED when the peer goes away", async () => {
+    const { opener, acceptor } = await pair(() => {});
+    const codes = Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise<string>((resolve) => {
+            opener.openStream(Buffer.from("GET /"), true, { onReset: (code) => resolve(code) });
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    acceptor.destroy(undefined);
+    expect(await codes).toEqual([ErrorCode.AgentDisconnected, ErrorCode.AgentDisconnected, ErrorCode.AgentDisconnected]);
+    await opener.closed();
+    expect(opener.activeStreams).toBe(0);
+  });
+
+  it("measures the round-trip time", async () => {
+    const { opener } = await pair(() => {});
+    await new Promise((r) => setTimeout(r, 50));
+    expect(opener.rttMs).toBeGreaterThan(0);
+  });
+});

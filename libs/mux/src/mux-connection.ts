@@ -1,0 +1,270 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { ErrorCode, parseErrorCode } from "@onramp/errors";
+import { StreamResetSchema } from "@onramp/proto";
+import type { Socket } from "node:net";
+import { encodeFrame, encodeHeader, FLAG_END_STREAM, FrameDecoder, FrameType } from "./frame.js";
+import { MuxStream, encodeReset, type StreamTransport } from "./mux-stream.js";
+import { resolveMuxOptions, type MuxOptions, type ResolvedMuxOptions } from "./options.js";
+
+export interface MuxConnectionEvents {
+  /** A HELLO frame (a DataHello); only the accepting side of the TCP connection gets one. */
+  onHello?(payload: Buffer): void;
+  /** The peer opened a stream; set `stream.handler` before returning. */
+  onStream?(stream: MuxStream, head: Buffer, endStream: boolean): void;
+  /** The peer will open no more streams here. */
+  onGoAway?(): void;
+  /** The connection is gone; every open stream has been reset. */
+  onClose?(error: Error | undefined): void;
+}
+
+/**
+ * Many request streams over one socket. The side that opens streams uses odd ids; frames are
+ * batched per event-loop tick into one writev; DATA senders pause while the socket has more than
+ * `maxQueuedBytes` queued, and every stream has its own auto-tuned credit window.
+ */
+const EMPTY = Buffer.alloc(0);
+
+export class MuxConnection implements StreamTransport {
+  readonly options: ResolvedMuxOptions;
+  private readonly streams = new Map<number, MuxStream>();
+  private readonly decoder: FrameDecoder;
+  private nextStreamId: number;
+  private corked = false;
+  private congestedFlag = false;
+  private lastReceivedAt = performance.now();
+  private pingTimer: NodeJS.Timeout;
+  private srttMs = 0;
+  private goingAway = false;
+  private peerGoingAway = false;
+  private closedFlag = false;
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+
+  constructor(
+    private readonly socket: Socket,
+    /** True on the side that opens streams (the edge). */
+    private readonly opensStreams: boolean,
+    public events: MuxConnectionEvents = {},
+    options?: MuxOptions,
+  ) {
+    this.options = resolveMuxOptions(options);
+    this.nextStreamId = opensStreams ? 1 : 2;
+    this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.decoder = new FrameDecoder((type, flags, id, payload) => this.onFrame(type, flags, id, payload));
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => {
+      this.lastReceivedAt = performance.now();
+      try {
+        this.decoder.push(chunk);
+      } catch (err) {
+        this.destroy(err as Error);
+      }
+    });
+    socket.on("drain", () => this.onDrain());
+    socket.on("error", (err) => this.destroy(err));
+    socket.on("close", () => this.destroy(undefined));
+    this.pingTimer = setInterval(() => this.tick(), this.options.pingIntervalMs);
+    this.pingTimer.unref();
+    this.ping();
+  }
+
+  get congested(): boolean {
+    return this.congestedFlag;
+  }
+
+  /** Smoothed round-trip time in ms, 0 until the first pong. */
+  get rttMs(): number {
+    return this.srttMs;
+  }
+
+  get activeStreams(): number {
+    return this.streams.size;
+  }
+
+  /** False once either side said GOAWAY or the connection closed. */
+  get acceptsNewStreams(): boolean {
+    return !this.closedFlag && !this.goingAway && !this.peerGoingAway;
+  }
+
+  get isClosed(): boolean {
+    return this.closedFlag;
+  }
+
+  get remoteAddress(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
+  /** Resolves once the connection is closed. */
+  closed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  /** Opens a stream and sends its head; only on the side that opens streams. */
+  openStream(head: Uint8Array, endStream: boolean, handler: MuxStream["handler"]): MuxStream {
+    if (!this.acceptsNewStreams) throw new Error("connection accepts no new streams");
+    const id = this.nextStreamId;
+    this.nextStreamId += 2;
+    if (this.nextStreamId > 0x7fffffff) this.goAway();
+    const stream = this.createStream(id);
+    stream.handler = handler;
+    this.streams.set(id, stream);
+    stream.sendHead(head, endStream);
+    return stream;
+  }
+
+  /** Sends a HELLO frame (the opening side of the TCP connection, i.e. the agent). */
+  sendHello(payload: Uint8Array): void {
+    this.sendFrame(FrameType.Hello, 0, 0, payload);
+  }
+
+  /** Tells the peer no new streams will be opened or accepted here; open ones continue. */
+  goAway(): void {
+    if (this.goingAway || this.closedFlag) return;
+    this.goingAway = true;
+    this.sendFrame(FrameType.GoAway, 0, 0);
+  }
+
+  /** Waits for open streams to finish (up to `timeoutMs`), then closes the socket. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.goAway();
+    const deadline = performance.now() + timeoutMs;
+    while (this.streams.size > 0 && !this.closedFlag && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.destroy(undefined);
+  }
+
+  /** Closes now; open streams are reset with AGENT_DISCONNECTED. */
+  destroy(error: Error | undefined): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    clearInterval(this.pingTimer);
+    const message = error ? `data connection lost: ${error.message}` : "data connection closed";
+    for (const stream of [...this.streams.values()]) stream.abort(ErrorCode.AgentDisconnected, message);
+    this.streams.clear();
+    this.socket.destroy();
+    this.events.onClose?.(error);
+    this.resolveClosed();
+  }
+
+  // ---- StreamTransport ----------------------------------------------------------------------
+
+  sendFrame(type: FrameType, flags: number, streamId: number, payload?: Uint8Array): void {
+    this.write(encodeFrame(type, flags, streamId, payload));
+  }
+
+  sendData(streamId: number, flags: number, chunk: Buffer): void {
+    if (chunk.length <= 1024) {
+      this.write(encodeFrame(FrameType.Data, flags, streamId, chunk));
+      return;
+    }
+    this.write(encodeHeader(FrameType.Data, flags, streamId, chunk.length));
+    this.write(chunk);
+  }
+
+  streamClosed(stream: MuxStream): void {
+    this.streams.delete(stream.id);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private write(buf: Buffer): void {
+    if (this.closedFlag) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(buf);
+    if (!this.congestedFlag && this.socket.writableLength >= this.options.maxQueuedBytes) {
+      this.congestedFlag = true;
+    }
+  }
+
+  private onDrain(): void {
+    if (!this.congestedFlag) return;
+    this.congestedFlag = false;
+    for (const stream of this.streams.values()) {
+      stream.flush();
+      if (this.congestedFlag) return;
+    }
+  }
+
+  private createStream(id: number): MuxStream {
+    return new MuxStream(id, this, this.options.initialStreamWindow, this.options.maxStreamWindow);
+  }
+
+  private onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    switch (type) {
+      case FrameType.Head: {
+        const existing = this.streams.get(id);
+        if (existing) return existing.receiveHead(payload, flags);
+        if (this.opensStreams || id % 2 === 0 || this.goingAway) {
+          // A head for a stream we do not know: it was reset or never existed; tell the peer.
+          this.sendFrame(FrameType.Reset, 0, id, encodeReset(ErrorCode.ProtocolError, "unknown stream"));
+          return;
+        }
+        const stream = this.createStream(id);
+        this.streams.set(id, stream);
+        this.events.onStream?.(stream, payload, (flags & FLAG_END_STREAM) !== 0);
+        if ((flags & FLAG_END_STREAM) !== 0) stream.receiveEnd(EMPTY);
+        return;
+      }
+      case FrameType.Data: {
+        const stream = this.streams.get(id);
+        if (!stream) return; // late data for a stream we reset: its credit no longer matters
+        if (!stream.receiveData(payload, flags)) {
+          const message = "peer exceeded the stream's flow-control window";
+          this.sendFrame(FrameType.Reset, 0, id, encodeReset(ErrorCode.ProtocolError, message));
+          stream.abort(ErrorCode.ProtocolError, message);
+        }
+        return;
+      }
+      case FrameType.End:
+        return this.streams.get(id)?.receiveEnd(payload);
+      case FrameType.Reset: {
+        const stream = this.streams.get(id);
+        if (!stream) return;
+        const reset = fromBinary(StreamResetSchema, payload);
+        return stream.abort(parseErrorCode(reset.code), reset.message);
+      }
+      case FrameType.Window:
+        if (payload.length !== 4) return this.destroy(new Error("malformed WINDOW frame"));
+        return this.streams.get(id)?.receiveWindow(payload.readUInt32BE(0));
+      case FrameType.Ping:
+        return this.sendFrame(FrameType.Pong, 0, 0, payload);
+      case FrameType.Pong:
+        return this.onPong(payload);
+      case FrameType.GoAway:
+        this.peerGoingAway = true;
+        return this.events.onGoAway?.();
+      case FrameType.Hello:
+        return this.events.onHello?.(payload);
+      default:
+        return this.destroy(new Error(`unknown frame type ${type}`));
+    }
+  }
+
+  private ping(): void {
+    const payload = Buffer.allocUnsafe(8);
+    payload.writeDoubleBE(performance.now(), 0);
+    this.sendFrame(FrameType.Ping, 0, 0, payload);
+  }
+
+  private onPong(payload: Buffer): void {
+    if (payload.length !== 8) return;
+    const sample = performance.now() - payload.readDoubleBE(0);
+    this.srttMs = this.srttMs === 0 ? sample : (7 * this.srttMs + sample) / 8;
+  }
+
+  private tick(): void {
+    if (performance.now() - this.lastReceivedAt > this.options.idleTimeoutMs) {
+      this.destroy(new Error(`no frames for ${this.options.idleTimeoutMs} ms`));
+      return;
+    }
+    this.ping();
+  }
+}

@@ -1,0 +1,55 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+
+/** Tuning for one data connection. Both ends of a connection should agree on the windows. */
+export interface MuxOptions {
+  /**
+   * Credit each stream starts with, in bytes. 256 KiB: fills a 5 ms path at 50 MB/s before
+   * auto-tuning has measured anything, and costs nothing until the sender uses it.
+   */
+  initialStreamWindow?: number;
+  /**
+   * Ceiling for auto-tuned stream windows, in bytes. 16 MiB: 50 MB/s needs 2.5 MiB at 50 ms RTT
+   * and 10 MiB at 200 ms (across the globe); 16 MiB leaves headroom without letting one stream
+   * buffer unbounded memory.
+   */
+  maxStreamWindow?: number;
+  /** How often to ping, in ms. 10 s: keeps NAT mappings alive and the RTT estimate fresh. */
+  pingIntervalMs?: number;
+  /**
+   * A connection that has received nothing for this long is dead, in ms. 30 s: three missed
+   * pings; SIGKILL and closed sockets are noticed at once anyway, this is for silent partitions.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Socket bytes queued before DATA senders are paused, in bytes. 1 MiB: enough to keep the
+   * kernel buffer full on fast links between event-loop turns.
+   */
+  maxQueuedBytes?: number;
+}
+
+export type ResolvedMuxOptions = Required<MuxOptions>;
+
+export function resolveMuxOptions(options: MuxOptions = {}): ResolvedMuxOptions {
+  const resolved: ResolvedMuxOptions = {
+    initialStreamWindow: options.initialStreamWindow ?? 256 * 1024,
+    maxStreamWindow: options.maxStreamWindow ?? 16 * 1024 * 1024,
+    pingIntervalMs: options.pingIntervalMs ?? 10_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+    maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
+  };
+  const positive = (field: keyof ResolvedMuxOptions, min: number) => {
+    const value = resolved[field];
+    if (!Number.isInteger(value) || value < min) {
+      throw new OnrampError(ErrorCode.InvalidArgument, `mux option ${field} must be an integer ≥ ${min}, got ${value}`);
+    }
+  };
+  positive("initialStreamWindow", 16 * 1024);
+  positive("maxStreamWindow", resolved.initialStreamWindow);
+  positive("pingIntervalMs", 10);
+  positive("idleTimeoutMs", resolved.pingIntervalMs);
+  positive("maxQueuedBytes", 16 * 1024);
+  if (resolved.maxStreamWindow > 0x7fffffff) {
+    throw new OnrampError(ErrorCode.InvalidArgument, "mux option maxStreamWindow must be below 2 GiB");
+  }
+  return resolved;
+}

@@ -1,0 +1,45 @@
+export { grpcServiceDefinition } from "./grpc-service.js";
+export {
+  AgentService,
+  BindResultSchema,
+  BindSchema,
+  ConnectRequestSchema,
+  ConnectResponseSchema,
+  DrainSchema,
+  EdgeCommandSchema,
+  ErrorDetailSchema,
+  HeartbeatSchema,
+  HelloSchema,
+  ReconnectSchema,
+  UnbindResultSchema,
+  UnbindSchema,
+  UpstreamHealthSchema,
+  UpstreamSchema,
+  WelcomeSchema,
+} from "./gen/onramp/v1/agent_pb.js";
+export type {
+  Bind,
+  BindResult,
+  ConnectRequest,
+  ConnectResponse,
+  Drain,
+  EdgeCommand,
+  ErrorDetail,
+  Heartbeat,
+  Hello,
+  Reconnect,
+  Unbind,
+  UnbindResult,
+  Upstream,
+  UpstreamHealth,
+  Welcome,
+} from "./gen/onramp/v1/agent_pb.js";
+export {
+  DataHelloSchema,
+  HeaderSchema,
+  RequestHeadSchema,
+  ResponseHeadSchema,
+  StreamResetSchema,
+  TrailersSchema,
+} from "./gen/onramp/v1/data_pb.js";
+export type { DataHello, Header, RequestHead, ResponseHead, StreamReset, Trailers } from "./gen/onramp/v1/data_pb.js";
