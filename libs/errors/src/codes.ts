@@ -23,6 +23,8 @@ export const ErrorCode = {
   HeadersTooLarge: "HEADERS_TOO_LARGE",
   /** The request is not valid HTTP/1.1. */
   MalformedRequest: "MALFORMED_REQUEST",
+  /** The client went away before the response finished; sent to the agent, never to a client. */
+  ClientClosed: "CLIENT_CLOSED",
   /** The edge is shutting down and takes no new requests. */
   EdgeDraining: "EDGE_DRAINING",
   /** The authtoken is missing or not accepted. */
@@ -51,6 +53,7 @@ const httpStatus: Record<ErrorCode, number> = {
   BODY_TOO_LARGE: 413,
   HEADERS_TOO_LARGE: 431,
   MALFORMED_REQUEST: 400,
+  CLIENT_CLOSED: 499,
   EDGE_DRAINING: 503,
   AUTH_FAILED: 401,
   BIND_CONFLICT: 409,

@@ -7,3 +7,15 @@ export { MuxStream } from "./mux-stream.js";
 export type { StreamHandler } from "./mux-stream.js";
 export { resolveMuxOptions } from "./options.js";
 export type { MuxOptions, ResolvedMuxOptions } from "./options.js";
+export {
+  decodeDataHello,
+  decodeRequestHead,
+  decodeResponseHead,
+  decodeTrailers,
+  encodeDataHello,
+  encodeRequestHead,
+  encodeResponseHead,
+  encodeTrailers,
+  forwardableHeaders,
+  rawHeader,
+} from "./http-heads.js";

@@ -36,10 +36,9 @@ export type {
 } from "./gen/onramp/v1/agent_pb.js";
 export {
   DataHelloSchema,
-  HeaderSchema,
   RequestHeadSchema,
   ResponseHeadSchema,
   StreamResetSchema,
   TrailersSchema,
 } from "./gen/onramp/v1/data_pb.js";
-export type { DataHello, Header, RequestHead, ResponseHead, StreamReset, Trailers } from "./gen/onramp/v1/data_pb.js";
+export type { DataHello, RequestHead, ResponseHead, StreamReset, Trailers } from "./gen/onramp/v1/data_pb.js";

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file onramp/v1/data.proto.
  */
 export const file_onramp_v1_data: GenFile = /*@__PURE__*/
-  fileDesc("ChRvbnJhbXAvdjEvZGF0YS5wcm90bxIJb25yYW1wLnYxIjMKCURhdGFIZWxsbxISCgpzZXNzaW9uX2lkGAEgASgJEhIKCmRhdGFfdG9rZW4YAiABKAwiJQoGSGVhZGVyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAkiwQEKC1JlcXVlc3RIZWFkEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEiIKB2hlYWRlcnMYAyADKAsyES5vbnJhbXAudjEuSGVhZGVyEhMKC2VuZHBvaW50X2lkGAQgASgJEhMKC2NsaWVudF9hZGRyGAUgASgJEg8KB3VwZ3JhZGUYBiABKAgSDAoEYm9keRgHIAEoDBITCgt0cmFjZXBhcmVudBgIIAEoCRISCgpyZXF1ZXN0X2lkGAkgASgJImUKDFJlc3BvbnNlSGVhZBIOCgZzdGF0dXMYASABKA0SEwoLc3RhdHVzX3RleHQYAiABKAkSIgoHaGVhZGVycxgDIAMoCzIRLm9ucmFtcC52MS5IZWFkZXISDAoEYm9keRgEIAEoDCIuCghUcmFpbGVycxIiCgdoZWFkZXJzGAEgAygLMhEub25yYW1wLnYxLkhlYWRlciIsCgtTdHJlYW1SZXNldBIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAliBnByb3RvMw");
+  fileDesc("ChRvbnJhbXAvdjEvZGF0YS5wcm90bxIJb25yYW1wLnYxIjMKCURhdGFIZWxsbxISCgpzZXNzaW9uX2lkGAEgASgJEhIKCmRhdGFfdG9rZW4YAiABKAwirgEKC1JlcXVlc3RIZWFkEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEg8KB2hlYWRlcnMYAyADKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSEwoLY2xpZW50X2FkZHIYBSABKAkSDwoHdXBncmFkZRgGIAEoCBIMCgRib2R5GAcgASgMEhMKC3RyYWNlcGFyZW50GAggASgJEhIKCnJlcXVlc3RfaWQYCSABKAkiUgoMUmVzcG9uc2VIZWFkEg4KBnN0YXR1cxgBIAEoDRITCgtzdGF0dXNfdGV4dBgCIAEoCRIPCgdoZWFkZXJzGAMgAygJEgwKBGJvZHkYBCABKAwiGwoIVHJhaWxlcnMSDwoHaGVhZGVycxgBIAMoCSIsCgtTdHJlYW1SZXNldBIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAliBnByb3RvMw");
 
 /**
  * @generated from message onramp.v1.DataHello
@@ -35,28 +35,6 @@ export const DataHelloSchema: GenMessage<DataHello> = /*@__PURE__*/
   messageDesc(file_onramp_v1_data, 0);
 
 /**
- * @generated from message onramp.v1.Header
- */
-export type Header = Message<"onramp.v1.Header"> & {
-  /**
-   * @generated from field: string name = 1;
-   */
-  name: string;
-
-  /**
-   * @generated from field: string value = 2;
-   */
-  value: string;
-};
-
-/**
- * Describes the message onramp.v1.Header.
- * Use `create(HeaderSchema)` to create a new message.
- */
-export const HeaderSchema: GenMessage<Header> = /*@__PURE__*/
-  messageDesc(file_onramp_v1_data, 1);
-
-/**
  * @generated from message onramp.v1.RequestHead
  */
 export type RequestHead = Message<"onramp.v1.RequestHead"> & {
@@ -73,9 +51,12 @@ export type RequestHead = Message<"onramp.v1.RequestHead"> & {
   path: string;
 
   /**
-   * @generated from field: repeated onramp.v1.Header headers = 3;
+   * Header names and values alternating, in arrival order and original case, like Node's
+   * rawHeaders. Hop-by-hop headers are removed by the sender.
+   *
+   * @generated from field: repeated string headers = 3;
    */
-  headers: Header[];
+  headers: string[];
 
   /**
    * @generated from field: string endpoint_id = 4;
@@ -118,7 +99,7 @@ export type RequestHead = Message<"onramp.v1.RequestHead"> & {
  * Use `create(RequestHeadSchema)` to create a new message.
  */
 export const RequestHeadSchema: GenMessage<RequestHead> = /*@__PURE__*/
-  messageDesc(file_onramp_v1_data, 2);
+  messageDesc(file_onramp_v1_data, 1);
 
 /**
  * @generated from message onramp.v1.ResponseHead
@@ -135,9 +116,12 @@ export type ResponseHead = Message<"onramp.v1.ResponseHead"> & {
   statusText: string;
 
   /**
-   * @generated from field: repeated onramp.v1.Header headers = 3;
+   * Header names and values alternating, in arrival order and original case, like Node's
+   * rawHeaders. Hop-by-hop headers are removed by the sender.
+   *
+   * @generated from field: repeated string headers = 3;
    */
-  headers: Header[];
+  headers: string[];
 
   /**
    * @generated from field: bytes body = 4;
@@ -150,16 +134,18 @@ export type ResponseHead = Message<"onramp.v1.ResponseHead"> & {
  * Use `create(ResponseHeadSchema)` to create a new message.
  */
 export const ResponseHeadSchema: GenMessage<ResponseHead> = /*@__PURE__*/
-  messageDesc(file_onramp_v1_data, 3);
+  messageDesc(file_onramp_v1_data, 2);
 
 /**
  * @generated from message onramp.v1.Trailers
  */
 export type Trailers = Message<"onramp.v1.Trailers"> & {
   /**
-   * @generated from field: repeated onramp.v1.Header headers = 1;
+   * Names and values alternating.
+   *
+   * @generated from field: repeated string headers = 1;
    */
-  headers: Header[];
+  headers: string[];
 };
 
 /**
@@ -167,7 +153,7 @@ export type Trailers = Message<"onramp.v1.Trailers"> & {
  * Use `create(TrailersSchema)` to create a new message.
  */
 export const TrailersSchema: GenMessage<Trailers> = /*@__PURE__*/
-  messageDesc(file_onramp_v1_data, 4);
+  messageDesc(file_onramp_v1_data, 3);
 
 /**
  * @generated from message onramp.v1.StreamReset
@@ -191,5 +177,5 @@ export type StreamReset = Message<"onramp.v1.StreamReset"> & {
  * Use `create(StreamResetSchema)` to create a new message.
  */
 export const StreamResetSchema: GenMessage<StreamReset> = /*@__PURE__*/
-  messageDesc(file_onramp_v1_data, 5);
+  messageDesc(file_onramp_v1_data, 4);
 

@@ -1,0 +1,87 @@
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  DataHelloSchema,
+  RequestHeadSchema,
+  ResponseHeadSchema,
+  TrailersSchema,
+  type DataHello,
+  type RequestHead,
+  type ResponseHead,
+} from "@onramp/proto";
+
+/**
+ * Headers that describe one hop, not the message (RFC 9110 §7.6.1), so a proxy must not forward
+ * them. `upgrade` and `connection` are put back by the proxy for protocol switches.
+ */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/**
+ * Copies Node-style raw headers (name, value, name, value …) without hop-by-hop headers, nor
+ * any header the `Connection` header names, nor any name in `drop` (lowercase).
+ */
+export function forwardableHeaders(raw: readonly string[], drop?: ReadonlySet<string>): string[] {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === "connection") {
+      for (const token of raw[i + 1]!.split(",")) {
+        const name = token.trim().toLowerCase();
+        if (name) (named ??= new Set()).add(name);
+      }
+    }
+  }
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || drop?.has(lower)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** Value of the first header called `lowerName` in raw headers. */
+export function rawHeader(raw: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
+  }
+  return undefined;
+}
+
+export function encodeRequestHead(init: MessageInitShape<typeof RequestHeadSchema>): Uint8Array {
+  return toBinary(RequestHeadSchema, create(RequestHeadSchema, init));
+}
+
+export function decodeRequestHead(bytes: Uint8Array): RequestHead {
+  return fromBinary(RequestHeadSchema, bytes);
+}
+
+export function encodeResponseHead(init: MessageInitShape<typeof ResponseHeadSchema>): Uint8Array {
+  return toBinary(ResponseHeadSchema, create(ResponseHeadSchema, init));
+}
+
+export function decodeResponseHead(bytes: Uint8Array): ResponseHead {
+  return fromBinary(ResponseHeadSchema, bytes);
+}
+
+export function encodeTrailers(headers: string[]): Uint8Array {
+  return toBinary(TrailersSchema, create(TrailersSchema, { headers }));
+}
+
+export function decodeTrailers(bytes: Uint8Array): string[] {
+  return fromBinary(TrailersSchema, bytes).headers;
+}
+
+export function encodeDataHello(init: MessageInitShape<typeof DataHelloSchema>): Uint8Array {
+  return toBinary(DataHelloSchema, create(DataHelloSchema, init));
+}
+
+export function decodeDataHello(bytes: Uint8Array): DataHello {
+  return fromBinary(DataHelloSchema, bytes);
+}

@@ -1,0 +1,90 @@
+/**
+ * What the edge tells the engine about one connection and request. The edge builds these from its
+ * sockets; the engine reads them and mutates `request` (headers, path, query) as actions run, so the
+ * edge forwards whatever is left after the request phase.
+ */
+
+export interface ConnInfo {
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly serverIp?: string;
+  readonly serverPort?: number;
+  /** Region of the edge that accepted the connection; defaults to the policy's `regionName`. */
+  readonly serverRegion?: string;
+  /** When the connection was accepted, in ms since the epoch (`conn.ts.start`). */
+  readonly startedAtMs: number;
+}
+
+export interface EndpointInfo {
+  readonly id: string;
+  /** The endpoint's URL as bound, e.g. `https://api.example.com` or `https://foo.internal`. */
+  readonly url: string;
+  readonly host: string;
+  readonly protocol: "http" | "https" | "tcp" | "tls";
+}
+
+/** The request as it will be forwarded; actions edit it in place. */
+export interface HttpRequestState {
+  method: string;
+  scheme: "http" | "https";
+  /** Host header value, possibly with a port. */
+  host: string;
+  /** Path only, starting with `/`, still percent-encoded. */
+  path: string;
+  /** Query string without the leading `?`, still encoded; empty when there is none. */
+  rawQuery: string;
+  /** Lowercase header name → values in arrival order. */
+  headers: Map<string, string[]>;
+  /** Declared body length, when known. */
+  contentLength?: number;
+}
+
+/** One request's state across both HTTP phases: variables and action results carry over. */
+export interface RequestContext {
+  readonly conn: ConnInfo;
+  readonly endpoint: EndpointInfo;
+  readonly request: HttpRequestState;
+  /** `vars.*`, written by `set-vars`; values are CEL values. */
+  readonly vars: Map<string, unknown>;
+  /** `actions.ngrok.*`: the latest result of each action type, e.g. `rate_limit`. */
+  readonly actionResults: Map<string, unknown>;
+}
+
+/** The upstream's response, mutable in the response phase (headers added/removed). */
+export interface ResponseInfo {
+  statusCode: number;
+  headers: Map<string, string[]>;
+}
+
+/** What `on_tcp_connect` sees: no request yet. */
+export interface TcpContext {
+  readonly conn: ConnInfo;
+  readonly endpoint: EndpointInfo;
+  readonly vars: Map<string, unknown>;
+  readonly actionResults: Map<string, unknown>;
+}
+
+export function createRequestContext(init: {
+  conn: ConnInfo;
+  endpoint: EndpointInfo;
+  request: HttpRequestState;
+}): RequestContext {
+  return { ...init, vars: new Map(), actionResults: new Map() };
+}
+
+export function createTcpContext(init: { conn: ConnInfo; endpoint: EndpointInfo }): TcpContext {
+  return { ...init, vars: new Map(), actionResults: new Map() };
+}
+
+/** Appends a header value (HTTP allows repeats). Names are lowercased. */
+export function appendHeader(headers: Map<string, string[]>, name: string, value: string): void {
+  const key = name.toLowerCase();
+  const list = headers.get(key);
+  if (list) list.push(value);
+  else headers.set(key, [value]);
+}
+
+/** First value of a header, or undefined. */
+export function firstHeader(headers: Map<string, string[]>, name: string): string | undefined {
+  return headers.get(name.toLowerCase())?.[0];
+}

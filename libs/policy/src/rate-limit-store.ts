@@ -1,0 +1,93 @@
+/**
+ * Counting for the `rate-limit` action behind a small interface, so an edge can count in memory
+ * (this file) or across the mesh. `hit` is synchronous: a shared store answers from its local view
+ * and syncs in the background, so no request waits on the network to be counted.
+ */
+export interface RateLimitStore {
+  hit(key: string, capacity: number, windowMs: number, nowMs: number): RateLimitDecision;
+}
+
+export interface RateLimitDecision {
+  readonly allowed: boolean;
+  /** When a denied caller may retry; 0 when allowed. */
+  readonly retryAfterMs: number;
+  /** Requests left in the window after this one. */
+  readonly remaining: number;
+}
+
+export interface MemoryRateLimitStoreOptions {
+  /**
+   * Most buckets kept at once; the least recently used is dropped beyond it. 100k buckets is a few
+   * MB, enough for per-client keys on a busy edge, and bounds memory against key-spraying clients.
+   */
+  readonly maxKeys?: number;
+}
+
+interface Bucket {
+  windowStart: number;
+  windowMs: number;
+  current: number;
+  previous: number;
+}
+
+/**
+ * Sliding-window counter (the Cloudflare/nginx-plus approximation): two fixed windows, the previous
+ * one weighted by how much of it still overlaps the sliding window. Two numbers per key instead of
+ * a timestamp per request, and within a few percent of an exact log for steady traffic.
+ */
+export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions = {}): RateLimitStore & { readonly size: number } {
+  const maxKeys = options.maxKeys ?? 100_000;
+  const buckets = new Map<string, Bucket>();
+
+  const evictIdle = (nowMs: number): void => {
+    // Map iteration is in insertion order and `hit` re-inserts touched keys, so the oldest come
+    // first; stop at the first live one. Amortised O(1) per hit.
+    for (const [key, b] of buckets) {
+      if (nowMs - b.windowStart < 2 * b.windowMs && buckets.size <= maxKeys) break;
+      buckets.delete(key);
+    }
+  };
+
+  return {
+    get size() {
+      return buckets.size;
+    },
+    hit(key, capacity, windowMs, nowMs) {
+      let b = buckets.get(key);
+      const aligned = nowMs - (nowMs % windowMs);
+      if (b === undefined || b.windowMs !== windowMs) {
+        b = { windowStart: aligned, windowMs, current: 0, previous: 0 };
+      } else if (aligned !== b.windowStart) {
+        b.previous = aligned - b.windowStart === windowMs ? b.current : 0;
+        b.current = 0;
+        b.windowStart = aligned;
+      }
+      buckets.delete(key);
+      buckets.set(key, b);
+      evictIdle(nowMs);
+
+      const elapsed = nowMs - b.windowStart;
+      const estimate = b.previous * (1 - elapsed / windowMs) + b.current;
+      if (estimate + 1 <= capacity) {
+        b.current++;
+        return { allowed: true, retryAfterMs: 0, remaining: Math.max(0, Math.floor(capacity - estimate - 1)) };
+      }
+      return { allowed: false, retryAfterMs: retryAfter(b, capacity, elapsed), remaining: 0 };
+    },
+  };
+}
+
+/** Time until the weighted count leaves room for one more request. */
+function retryAfter(b: Bucket, capacity: number, elapsed: number): number {
+  const w = b.windowMs;
+  // Still inside this window: the previous window's weight must fall far enough.
+  if (b.previous > 0 && b.current + 1 <= capacity) {
+    const t = w * (1 - (capacity - 1 - b.current) / b.previous);
+    if (t < w) return Math.max(1, Math.ceil(t - elapsed));
+  }
+  // In the next window this window becomes the weighted one.
+  const untilNext = w - elapsed;
+  if (b.current + 1 <= capacity || b.current === 0) return Math.max(1, Math.ceil(untilNext));
+  const t = w * (1 - (capacity - 1) / b.current);
+  return Math.max(1, Math.ceil(untilNext + t));
+}

@@ -1,0 +1,162 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ConnInfo, EndpointInfo, HttpRequestState, RequestContext, ResponseInfo, TcpContext } from "./context.js";
+import { type UserAgentInfo, parseUserAgent } from "./user-agent.js";
+
+/**
+ * Derived views of a request (query parameters, cookies, User-Agent, full URL), each computed on
+ * first use and recomputed only if an action changed its source, so a policy that never looks at
+ * cookies never parses them.
+ */
+export class RequestView {
+  private queryCache: { raw: string; params: Map<string, string[]> } | undefined;
+  private cookieCache: { raw: string; cookies: Map<string, string[]> } | undefined;
+  private uaCache: UserAgentInfo | undefined;
+
+  constructor(readonly request: HttpRequestState) {}
+
+  queryParams(): Map<string, string[]> {
+    const raw = this.request.rawQuery;
+    if (this.queryCache?.raw !== raw) {
+      const params = new Map<string, string[]>();
+      for (const [k, v] of new URLSearchParams(raw)) {
+        const list = params.get(k);
+        if (list) list.push(v);
+        else params.set(k, [v]);
+      }
+      this.queryCache = { raw, params };
+    }
+    return this.queryCache.params;
+  }
+
+  cookies(): Map<string, string[]> {
+    const raw = (this.request.headers.get("cookie") ?? []).join("; ");
+    if (this.cookieCache?.raw !== raw) {
+      const cookies = new Map<string, string[]>();
+      for (const part of raw.split(";")) {
+        const eq = part.indexOf("=");
+        if (eq <= 0) continue;
+        const name = part.slice(0, eq).trim();
+        let value = part.slice(eq + 1).trim();
+        if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+        const list = cookies.get(name);
+        if (list) list.push(value);
+        else cookies.set(name, [value]);
+      }
+      this.cookieCache = { raw, cookies };
+    }
+    return this.cookieCache.cookies;
+  }
+
+  userAgent(): UserAgentInfo {
+    const raw = this.request.headers.get("user-agent")?.[0] ?? "";
+    if (this.uaCache?.raw !== raw) this.uaCache = parseUserAgent(raw);
+    return this.uaCache;
+  }
+
+  hostname(): string {
+    return splitHost(this.request.host).hostname;
+  }
+
+  port(): number {
+    return splitHost(this.request.host).port ?? (this.request.scheme === "https" ? 443 : 80);
+  }
+
+  pathAndQuery(): string {
+    return this.request.rawQuery ? `${this.request.path}?${this.request.rawQuery}` : this.request.path;
+  }
+
+  url(): string {
+    return `${this.request.scheme}://${this.request.host}${this.pathAndQuery()}`;
+  }
+}
+
+export function splitHost(host: string): { hostname: string; port: number | undefined } {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(host);
+  if (!m) return { hostname: host, port: undefined };
+  return { hostname: m[1] ?? host, port: m[2] === undefined ? undefined : Number(m[2]) };
+}
+
+/** The key under which `req` holds the full URL string; see the `req.url` rewrite in cel-compile.ts. */
+export const REQ_URL_STRING_KEY = "$url";
+
+function connBindings(conn: ConnInfo, regionName: string): Record<string, unknown> {
+  return {
+    client_ip: conn.clientIp,
+    client_port: BigInt(conn.clientPort),
+    server_ip: conn.serverIp ?? "",
+    server_port: BigInt(conn.serverPort ?? 0),
+    server_region: conn.serverRegion ?? regionName,
+    get ts() {
+      return { start: timestampFromMs(conn.startedAtMs) };
+    },
+  };
+}
+
+function endpointBindings(endpoint: EndpointInfo): Record<string, unknown> {
+  return { id: endpoint.id, url: endpoint.url, host: endpoint.host, protocol: endpoint.protocol };
+}
+
+function requestBindings(view: RequestView): Record<string, unknown> {
+  const r = view.request;
+  const url = {
+    get path() { return r.path; },
+    get query() { return r.rawQuery; },
+    get query_params() { return view.queryParams(); },
+    get raw() { return view.url(); },
+    get scheme() { return r.scheme; },
+    get host() { return view.hostname(); },
+    get port() { return BigInt(view.port()); },
+  };
+  const userAgent = {
+    get raw() { return view.userAgent().raw; },
+    get is_bot() { return view.userAgent().isBot; },
+    get browser() {
+      const ua = view.userAgent();
+      return { name: ua.browserName, version: ua.browserVersion };
+    },
+  };
+  return {
+    get method() { return r.method; },
+    get host() { return r.host; },
+    get headers() { return r.headers; },
+    get content_length() { return BigInt(r.contentLength ?? 0); },
+    get cookies() {
+      const out = new Map<string, Array<{ name: string; value: string }>>();
+      for (const [name, values] of view.cookies()) out.set(name, values.map((value) => ({ name, value })));
+      return out;
+    },
+    url,
+    get [REQ_URL_STRING_KEY]() { return view.url(); },
+    user_agent: userAgent,
+  };
+}
+
+function responseBindings(res: ResponseInfo): Record<string, unknown> {
+  return {
+    get status_code() { return BigInt(res.statusCode); },
+    get headers() { return res.headers; },
+  };
+}
+
+/**
+ * The CEL variables for one phase execution. Getters keep this cheap: a value is computed when an
+ * expression reads it, and always reflects the request as actions have left it so far.
+ */
+export function buildBindings(
+  ctx: RequestContext | TcpContext,
+  view: RequestView | undefined,
+  res: ResponseInfo | undefined,
+  now: () => number,
+  regionName: string,
+): Record<string, unknown> {
+  const bindings: Record<string, unknown> = {
+    conn: connBindings(ctx.conn, regionName),
+    endpoint: endpointBindings(ctx.endpoint),
+    time: { get now() { return timestampFromMs(now()); } },
+    vars: ctx.vars,
+    actions: { ngrok: ctx.actionResults },
+  };
+  if (view) bindings["req"] = requestBindings(view);
+  if (res) bindings["res"] = responseBindings(res);
+  return bindings;
+}

@@ -1,0 +1,50 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** The edge's Prometheus metrics, registered on a registry of their own (not the global one). */
+export interface EdgeMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<"code" | "error_code">;
+  readonly requestDuration: Histogram;
+  readonly activeRequests: Gauge;
+  readonly bytes: Counter<"direction">;
+  readonly sessions: Gauge;
+  readonly dataConnections: Gauge;
+  readonly endpoints: Gauge;
+  readonly binds: Counter<"result">;
+}
+
+export function createEdgeMetrics(): EdgeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    requests: new Counter({
+      name: "onramp_edge_http_requests_total",
+      help: "HTTP requests answered by the edge, by status code and Onramp error code (empty when the upstream answered).",
+      labelNames: ["code", "error_code"],
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: "onramp_edge_http_request_duration_seconds",
+      help: "Time from request head received to response head sent.",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    activeRequests: new Gauge({ name: "onramp_edge_http_active_requests", help: "Requests in flight.", registers: [registry] }),
+    bytes: new Counter({
+      name: "onramp_edge_body_bytes_total",
+      help: "Body bytes proxied, by direction (request = client to agent, response = agent to client).",
+      labelNames: ["direction"],
+      registers: [registry],
+    }),
+    sessions: new Gauge({ name: "onramp_edge_agent_sessions", help: "Connected agent sessions.", registers: [registry] }),
+    dataConnections: new Gauge({ name: "onramp_edge_data_connections", help: "Open agent data connections.", registers: [registry] }),
+    endpoints: new Gauge({ name: "onramp_edge_endpoints", help: "Online endpoints (URLs with at least one member).", registers: [registry] }),
+    binds: new Counter({
+      name: "onramp_edge_binds_total",
+      help: "Bind attempts by result (ok or an Onramp error code).",
+      labelNames: ["result"],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,146 @@
+import { create } from "@bufbuild/protobuf";
+import { Metadata, status, type ServerDuplexStream } from "@grpc/grpc-js";
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import {
+  BindResultSchema,
+  ErrorDetailSchema,
+  UnbindResultSchema,
+  WelcomeSchema,
+  type Bind,
+  type ConnectRequest,
+  type ConnectResponse,
+} from "@onramp/proto";
+import type { Logger } from "@onramp/telemetry";
+import { AgentSession, type ControlChannel } from "./agent-session.js";
+
+export interface ControlServiceDeps {
+  checkAuthtoken(token: string): boolean;
+  /** Binds an endpoint for the session; throws OnrampError when refused. */
+  bind(session: AgentSession, bind: Bind): { endpointId: string; url: string };
+  unbind(session: AgentSession, bindId: string): void;
+  addSession(session: AgentSession): void;
+  removeSession(session: AgentSession): void;
+  welcome: { edgeId: string; region: string; heartbeatIntervalMs: number; dataConnections: number; initialStreamWindow: number };
+  handshakeTimeoutMs: number;
+  logger: Logger;
+}
+
+/** gRPC status for an Onramp error code; the code itself travels in trailing metadata. */
+function grpcStatusOf(code: ErrorCode): status {
+  switch (code) {
+    case ErrorCode.AuthFailed:
+      return status.UNAUTHENTICATED;
+    case ErrorCode.InvalidUrl:
+    case ErrorCode.InvalidArgument:
+      return status.INVALID_ARGUMENT;
+    case ErrorCode.BindConflict:
+      return status.ALREADY_EXISTS;
+    case ErrorCode.EdgeDraining:
+    case ErrorCode.AgentDisconnected:
+      return status.UNAVAILABLE;
+    default:
+      return status.INTERNAL;
+  }
+}
+
+function channelFor(call: ServerDuplexStream<ConnectRequest, ConnectResponse>): ControlChannel {
+  let done = false;
+  return {
+    send: (message) => {
+      if (!done && !call.writableEnded) call.write(message);
+    },
+    fail: (error) => {
+      if (done) return;
+      done = true;
+      const metadata = new Metadata();
+      metadata.set("onramp-error-code", error.code);
+      call.emit("error", { code: grpcStatusOf(error.code), details: error.message, metadata });
+    },
+    end: () => {
+      if (done) return;
+      done = true;
+      if (!call.writableEnded) call.end();
+    },
+  };
+}
+
+/** The AgentService.Connect handler: hello and auth, then binds, unbinds and heartbeats. */
+export function createConnectHandler(deps: ControlServiceDeps) {
+  return (call: ServerDuplexStream<ConnectRequest, ConnectResponse>): void => {
+    const channel = channelFor(call);
+    const peer = call.getPeer();
+    let session: AgentSession | undefined;
+    const helloTimer = setTimeout(
+      () => channel.fail(new OnrampError(ErrorCode.ProtocolError, `no hello within ${deps.handshakeTimeoutMs} ms`)),
+      deps.handshakeTimeoutMs,
+    );
+
+    call.on("data", (message: ConnectRequest) => {
+      if (!session) {
+        clearTimeout(helloTimer);
+        if (message.msg.case !== "hello") {
+          channel.fail(new OnrampError(ErrorCode.ProtocolError, "the first message of a session must be hello"));
+          return;
+        }
+        if (!deps.checkAuthtoken(message.msg.value.authtoken)) {
+          deps.logger.warn({ peer }, "agent refused: authtoken not accepted");
+          channel.fail(new OnrampError(ErrorCode.AuthFailed, "authtoken not accepted by the edge; check --authtoken or ONRAMP_AUTHTOKEN"));
+          return;
+        }
+        session = new AgentSession(message.msg.value, peer, channel, deps.logger, deps.removeSession);
+        deps.addSession(session);
+        session.send({
+          case: "welcome",
+          value: create(WelcomeSchema, { ...deps.welcome, sessionId: session.id, dataToken: session.dataToken }),
+        });
+        session.startHeartbeats(deps.welcome.heartbeatIntervalMs);
+        deps.logger.info({ session: session.id, agent: session.agentId, peer }, "agent session started");
+        return;
+      }
+      if (session.handleHeartbeat(message)) return;
+      switch (message.msg.case) {
+        case "bind":
+          void handleBind(session, message.msg.value);
+          return;
+        case "unbind": {
+          const bindId = message.msg.value.bindId;
+          deps.unbind(session, bindId);
+          session.send({ case: "unbindResult", value: create(UnbindResultSchema, { bindId }) });
+          return;
+        }
+        case "upstreamHealth":
+          deps.logger.info({ session: session.id, ...message.msg.value }, "upstream health reported");
+          return;
+        default:
+          channel.fail(new OnrampError(ErrorCode.ProtocolError, `unexpected ${message.msg.case ?? "empty"} message`));
+      }
+    });
+
+    const finish = () => {
+      clearTimeout(helloTimer);
+      session?.end();
+    };
+    call.on("end", finish);
+    call.on("cancelled", finish);
+    call.on("error", finish);
+    call.on("close", finish);
+
+    async function handleBind(s: AgentSession, bind: Bind): Promise<void> {
+      try {
+        // Agents open data connections before binding; wait briefly in case they race.
+        await s.ready(deps.handshakeTimeoutMs);
+        const { endpointId, url } = deps.bind(s, bind);
+        s.send({ case: "bindResult", value: create(BindResultSchema, { bindId: bind.bindId, endpointId, url }) });
+      } catch (err) {
+        const error = OnrampError.from(err, ErrorCode.Internal);
+        s.send({
+          case: "bindResult",
+          value: create(BindResultSchema, {
+            bindId: bind.bindId,
+            error: create(ErrorDetailSchema, { code: error.code, message: error.message }),
+          }),
+        });
+      }
+    }
+  };
+}

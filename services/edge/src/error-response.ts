@@ -1,0 +1,46 @@
+import { ERROR_CODE_HEADER, headerValueOf, OnrampError } from "@onramp/errors";
+import type { ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+
+function bodyOf(error: OnrampError): string {
+  return `${error.httpStatus} ${STATUS_CODES[error.httpStatus] ?? ""}: ${error.message} (${headerValueOf(error.code)})\n`;
+}
+
+/**
+ * Answers with an Onramp error: the status for its code, an `Onramp-Error-Code` header and a
+ * one-line human body. A response already under way can only be cut off.
+ */
+export function sendError(res: ServerResponse, error: OnrampError, closeConnection = false): void {
+  if (res.headersSent) {
+    res.destroy(error);
+    return;
+  }
+  const body = bodyOf(error);
+  // setHeader (not writeHead's object form) so metrics can read the code back with getHeader.
+  res.setHeader("content-type", "text/plain; charset=utf-8");
+  res.setHeader("content-length", Buffer.byteLength(body));
+  res.setHeader("cache-control", "no-store");
+  res.setHeader(ERROR_CODE_HEADER, headerValueOf(error.code));
+  if (closeConnection) res.setHeader("connection", "close");
+  res.writeHead(error.httpStatus);
+  res.end(body);
+}
+
+/** The same answer written straight to a socket (client errors and upgrades have no response object). */
+export function writeRawError(socket: Duplex, error: OnrampError): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = bodyOf(error);
+  socket.end(
+    `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus] ?? ""}\r\n` +
+      "Content-Type: text/plain; charset=utf-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      "Cache-Control: no-store\r\n" +
+      `Onramp-Error-Code: ${headerValueOf(error.code)}\r\n` +
+      "Connection: close\r\n\r\n" +
+      body,
+  );
+}

@@ -1,0 +1,118 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import type { MuxOptions } from "@onramp/mux";
+import { silentLogger, type Logger } from "@onramp/telemetry";
+
+/** Everything an edge can be told. Only `authtokens` (or `allowAnyToken`) is required. */
+export interface EdgeOptions {
+  /** Public HTTP listener, host:port. Default 0.0.0.0:8080. */
+  httpAddr?: string;
+  /** Agent listener (gRPC control + data connections), host:port. Default 0.0.0.0:4443. */
+  grpcAddr?: string;
+  /** Admin listener (/healthz, /metrics, /api/endpoints), host:port, or "" for none. Default 127.0.0.1:4040. */
+  adminAddr?: string;
+  /**
+   * Domain for random URLs, `host[:port]`. Without a port the HTTP listener's port is appended
+   * unless it is 80. Default "localhost".
+   */
+  domain?: string;
+  region?: string;
+  edgeId?: string;
+  /** Authtokens agents may present. */
+  authtokens?: string[];
+  /** Accept any authtoken (embedded, loopback-only edges). */
+  allowAnyToken?: boolean;
+  /** Largest request body accepted, in bytes. Default 1 GiB. */
+  maxRequestBodyBytes?: number;
+  /** Largest request line + headers, in bytes. Default 16 KiB (Node's own default). */
+  maxHeaderBytes?: number;
+  /**
+   * Bodies up to this size ride in the head frame, in bytes. 16 KiB: most API requests and
+   * responses then cost one frame each way.
+   */
+  inlineBodyBytes?: number;
+  /** How long an agent has to say Hello or open a data connection, in ms. Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** Heartbeat interval announced to agents, in ms. Default 10 s. */
+  heartbeatIntervalMs?: number;
+  /** Data connections each agent should open. Default 2. */
+  dataConnections?: number;
+  /** Time in-flight requests get to finish when the edge shuts down, in ms. Default 10 s. */
+  drainTimeoutMs?: number;
+  mux?: MuxOptions;
+  logger?: Logger;
+}
+
+export interface ResolvedEdgeOptions {
+  httpAddr: HostPort;
+  grpcAddr: HostPort;
+  adminAddr: HostPort | undefined;
+  domain: string;
+  region: string;
+  edgeId: string;
+  authtokens: string[];
+  allowAnyToken: boolean;
+  maxRequestBodyBytes: number;
+  maxHeaderBytes: number;
+  inlineBodyBytes: number;
+  handshakeTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  dataConnections: number;
+  drainTimeoutMs: number;
+  mux: MuxOptions;
+  logger: Logger;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
+  const authtokens = (options.authtokens ?? []).map((t) => t.trim()).filter(Boolean);
+  const allowAnyToken = options.allowAnyToken ?? false;
+  if (authtokens.length === 0 && !allowAnyToken) {
+    throw bad("authtokens", "no authtoken configured: pass --authtoken (or ONRAMP_AUTHTOKEN), or --allow-any-token on a private network");
+  }
+  const domain = (options.domain ?? "localhost").trim().toLowerCase();
+  if (!/^[a-z0-9.-]+(:\d{1,5})?$/.test(domain) || domain.startsWith(".")) {
+    throw bad("domain", `${JSON.stringify(options.domain)} is not a host[:port]`);
+  }
+  return {
+    httpAddr: parseHostPort("httpAddr", options.httpAddr ?? "0.0.0.0:8080"),
+    grpcAddr: parseHostPort("grpcAddr", options.grpcAddr ?? "0.0.0.0:4443"),
+    adminAddr: options.adminAddr === "" ? undefined : parseHostPort("adminAddr", options.adminAddr ?? "127.0.0.1:4040"),
+    domain,
+    region: options.region ?? "local",
+    edgeId: options.edgeId ?? `edge_${Math.random().toString(36).slice(2, 10)}`,
+    authtokens,
+    allowAnyToken,
+    maxRequestBodyBytes: integer("maxRequestBodyBytes", options.maxRequestBodyBytes ?? 1024 ** 3, 0),
+    maxHeaderBytes: integer("maxHeaderBytes", options.maxHeaderBytes ?? 16 * 1024, 1024),
+    inlineBodyBytes: integer("inlineBodyBytes", options.inlineBodyBytes ?? 16 * 1024, 0),
+    handshakeTimeoutMs: integer("handshakeTimeoutMs", options.handshakeTimeoutMs ?? 10_000, 100),
+    heartbeatIntervalMs: integer("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 10_000, 100),
+    dataConnections: integer("dataConnections", options.dataConnections ?? 2, 1, 16),
+    drainTimeoutMs: integer("drainTimeoutMs", options.drainTimeoutMs ?? 10_000, 0),
+    mux: options.mux ?? {},
+    logger: options.logger ?? silentLogger(),
+  };
+}
+
+/** Parses `host:port`, `[v6]:port` or `:port` (all interfaces). */
+export function parseHostPort(field: string, value: string): HostPort {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(value.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw bad(field, `${JSON.stringify(value)} is not host:port`);
+  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+function integer(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw bad(field, `must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function bad(field: string, why: string): OnrampError {
+  return new OnrampError(ErrorCode.InvalidArgument, `edge option ${field}: ${why}`);
+}

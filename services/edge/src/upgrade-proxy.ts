@@ -1,0 +1,95 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import { decodeResponseHead, encodeRequestHead, type MuxStream } from "@onramp/mux";
+import type { IncomingMessage } from "node:http";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+import type { AgentSession } from "./agent-session.js";
+import { routeRequest, type Route } from "./dispatch.js";
+import { writeRawError } from "./error-response.js";
+import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
+import type { RoutingTable } from "./routing-table.js";
+
+/**
+ * Proxies a protocol switch (WebSocket and other `Upgrade:` requests). The head goes to the agent
+ * like any request; after the upstream's 101 the stream carries raw bytes both ways, each
+ * direction under its own credit window.
+ */
+export function proxyUpgrade(table: RoutingTable<AgentSession>, req: IncomingMessage, socket: Duplex, early: Buffer): void {
+  let route: Route;
+  try {
+    route = routeRequest(table, req.headers.host);
+  } catch (err) {
+    writeRawError(socket, OnrampError.from(err, ErrorCode.Internal));
+    return;
+  }
+  let switched = false;
+  let pendingCredit = 0;
+  let waitingDrain = false;
+  let released = false;
+  const release = () => {
+    if (!released) {
+      released = true;
+      route.release();
+    }
+  };
+
+  const stream: MuxStream = route.connection.openStream(
+    encodeRequestHead({
+      method: req.method ?? "GET",
+      path: req.url ?? "/",
+      headers: requestHeadersForAgent(req, clientIpOf(req), true),
+      endpointId: route.endpoint.id,
+      clientAddr: `${clientIpOf(req)}:${req.socket.remotePort ?? 0}`,
+      upgrade: true,
+    }),
+    false,
+    {
+      onHead: (payload) => {
+        const head = decodeResponseHead(payload);
+        let text = `HTTP/1.1 ${head.status} ${head.statusText || STATUS_CODES[head.status] || ""}\r\n`;
+        for (let i = 0; i + 1 < head.headers.length; i += 2) text += `${head.headers[i]}: ${head.headers[i + 1]}\r\n`;
+        if (head.status !== 101) text += "Connection: close\r\n";
+        socket.write(text + "\r\n");
+        if (head.body.length > 0) socket.write(head.body);
+        switched = head.status === 101;
+        socket.resume();
+      },
+      onData: (chunk) => {
+        if (socket.write(chunk) && !waitingDrain) stream.consumed(chunk.length);
+        else {
+          waitingDrain = true;
+          pendingCredit += chunk.length;
+        }
+      },
+      onEnd: () => {
+        socket.end();
+      },
+      onReset: (code, message) => {
+        release();
+        if (!switched) writeRawError(socket, new OnrampError(code, message));
+        else socket.destroy();
+      },
+      onWritable: () => socket.resume(),
+    },
+  );
+
+  // Bytes the client sent before the 101 (its first frames) go along; more after the switch.
+  if (early.length > 0) stream.write(early);
+  socket.pause();
+  socket.on("data", (chunk: Buffer) => {
+    if (!stream.write(chunk)) socket.pause();
+  });
+  socket.on("drain", () => {
+    waitingDrain = false;
+    if (pendingCredit > 0) {
+      stream.consumed(pendingCredit);
+      pendingCredit = 0;
+    }
+  });
+  socket.on("end", () => stream.end());
+  socket.on("error", () => undefined);
+  socket.on("close", () => {
+    release();
+    if (!stream.isClosed) stream.reset(ErrorCode.ClientClosed, "the client went away");
+  });
+}
