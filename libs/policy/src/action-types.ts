@@ -44,6 +44,7 @@ export interface CompiledAction {
 export interface ActionSite {
   readonly phase: PolicyPhase;
   readonly ruleIndex: number;
+  readonly ruleName: string | undefined;
   readonly actionIndex: number;
 }
 

@@ -52,6 +52,7 @@ export class HttpProxy {
       path: req.url ?? "/",
       headers,
       endpointId: route.endpoint.id,
+      bindId: route.member.bindId,
       clientAddr: `${clientIpOf(req)}:${req.socket.remotePort ?? 0}`,
     };
     let stream: MuxStream | undefined;

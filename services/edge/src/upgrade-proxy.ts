@@ -39,6 +39,7 @@ export function proxyUpgrade(table: RoutingTable<AgentSession>, req: IncomingMes
       path: req.url ?? "/",
       headers: requestHeadersForAgent(req, clientIpOf(req), true),
       endpointId: route.endpoint.id,
+      bindId: route.member.bindId,
       clientAddr: `${clientIpOf(req)}:${req.socket.remotePort ?? 0}`,
       upgrade: true,
     }),

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file onramp/v1/data.proto.
  */
 export const file_onramp_v1_data: GenFile = /*@__PURE__*/
-  fileDesc("ChRvbnJhbXAvdjEvZGF0YS5wcm90bxIJb25yYW1wLnYxIjMKCURhdGFIZWxsbxISCgpzZXNzaW9uX2lkGAEgASgJEhIKCmRhdGFfdG9rZW4YAiABKAwirgEKC1JlcXVlc3RIZWFkEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEg8KB2hlYWRlcnMYAyADKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSEwoLY2xpZW50X2FkZHIYBSABKAkSDwoHdXBncmFkZRgGIAEoCBIMCgRib2R5GAcgASgMEhMKC3RyYWNlcGFyZW50GAggASgJEhIKCnJlcXVlc3RfaWQYCSABKAkiUgoMUmVzcG9uc2VIZWFkEg4KBnN0YXR1cxgBIAEoDRITCgtzdGF0dXNfdGV4dBgCIAEoCRIPCgdoZWFkZXJzGAMgAygJEgwKBGJvZHkYBCABKAwiGwoIVHJhaWxlcnMSDwoHaGVhZGVycxgBIAMoCSIsCgtTdHJlYW1SZXNldBIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAliBnByb3RvMw");
+  fileDesc("ChRvbnJhbXAvdjEvZGF0YS5wcm90bxIJb25yYW1wLnYxIjMKCURhdGFIZWxsbxISCgpzZXNzaW9uX2lkGAEgASgJEhIKCmRhdGFfdG9rZW4YAiABKAwivwEKC1JlcXVlc3RIZWFkEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEg8KB2hlYWRlcnMYAyADKAkSEwoLZW5kcG9pbnRfaWQYBCABKAkSEwoLY2xpZW50X2FkZHIYBSABKAkSDwoHdXBncmFkZRgGIAEoCBIMCgRib2R5GAcgASgMEhMKC3RyYWNlcGFyZW50GAggASgJEhIKCnJlcXVlc3RfaWQYCSABKAkSDwoHYmluZF9pZBgKIAEoCSJSCgxSZXNwb25zZUhlYWQSDgoGc3RhdHVzGAEgASgNEhMKC3N0YXR1c190ZXh0GAIgASgJEg8KB2hlYWRlcnMYAyADKAkSDAoEYm9keRgEIAEoDCIbCghUcmFpbGVycxIPCgdoZWFkZXJzGAEgAygJIiwKC1N0cmVhbVJlc2V0EgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCWIGcHJvdG8z");
 
 /**
  * @generated from message onramp.v1.DataHello
@@ -92,6 +92,13 @@ export type RequestHead = Message<"onramp.v1.RequestHead"> & {
    * @generated from field: string request_id = 9;
    */
   requestId: string;
+
+  /**
+   * The agent's bind this request was routed to (an agent may bind several endpoints).
+   *
+   * @generated from field: string bind_id = 10;
+   */
+  bindId: string;
 };
 
 /**

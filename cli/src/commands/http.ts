@@ -1,0 +1,78 @@
+import { createAgent, normalizeUpstream } from "@onramp/agent";
+import { createEdge, type Edge } from "@onramp/edge";
+import { createLogger, type LogLevel } from "@onramp/telemetry";
+import type { Command } from "commander";
+import { randomBytes } from "node:crypto";
+import { onShutdown } from "../shutdown.js";
+import { parseDuration } from "../units.js";
+
+interface HttpFlags {
+  url?: string;
+  poolingEnabled?: boolean;
+  edge?: string[];
+  authtoken?: string;
+  upstreamTimeout?: string;
+  drainTimeout?: string;
+  logLevel?: LogLevel;
+}
+
+export function registerHttpCommand(program: Command): void {
+  program
+    .command("http")
+    .description("expose a local HTTP service; with no --edge, an embedded edge runs in-process on loopback")
+    .argument("<upstream>", "port, host:port or URL of the local service, e.g. 3000")
+    .option("--url <url>", "URL to bind, e.g. http://app.example.com (default: a random URL from the edge)")
+    .option("--pooling-enabled", "share the URL with other agents binding it with pooling enabled")
+    .option("--edge <host:port...>", "edge agent address(es); repeat or comma-separate for failover")
+    .option("--authtoken <token>", "authtoken for the edge")
+    .option("--upstream-timeout <duration>", "time the upstream has to start answering before a 504 (default 60s; 0 disables)")
+    .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 30s)")
+    .option("--log-level <level>", "trace, debug, info, warn, error or silent (default warn)")
+    .action(async (target: string, flags: HttpFlags) => {
+      const logger = createLogger({ level: flags.logLevel ?? "warn", name: "agent" });
+      const upstream = normalizeUpstream(target);
+      const upstreamTimeoutMs = flags.upstreamTimeout === undefined ? undefined : parseDuration("--upstream-timeout", flags.upstreamTimeout);
+      const drainTimeoutMs = flags.drainTimeout === undefined ? 30_000 : parseDuration("--drain-timeout", flags.drainTimeout);
+
+      let embedded: Edge | undefined;
+      let edges = ([] as string[]).concat(flags.edge ?? []).flatMap((e) => e.split(",")).filter(Boolean);
+      let authtoken = flags.authtoken;
+      if (edges.length === 0) {
+        authtoken = randomBytes(24).toString("base64url");
+        embedded = createEdge({
+          httpAddr: "127.0.0.1:0",
+          grpcAddr: "127.0.0.1:0",
+          adminAddr: "",
+          domain: "localhost",
+          authtokens: [authtoken],
+          logger: createLogger({ level: flags.logLevel ?? "warn", name: "edge" }),
+        });
+        const addresses = await embedded.start();
+        edges = [addresses.agent];
+        process.stderr.write(`onramp: no --edge given; embedded edge listening on http://${addresses.http}\n`);
+      }
+
+      const agent = createAgent({
+        edge: edges,
+        authtoken,
+        upstreamTimeoutMs,
+        logger,
+        onStatus: (s) => {
+          if (s.kind === "disconnected") process.stderr.write(`onramp: lost ${s.edge} (${s.error.message}); retrying in ${s.retryInMs} ms\n`);
+          if (s.kind === "connected" && announced) process.stderr.write(`onramp: reconnected to ${s.edge}\n`);
+        },
+      });
+      let announced = false;
+      onShutdown(async () => {
+        await agent.close(drainTimeoutMs);
+        await embedded?.close();
+      });
+      await agent.start();
+      const endpoint = await agent.bind({ upstream, url: flags.url, poolingEnabled: flags.poolingEnabled ?? false });
+      process.stdout.write(`Forwarding ${endpoint.url} -> ${endpoint.upstream}\n`);
+      announced = true;
+
+      const fatal = await agent.stopped();
+      if (fatal) throw fatal;
+    });
+}

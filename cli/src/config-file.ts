@@ -1,0 +1,38 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import { readFileSync } from "node:fs";
+import { parseDocument } from "yaml";
+
+/**
+ * Reads a YAML config file into a plain object. Keys are snake_case versions of the long flags
+ * (`http_addr` for `--http-addr`); unknown keys are errors naming the key and its line.
+ */
+export function loadConfigFile(path: string, allowed: readonly string[]): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `${path}: ${doc.errors.map((e) => e.message).join("; ")}`);
+  }
+  const value = doc.toJS() as unknown;
+  if (value === null || value === undefined) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `${path}: the top level must be a mapping of settings`);
+  }
+  const known = new Set(allowed);
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) {
+      const line = lineOf(text, key);
+      throw new OnrampError(ErrorCode.InvalidArgument, `${path}${line ? `:${line}` : ""}: unknown setting ${JSON.stringify(key)} (known: ${allowed.join(", ")})`);
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+function lineOf(text: string, key: string): number | undefined {
+  const i = text.split("\n").findIndex((l) => l.startsWith(`${key}:`) || l.startsWith(`"${key}":`));
+  return i >= 0 ? i + 1 : undefined;
+}

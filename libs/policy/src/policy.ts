@@ -1,0 +1,191 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import type { ActionExecution, ActionStep, CompiledAction } from "./action-types.js";
+import type { CompiledExpr } from "./cel-compile.js";
+import type { CelRuntime } from "./cel-env.js";
+import type { RequestContext, ResponseInfo, TcpContext } from "./context.js";
+import { EvaluationError, evaluateExpr } from "./interpolation.js";
+import {
+  type CircuitBreakerTicket,
+  type PolicyLogRecord,
+  type RequestOutcome,
+  type ResponseOutcome,
+  type TcpOutcome,
+  engineResponse,
+} from "./outcome.js";
+import type { PolicyPhase } from "./policy-error.js";
+import { RequestView, buildBindings } from "./request-view.js";
+import type { PolicyRuntime } from "./runtime.js";
+
+export interface CompiledRule {
+  readonly index: number;
+  readonly name: string | undefined;
+  /** All must be true (AND); none means the rule always applies. */
+  readonly expressions: readonly CompiledExpr[];
+  readonly actions: readonly CompiledAction[];
+}
+
+export type CompiledPhases = Readonly<Record<PolicyPhase, readonly CompiledRule[]>>;
+
+/**
+ * A loaded, validated, compiled policy. Stateless per request except for what actions keep by
+ * design (circuit breakers, JWKS caches); reuse one instance for every request of a policy version.
+ */
+export interface Policy {
+  readonly kind: "agent" | "cloud";
+  /** Number of rules in each phase; a phase with none costs nothing to run. */
+  readonly ruleCounts: Readonly<Record<PolicyPhase, number>>;
+  /** Runs `on_tcp_connect`; only synchronous actions are allowed there, so no promise. */
+  onTcpConnect(ctx: TcpContext, rt: PolicyRuntime): TcpOutcome;
+  /** Runs `on_http_request`, editing `ctx.request` in place. `signal` aborts JWKS waits. */
+  onHttpRequest(ctx: RequestContext, rt: PolicyRuntime, signal?: AbortSignal): Promise<RequestOutcome>;
+  /** Runs `on_http_response`, editing `res.headers` in place. */
+  onHttpResponse(ctx: RequestContext, res: ResponseInfo, rt: PolicyRuntime): Promise<ResponseOutcome>;
+}
+
+interface Position {
+  rule: number;
+  action: number;
+}
+
+type Chain = Generator<Promise<ActionStep>, { step: ActionStep; at: Position } | undefined, ActionStep>;
+
+/**
+ * Rules in order; a rule's actions in order; the first step other than "next" ends the chain.
+ * A generator, so one implementation serves the synchronous TCP phase and the asynchronous HTTP
+ * phases: an action that returns a promise is yielded to the driver, which awaits it.
+ */
+function* runChain(rules: readonly CompiledRule[], x: ActionExecution, from: Position, at: Position): Chain {
+  for (let r = from.rule; r < rules.length; r++) {
+    const rule = rules[r] as CompiledRule;
+    const firstAction = r === from.rule ? from.action : 0;
+    at.rule = r;
+    at.action = -1;
+    if (firstAction === 0 && !rule.expressions.every((e) => matches(e, x))) continue;
+    for (let a = firstAction; a < rule.actions.length; a++) {
+      at.action = a;
+      const pending = (rule.actions[a] as CompiledAction).run(x);
+      const step = pending instanceof Promise ? yield pending : pending;
+      if (step.kind !== "next") return { step, at: { rule: r, action: a } };
+    }
+  }
+  return undefined;
+}
+
+function matches(expr: CompiledExpr, x: ActionExecution): boolean {
+  const v = evaluateExpr(expr, x.scope);
+  if (typeof v !== "boolean") throw new EvaluationError(`${expr.source}: must evaluate to a bool, got ${typeof v === "bigint" ? "int" : typeof v}`);
+  return v;
+}
+
+async function driveAsync(chain: Chain): Promise<ReturnType<Chain["next"]> & { done: true }> {
+  let r = chain.next(undefined as never);
+  while (!r.done) r = chain.next(await r.value);
+  return r;
+}
+
+export function createPolicy(
+  phases: CompiledPhases,
+  options: { kind: "agent" | "cloud"; regionName: string; cel: CelRuntime },
+): Policy {
+  const execution = (
+    phase: PolicyPhase,
+    ctx: RequestContext | TcpContext,
+    view: RequestView | undefined,
+    res: ResponseInfo | undefined,
+    rt: PolicyRuntime,
+    signal: AbortSignal | undefined,
+  ): ActionExecution => ({
+    phase,
+    ctx,
+    view,
+    response: res,
+    rt,
+    signal,
+    scope: { bindings: buildBindings(ctx, view, res, () => rt.now(), options.regionName), macros: { request: view, response: res } },
+    logs: [],
+    circuitBreakers: [],
+    compress: undefined,
+    setResult(name, value) {
+      ctx.actionResults.set(name, value);
+    },
+  });
+
+  const failure = (x: ActionExecution, at: Position, err: unknown): PolicyLogRecord => {
+    const rule = phases[x.phase][at.rule];
+    const where = at.action < 0 ? "expressions" : `actions[${at.action}]`;
+    const message = err instanceof EvaluationError ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    return { kind: "evaluation-error", phase: x.phase, ruleIndex: at.rule, ruleName: rule?.name, message: `${where}: ${message}` };
+  };
+
+  const evaluationFailed = engineResponse(500, "INTERNAL", "The traffic policy could not be evaluated for this request.");
+
+  async function runRequest(ctx: RequestContext, rt: PolicyRuntime, signal: AbortSignal | undefined, from: Position): Promise<RequestOutcome> {
+    const x = execution("on_http_request", ctx, new RequestView(ctx.request), undefined, rt, signal);
+    const extras = { logs: x.logs, circuitBreakers: x.circuitBreakers as CircuitBreakerTicket[] };
+    const at: Position = { rule: from.rule, action: from.action };
+    let end: Awaited<ReturnType<typeof driveAsync>>["value"];
+    try {
+      end = (await driveAsync(runChain(phases.on_http_request, x, from, at))).value;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      x.logs.push(failure(x, at, err));
+      return { kind: "respond", ...evaluationFailed, ...extras };
+    }
+    if (!end) return { kind: "continue", ...extras };
+    const step = end.step;
+    switch (step.kind) {
+      case "respond":
+        return { kind: "respond", ...step.response, ...extras };
+      case "close":
+        return { kind: "close", ...extras };
+      case "forward-internal": {
+        const next = { rule: end.at.rule, action: end.at.action + 1 };
+        const resume = step.onError === "continue" ? () => runRequest(ctx, rt, signal, next) : undefined;
+        return { kind: "forward-internal", url: step.url, binding: step.binding, onError: step.onError, resume, ...extras };
+      }
+      default:
+        return { kind: "continue", ...extras };
+    }
+  }
+
+  return {
+    kind: options.kind,
+    ruleCounts: {
+      on_tcp_connect: phases.on_tcp_connect.length,
+      on_http_request: phases.on_http_request.length,
+      on_http_response: phases.on_http_response.length,
+    },
+
+    onTcpConnect(ctx, rt) {
+      const x = execution("on_tcp_connect", ctx, undefined, undefined, rt, undefined);
+      const at: Position = { rule: 0, action: -1 };
+      try {
+        const r = runChain(phases.on_tcp_connect, x, { rule: 0, action: 0 }, at).next(undefined as never);
+        if (!r.done) throw new OnrampError(ErrorCode.Internal, "an asynchronous action ran in on_tcp_connect");
+        return { kind: r.value && r.value.step.kind !== "next" ? "close" : "allow", logs: x.logs };
+      } catch (err) {
+        x.logs.push(failure(x, at, err));
+        return { kind: "close", logs: x.logs };
+      }
+    },
+
+    onHttpRequest(ctx, rt, signal) {
+      return runRequest(ctx, rt, signal, { rule: 0, action: 0 });
+    },
+
+    async onHttpResponse(ctx, res, rt) {
+      const x = execution("on_http_response", ctx, new RequestView(ctx.request), res, rt, undefined);
+      const at: Position = { rule: 0, action: -1 };
+      let end: Awaited<ReturnType<typeof driveAsync>>["value"];
+      try {
+        end = (await driveAsync(runChain(phases.on_http_response, x, { rule: 0, action: 0 }, at))).value;
+      } catch (err) {
+        x.logs.push(failure(x, at, err));
+        return { kind: "respond", ...evaluationFailed, logs: x.logs };
+      }
+      if (end?.step.kind === "respond") return { kind: "respond", ...end.step.response, logs: x.logs };
+      if (end?.step.kind === "close") return { kind: "close", logs: x.logs };
+      return { kind: "continue", compress: x.compress, logs: x.logs };
+    },
+  };
+}

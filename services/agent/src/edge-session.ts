@@ -1,0 +1,245 @@
+import { create } from "@bufbuild/protobuf";
+import { Client, credentials, Metadata, status, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
+import { ErrorCode, OnrampError, parseErrorCode } from "@onramp/errors";
+import { DATA_MAGIC, decodeRequestHead, encodeDataHello, MuxConnection, type MuxStream } from "@onramp/mux";
+import {
+  AgentService,
+  BindSchema,
+  ConnectRequestSchema,
+  HelloSchema,
+  UnbindSchema,
+  UpstreamSchema,
+  grpcServiceDefinition,
+  type BindResult,
+  type ConnectRequest,
+  type ConnectResponse,
+  type Welcome,
+} from "@onramp/proto";
+import { hostname } from "node:os";
+import { connect } from "node:net";
+import { forwardRequest } from "./forward-request.js";
+import { forwardUpgrade } from "./forward-upgrade.js";
+import type { ResolvedAgentOptions } from "./options.js";
+import type { Upstream } from "./upstream.js";
+
+const definition = grpcServiceDefinition(AgentService).connect!;
+export const AGENT_VERSION = "0.1.0";
+
+/**
+ * gRPC keepalive: ping every 10 s and give up 5 s after an unanswered ping, so a dead edge is
+ * noticed in seconds, not the minutes TCP alone would take. Each agent keeps its own connection.
+ */
+const GRPC_CLIENT_OPTIONS = {
+  "grpc.keepalive_time_ms": 10_000,
+  "grpc.keepalive_timeout_ms": 5_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.use_local_subchannel_pool": 1,
+};
+
+export interface BindSpec {
+  bindId: string;
+  url: string;
+  poolingEnabled: boolean;
+  trafficPolicy: string;
+  upstream: Upstream;
+}
+
+/** One live session with one edge: the control call, the data connections and request forwarding. */
+export class EdgeSession {
+  welcome!: Welcome;
+  private client: Client;
+  private call!: ClientDuplexStream<ConnectRequest, ConnectResponse>;
+  private readonly connections: MuxConnection[] = [];
+  private readonly pendingBinds = new Map<string, (result: BindResult) => void>();
+  private readonly pendingUnbinds = new Map<string, () => void>();
+  private endedFlag = false;
+  private readonly endedPromise: Promise<OnrampError>;
+  private resolveEnded!: (error: OnrampError) => void;
+
+  constructor(
+    readonly edge: string,
+    private readonly options: ResolvedAgentOptions,
+    private readonly upstreamFor: (bindId: string) => Upstream | undefined,
+  ) {
+    this.client = new Client(edge, credentials.createInsecure(), GRPC_CLIENT_OPTIONS);
+    this.endedPromise = new Promise((resolve) => (this.resolveEnded = resolve));
+  }
+
+  /** Resolves with why the session ended. */
+  ended(): Promise<OnrampError> {
+    return this.endedPromise;
+  }
+
+  get isEnded(): boolean {
+    return this.endedFlag;
+  }
+
+  get activeStreams(): number {
+    return this.connections.reduce((n, c) => n + c.activeStreams, 0);
+  }
+
+  /** Hello → Welcome → data connections. Rejects with AUTH_FAILED and other OnrampErrors. */
+  async open(): Promise<void> {
+    const o = this.options;
+    const welcome = new Promise<Welcome>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new OnrampError(ErrorCode.ProtocolError, `no welcome from ${this.edge} within ${o.handshakeTimeoutMs} ms`)), o.handshakeTimeoutMs);
+      this.call = this.client.makeBidiStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, new Metadata());
+      this.call.on("data", (message: ConnectResponse) => {
+        if (message.msg.case === "welcome") {
+          clearTimeout(timer);
+          resolve(message.msg.value);
+          return;
+        }
+        this.onControl(message);
+      });
+      this.call.on("error", (err: ServiceError) => {
+        clearTimeout(timer);
+        const error = fromServiceError(err, this.edge);
+        reject(error);
+        this.end(error);
+      });
+      this.call.on("end", () => this.end(new OnrampError(ErrorCode.AgentDisconnected, `the edge ${this.edge} ended the session`)));
+    });
+    this.send({
+      case: "hello",
+      value: create(HelloSchema, { authtoken: o.authtoken, agentId: o.agentId, agentVersion: AGENT_VERSION, hostname: hostname() }),
+    });
+    this.welcome = await welcome;
+    const count = o.dataConnections ?? (this.welcome.dataConnections || 1);
+    await Promise.all(Array.from({ length: count }, () => this.openDataConnection()));
+  }
+
+  async bind(spec: BindSpec): Promise<BindResult> {
+    const result = new Promise<BindResult>((resolve) => this.pendingBinds.set(spec.bindId, resolve));
+    this.send({
+      case: "bind",
+      value: create(BindSchema, {
+        bindId: spec.bindId,
+        url: spec.url,
+        poolingEnabled: spec.poolingEnabled,
+        trafficPolicy: spec.trafficPolicy,
+        upstream: create(UpstreamSchema, { url: spec.upstream.url, protocol: "http" }),
+      }),
+    });
+    return await Promise.race([result, this.ended().then((e) => Promise.reject(e))]);
+  }
+
+  async unbind(bindId: string): Promise<void> {
+    const done = new Promise<void>((resolve) => this.pendingUnbinds.set(bindId, resolve));
+    this.send({ case: "unbind", value: create(UnbindSchema, { bindId }) });
+    await Promise.race([done, this.ended().then(() => undefined)]);
+  }
+
+  /** Waits for in-flight requests to finish (up to `timeoutMs`), then ends the session. */
+  async drain(timeoutMs: number): Promise<void> {
+    for (const c of this.connections) c.goAway();
+    const deadline = performance.now() + timeoutMs;
+    while (this.activeStreams > 0 && !this.endedFlag && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.end(new OnrampError(ErrorCode.AgentDisconnected, "agent shut down"));
+  }
+
+  end(error: OnrampError): void {
+    if (this.endedFlag) return;
+    this.endedFlag = true;
+    if (this.call && !this.call.writableEnded) this.call.end();
+    this.call?.cancel();
+    for (const c of this.connections) c.destroy(undefined);
+    this.client.close();
+    this.resolveEnded(error);
+  }
+
+  private send(msg: ConnectRequest["msg"]): void {
+    if (!this.endedFlag) this.call.write(create(ConnectRequestSchema, { msg }));
+  }
+
+  private onControl(message: ConnectResponse): void {
+    switch (message.msg.case) {
+      case "bindResult": {
+        const resolve = this.pendingBinds.get(message.msg.value.bindId);
+        this.pendingBinds.delete(message.msg.value.bindId);
+        resolve?.(message.msg.value);
+        return;
+      }
+      case "unbindResult": {
+        const resolve = this.pendingUnbinds.get(message.msg.value.bindId);
+        this.pendingUnbinds.delete(message.msg.value.bindId);
+        resolve?.();
+        return;
+      }
+      case "heartbeat":
+        this.send({ case: "heartbeatAck", value: message.msg.value });
+        return;
+      case "command":
+        if (message.msg.value.cmd.case === "drain" || message.msg.value.cmd.case === "reconnect") {
+          this.options.logger.info({ edge: this.edge, command: message.msg.value.cmd.case }, "edge asked the agent to go");
+          void this.drain(30_000);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async openDataConnection(): Promise<void> {
+    const [host, port] = splitHostPort(this.edge);
+    const socket = connect({ host, port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", (err) => reject(new OnrampError(ErrorCode.AgentDisconnected, `data connection to ${this.edge} failed: ${err.message}`, { cause: err })));
+    });
+    socket.write(DATA_MAGIC);
+    const window = this.welcome.initialStreamWindow;
+    const mux = { ...this.options.mux, ...(window > 0 && this.options.mux.initialStreamWindow === undefined ? { initialStreamWindow: window } : {}) };
+    const connection = new MuxConnection(socket, false, {}, mux);
+    const acked = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new OnrampError(ErrorCode.ProtocolError, "the edge did not accept the data connection in time")), this.options.handshakeTimeoutMs);
+      connection.events.onHello = () => {
+        clearTimeout(timer);
+        connection.events.onHello = undefined;
+        resolve();
+      };
+      void connection.closed().then(() => {
+        clearTimeout(timer);
+        reject(new OnrampError(ErrorCode.AgentDisconnected, "the edge refused the data connection"));
+      });
+    });
+    connection.events.onStream = (stream, head, endStream) => this.onStream(stream, head, endStream);
+    connection.sendHello(encodeDataHello({ sessionId: this.welcome.sessionId, dataToken: this.welcome.dataToken }));
+    this.connections.push(connection);
+    await acked;
+    void connection.closed().then(() => this.end(new OnrampError(ErrorCode.AgentDisconnected, `a data connection to ${this.edge} closed`)));
+  }
+
+  private onStream(stream: MuxStream, headBytes: Buffer, endStream: boolean): void {
+    let head;
+    try {
+      head = decodeRequestHead(headBytes);
+    } catch {
+      stream.reset(ErrorCode.ProtocolError, "undecodable request head");
+      return;
+    }
+    const upstream = this.upstreamFor(head.bindId);
+    if (!upstream) {
+      stream.reset(ErrorCode.EndpointOffline, "this agent no longer serves the endpoint");
+      return;
+    }
+    if (head.upgrade) forwardUpgrade(stream, head, upstream, this.options.upstreamTimeoutMs);
+    else forwardRequest(stream, head, endStream, upstream, this.options);
+  }
+}
+
+function fromServiceError(err: ServiceError, edge: string): OnrampError {
+  const code = err.metadata?.get("onramp-error-code")[0];
+  if (typeof code === "string") return new OnrampError(parseErrorCode(code), err.details, { cause: err });
+  if (err.code === status.UNAVAILABLE) {
+    return new OnrampError(ErrorCode.AgentDisconnected, `cannot reach the edge at ${edge}: ${err.details}`, { cause: err });
+  }
+  return new OnrampError(ErrorCode.AgentDisconnected, `session with ${edge} failed: ${err.details || err.message}`, { cause: err });
+}
+
+function splitHostPort(addr: string): [string, number] {
+  const i = addr.lastIndexOf(":");
+  return [addr.slice(0, i).replace(/^\[|\]$/g, ""), Number(addr.slice(i + 1))];
+}

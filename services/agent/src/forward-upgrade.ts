@@ -1,0 +1,88 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import { encodeResponseHead, forwardableHeaders, type MuxStream } from "@onramp/mux";
+import type { RequestHead } from "@onramp/proto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { upstreamError, type Upstream } from "./upstream.js";
+
+/**
+ * Replays a protocol-switch request (WebSocket and other upgrades). After the upstream's 101 the
+ * stream and the upstream socket are joined byte for byte; a non-101 answer is an ordinary response.
+ */
+export function forwardUpgrade(stream: MuxStream, head: RequestHead, upstream: Upstream, timeoutMs: number): void {
+  // The edge put Connection/Upgrade back for this request; keep them, and keep the socket out of the pool.
+  const req = upstream.request({ ...upstream.base, agent: false, method: head.method, path: head.path, headers: head.headers });
+  const early: Buffer[] = [];
+  let socket: Duplex | undefined;
+  let pendingCredit = 0;
+  let waitingDrain = false;
+  const timer = timeoutMs > 0 ? setTimeout(() => req.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })), timeoutMs) : undefined;
+
+  stream.handler = {
+    onData: (chunk) => {
+      if (!socket) {
+        early.push(chunk);
+        stream.consumed(chunk.length);
+        return;
+      }
+      if (socket.write(chunk) && !waitingDrain) stream.consumed(chunk.length);
+      else {
+        waitingDrain = true;
+        pendingCredit += chunk.length;
+      }
+    },
+    onEnd: () => socket?.end(),
+    onReset: () => {
+      clearTimeout(timer);
+      req.destroy();
+      socket?.destroy();
+    },
+    onWritable: () => socket?.resume(),
+  };
+
+  req.on("error", (err: NodeJS.ErrnoException) => {
+    clearTimeout(timer);
+    if (stream.isClosed) return;
+    const error =
+      err.code === "ETIMEDOUT"
+        ? new OnrampError(ErrorCode.UpstreamTimeout, `the upstream ${upstream.url} did not answer the upgrade within ${timeoutMs} ms`)
+        : upstreamError(err, upstream.url);
+    stream.reset(error.code, error.message);
+  });
+
+  req.on("response", (res: IncomingMessage) => {
+    clearTimeout(timer);
+    const headers = forwardableHeaders(res.rawHeaders);
+    stream.sendHead(encodeResponseHead({ status: res.statusCode ?? 502, statusText: res.statusMessage ?? "", headers }), false);
+    res.on("data", (chunk: Buffer) => {
+      if (!stream.write(chunk)) res.pause();
+    });
+    stream.handler.onWritable = () => res.resume();
+    res.on("end", () => stream.end());
+  });
+
+  req.on("upgrade", (res: IncomingMessage, upstreamSocket: Duplex, upgradeHead: Buffer) => {
+    clearTimeout(timer);
+    socket = upstreamSocket;
+    stream.sendHead(encodeResponseHead({ status: 101, statusText: res.statusMessage ?? "Switching Protocols", headers: res.rawHeaders }), false);
+    if (upgradeHead.length > 0) stream.write(upgradeHead);
+    for (const chunk of early.splice(0)) upstreamSocket.write(chunk);
+    upstreamSocket.on("data", (chunk: Buffer) => {
+      if (!stream.write(chunk)) upstreamSocket.pause();
+    });
+    upstreamSocket.on("drain", () => {
+      waitingDrain = false;
+      if (pendingCredit > 0) {
+        stream.consumed(pendingCredit);
+        pendingCredit = 0;
+      }
+    });
+    upstreamSocket.on("end", () => stream.end());
+    upstreamSocket.on("error", () => undefined);
+    upstreamSocket.on("close", () => {
+      if (!stream.isClosed) stream.reset(ErrorCode.UpstreamError, "the upstream closed the upgraded connection");
+    });
+  });
+
+  req.end();
+}

@@ -1,0 +1,70 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type RequestOptions } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+
+/** Where an endpoint's traffic goes, parsed once at bind time. */
+export interface Upstream {
+  /** e.g. http://localhost:3000 */
+  readonly url: string;
+  readonly request: (options: RequestOptions) => ClientRequest;
+  readonly base: RequestOptions;
+}
+
+/** `3000`, `host:port` or a URL → the upstream's URL. */
+export function normalizeUpstream(target: string): string {
+  const t = target.trim();
+  if (/^\d{1,5}$/.test(t)) return `http://localhost:${t}`;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) return t.replace(/\/+$/, "");
+  return `http://${t}`;
+}
+
+/**
+ * Keep-alive pools: upstream connections are reused across requests, like the edge's data
+ * connections; LIFO keeps a few sockets hot instead of cycling through many.
+ */
+const httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo" });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo" });
+
+export function createUpstream(target: string): Upstream {
+  const url = normalizeUpstream(target);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new OnrampError(ErrorCode.InvalidArgument, `upstream ${JSON.stringify(target)} is not a port, host:port or URL`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new OnrampError(ErrorCode.InvalidArgument, `upstream scheme ${parsed.protocol} is not supported (use http:// or https://)`);
+  }
+  if (parsed.pathname !== "/" || parsed.search) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `upstream ${url} must not have a path or query`);
+  }
+  const https = parsed.protocol === "https:";
+  return {
+    url: `${parsed.protocol}//${parsed.host}`,
+    request: https ? httpsRequest : httpRequest,
+    base: {
+      agent: https ? httpsAgent : httpAgent,
+      hostname: parsed.hostname.replace(/^\[|\]$/g, ""),
+      port: parsed.port || (https ? 443 : 80),
+      // The client's Host header is forwarded as is (like ngrok's default); Node must not add its own.
+      setHost: false,
+    },
+  };
+}
+
+/** Maps an upstream connection error to what the edge tells the client. */
+export function upstreamError(err: NodeJS.ErrnoException, upstream: string): OnrampError {
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return new OnrampError(ErrorCode.UpstreamRefused, `the upstream ${upstream} refused the connection; is it running?`, { cause: err });
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new OnrampError(ErrorCode.UpstreamRefused, `the upstream host of ${upstream} could not be resolved`, { cause: err });
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return new OnrampError(ErrorCode.UpstreamRefused, `the upstream ${upstream} is unreachable`, { cause: err });
+    default:
+      return new OnrampError(ErrorCode.UpstreamError, `the connection to the upstream ${upstream} failed (${err.code ?? err.message})`, { cause: err });
+  }
+}
