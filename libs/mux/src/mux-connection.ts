@@ -168,15 +168,19 @@ export class MuxConnection implements StreamTransport {
 
   // ---- internals ----------------------------------------------------------------------------
 
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
   private write(buf: Buffer): void {
     if (this.closedFlag) return;
     if (!this.corked) {
+      // Flush once per event-loop turn (setImmediate runs after all I/O callbacks of the turn),
+      // so frames produced by many sockets' events leave in one writev instead of one each.
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+      setImmediate(this.uncork);
     }
     this.socket.write(buf);
     if (!this.congestedFlag && this.socket.writableLength >= this.options.maxQueuedBytes) {

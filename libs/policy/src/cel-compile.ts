@@ -160,7 +160,7 @@ class Checker {
       return;
     }
     const root = cur.exprKind.value.name;
-    this.checkPath(top, root, fields, locals);
+    this.checkPath(cur, root, fields, locals);
     // ngrok's `req.url` is both a string (`req.url.contains('/api')`) and an object
     // (`req.url.path`). A CEL value cannot be both, so a bare `req.url` reads a string stored
     // beside the object.
@@ -219,6 +219,7 @@ class Checker {
       if (pattern !== undefined) {
         const r = compileRegex(pattern);
         if (!r.ok) this.problem(e, r.message);
+        else this.rt.regexes.compile(pattern);
       }
     }
     if (fn === "inCidrRange" || fn === "inCidrRanges") {

@@ -26,6 +26,8 @@ export interface CelRuntime {
   readonly env: CelEnv;
   /** The request the macros read; set only during a synchronous evaluation. */
   current: MacroScope | undefined;
+  /** Compiled `matches()` patterns; literal ones are added when the policy loads. */
+  readonly regexes: ReturnType<typeof createRegexCache>;
 }
 
 /** Macros that read the request or the response, for phase checks at load time. */
@@ -37,7 +39,8 @@ function listOf(values: readonly string[] | undefined): string[] {
 }
 
 export function createCelRuntime(): CelRuntime {
-  const rt: { env: CelEnv | undefined; current: MacroScope | undefined } = { env: undefined, current: undefined };
+  const regexes = createRegexCache();
+  const rt: { env: CelEnv | undefined; current: MacroScope | undefined; regexes: typeof regexes } = { env: undefined, current: undefined, regexes };
   const request = (): RequestView => {
     if (!rt.current?.request) throw new Error("request macros are only available in HTTP phases");
     return rt.current.request;
@@ -73,6 +76,6 @@ export function createCelRuntime(): CelRuntime {
     celFunc("inCidrRange", [STRING, STRING], BOOL, (ip, cidr) => cidrMatch(ip, [cidr])),
     celFunc("inCidrRanges", [STRING, listType(DYN)], BOOL, (ip, cidrs: CelList) => cidrMatch(ip, cidrs)),
   ];
-  rt.env = celEnv({ funcs, re2: createRegexCache() });
+  rt.env = celEnv({ funcs, re2: regexes });
   return rt as CelRuntime;
 }

@@ -1,7 +1,6 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { ActionExecution, ActionStep, CompiledAction } from "./action-types.js";
 import type { CompiledExpr } from "./cel-compile.js";
-import type { CelRuntime } from "./cel-env.js";
 import type { RequestContext, ResponseInfo, TcpContext } from "./context.js";
 import { EvaluationError, evaluateExpr } from "./interpolation.js";
 import {
@@ -85,7 +84,7 @@ async function driveAsync(chain: Chain): Promise<ReturnType<Chain["next"]> & { d
 
 export function createPolicy(
   phases: CompiledPhases,
-  options: { kind: "agent" | "cloud"; regionName: string; cel: CelRuntime },
+  options: { kind: "agent" | "cloud"; regionName: string },
 ): Policy {
   const execution = (
     phase: PolicyPhase,

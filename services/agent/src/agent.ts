@@ -63,7 +63,7 @@ export class Agent {
 
   /** Binds an endpoint; rejects with BIND_CONFLICT, INVALID_URL, etc. Rebound after reconnects. */
   async bind(options: BindOptions): Promise<BoundEndpoint> {
-    const upstream = createUpstream(options.upstream);
+    const upstream = createUpstream(options.upstream, { timeoutMs: this.options.upstreamTimeoutMs });
     const spec: BindSpec = {
       bindId: `bind_${randomUUID()}`,
       url: options.url ?? "",

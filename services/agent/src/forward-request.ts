@@ -1,7 +1,8 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { encodeResponseHead, encodeTrailers, forwardableHeaders, rawHeader, type MuxStream } from "@onramp/mux";
+import { encodeResponseHead, encodeTrailers, forwardableHeaders, type MuxStream } from "@onramp/mux";
 import type { RequestHead } from "@onramp/proto";
-import type { IncomingMessage } from "node:http";
+import { Readable } from "node:stream";
+import type { Dispatcher } from "undici";
 import { upstreamError, type Upstream } from "./upstream.js";
 
 export interface ForwardOptions {
@@ -14,90 +15,92 @@ export interface ForwardOptions {
  * Backpressure holds both ways; a reset from the edge (client gone) aborts the upstream request.
  */
 export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: boolean, upstream: Upstream, options: ForwardOptions): void {
-  const headers = head.headers;
-  // Transfer-Encoding was stripped as hop-by-hop; a streamed body of unknown length needs it back.
-  if (!endStream && rawHeader(headers, "content-length") === undefined) headers.push("Transfer-Encoding", "chunked");
-  const req = upstream.request({ ...upstream.base, method: head.method, path: head.path, headers });
+  let controller: Dispatcher.DispatchController | undefined;
+  let body: Buffer | Readable | null = null;
+  if (!endStream) body = streamedBody(stream, head.body);
+  else if (head.body.length > 0) body = Buffer.from(head.body.buffer, head.body.byteOffset, head.body.byteLength);
+  stream.handler.onReset = () => controller?.abort(new OnrampError(ErrorCode.ClientClosed, "the client went away"));
+  stream.handler.onWritable = () => controller?.resume();
+
   let responded = false;
-  let pendingCredit = 0;
-  let waitingDrain = false;
+  let inline: Buffer[] | undefined;
+  let status = 502;
+  let statusText = "";
+  let headers: string[] = [];
 
-  const timer =
-    options.upstreamTimeoutMs > 0
-      ? setTimeout(() => {
-          fail(new OnrampError(ErrorCode.UpstreamTimeout, `the upstream ${upstream.url} sent no response within ${options.upstreamTimeoutMs} ms`));
-          req.destroy();
-        }, options.upstreamTimeoutMs)
-      : undefined;
+  upstream.pool.dispatch(
+    { origin: upstream.url, method: head.method, path: head.path, headers: head.headers, body },
+    {
+      onRequestStart(c) {
+        controller = c;
+        if (stream.isClosed) c.abort(new OnrampError(ErrorCode.ClientClosed, "the client went away"));
+      },
+      onResponseStart(c, statusCode, parsed, statusMessage) {
+        if (statusCode < 200) return; // informational (100, 103): the edge sends its own 100
+        responded = true;
+        status = statusCode;
+        statusText = statusMessage ?? "";
+        headers = forwardableHeaders(rawPairs(c.rawHeaders));
+        const declared = Number(parsed["content-length"] ?? -1);
+        if (declared >= 0 && declared <= options.inlineBodyBytes) inline = [];
+        else stream.sendHead(encodeResponseHead({ status, statusText, headers }), false);
+      },
+      onResponseData(c, chunk) {
+        if (inline) inline.push(chunk);
+        else if (!stream.write(chunk)) c.pause();
+      },
+      onResponseEnd(c) {
+        if (stream.isClosed) return;
+        const trailers = rawPairs(c.rawTrailers);
+        const encodedTrailers = trailers.length > 0 ? encodeTrailers(trailers) : undefined;
+        if (inline) {
+          const bodyBytes = inline.length === 1 ? inline[0]! : Buffer.concat(inline);
+          stream.sendHead(encodeResponseHead({ status, statusText, headers, body: bodyBytes }), !encodedTrailers);
+          if (encodedTrailers) stream.end(encodedTrailers);
+        } else {
+          stream.end(encodedTrailers);
+        }
+      },
+      onResponseError(_c, err) {
+        if (stream.isClosed) return;
+        const error = upstreamError(err as NodeJS.ErrnoException, upstream.url, options.upstreamTimeoutMs);
+        stream.reset(responded ? ErrorCode.UpstreamError : error.code, responded ? "the upstream connection broke mid-response" : error.message);
+      },
+    },
+  );
+}
 
-  const fail = (error: OnrampError) => {
-    clearTimeout(timer);
-    if (!stream.isClosed) stream.reset(responded ? ErrorCode.UpstreamError : error.code, error.message);
-  };
-
-  req.on("error", (err: NodeJS.ErrnoException) => fail(upstreamError(err, upstream.url)));
-  req.on("drain", () => {
-    waitingDrain = false;
-    if (pendingCredit > 0) {
-      stream.consumed(pendingCredit);
-      pendingCredit = 0;
-    }
-  });
-
-  stream.handler = {
-    onData: (chunk) => {
-      if (req.write(chunk) && !waitingDrain) stream.consumed(chunk.length);
-      else {
-        waitingDrain = true;
-        pendingCredit += chunk.length;
+/**
+ * The request body as a Readable for undici, fed by the data stream. Credit goes back to the edge
+ * only as undici reads, so a slow upstream slows the client instead of filling memory.
+ */
+function streamedBody(stream: MuxStream, first: Uint8Array): Readable {
+  let held = 0;
+  const body = new Readable({
+    highWaterMark: 64 * 1024,
+    read() {
+      if (held > 0) {
+        stream.consumed(held);
+        held = 0;
       }
     },
-    onEnd: () => req.end(),
-    onReset: () => {
-      clearTimeout(timer);
-      req.destroy();
-    },
+  });
+  if (first.length > 0) body.push(Buffer.from(first));
+  stream.handler.onData = (chunk) => {
+    if (body.push(chunk)) stream.consumed(chunk.length);
+    else held += chunk.length;
   };
-
-  req.on("response", (res: IncomingMessage) => {
-    clearTimeout(timer);
-    responded = true;
-    const responseHeaders = forwardableHeaders(res.rawHeaders);
-    const declared = Number(res.headers["content-length"] ?? -1);
-    if (declared >= 0 && declared <= options.inlineBodyBytes) {
-      sendInline(stream, res, responseHeaders);
-    } else {
-      stream.sendHead(encodeResponseHead({ status: res.statusCode ?? 502, statusText: res.statusMessage ?? "", headers: responseHeaders }), false);
-      pipeResponse(stream, res);
-    }
-    res.on("error", () => fail(new OnrampError(ErrorCode.UpstreamError, "the upstream connection broke mid-response")));
-    res.on("aborted", () => fail(new OnrampError(ErrorCode.UpstreamError, "the upstream aborted the response")));
-  });
-
-  if (head.body.length > 0) req.write(head.body);
-  if (endStream) req.end();
+  stream.handler.onEnd = () => body.push(null);
+  return body;
 }
 
-function sendInline(stream: MuxStream, res: IncomingMessage, headers: string[]): void {
-  const chunks: Buffer[] = [];
-  res.on("data", (chunk: Buffer) => chunks.push(chunk));
-  res.on("end", () => {
-    if (stream.isClosed) return;
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    const trailers = res.rawTrailers;
-    const noTrailers = trailers.length === 0;
-    stream.sendHead(encodeResponseHead({ status: res.statusCode ?? 502, statusText: res.statusMessage ?? "", headers, body }), noTrailers);
-    if (!noTrailers) stream.end(encodeTrailers(trailers));
-  });
-}
-
-function pipeResponse(stream: MuxStream, res: IncomingMessage): void {
-  stream.handler.onWritable = () => res.resume();
-  res.on("data", (chunk: Buffer) => {
-    if (!stream.write(chunk)) res.pause();
-  });
-  res.on("end", () => {
-    const trailers = res.rawTrailers;
-    stream.end(trailers.length > 0 ? encodeTrailers(trailers) : undefined);
-  });
+function rawPairs(raw: Buffer[] | string[] | Record<string, unknown> | null | undefined): string[] {
+  if (!raw) return [];
+  if (Array.isArray(raw)) return raw.map((v) => (typeof v === "string" ? v : v.toString("latin1")));
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (Array.isArray(value)) for (const v of value) out.push(name, String(v));
+    else if (value !== undefined) out.push(name, String(value));
+  }
+  return out;
 }

@@ -1,11 +1,15 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type RequestOptions } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Pool } from "undici";
 
 /** Where an endpoint's traffic goes, parsed once at bind time. */
 export interface Upstream {
   /** e.g. http://localhost:3000 */
   readonly url: string;
+  /** Keep-alive connection pool for ordinary requests (undici: about half the CPU of node:http here). */
+  readonly pool: Pool;
+  /** node:http for protocol switches, which undici's pool does not keep alive anyway. */
   readonly request: (options: RequestOptions) => ClientRequest;
   readonly base: RequestOptions;
 }
@@ -25,7 +29,7 @@ export function normalizeUpstream(target: string): string {
 const httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo" });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo" });
 
-export function createUpstream(target: string): Upstream {
+export function createUpstream(target: string, options: { timeoutMs: number }): Upstream {
   const url = normalizeUpstream(target);
   let parsed: URL;
   try {
@@ -40,8 +44,14 @@ export function createUpstream(target: string): Upstream {
     throw new OnrampError(ErrorCode.InvalidArgument, `upstream ${url} must not have a path or query`);
   }
   const https = parsed.protocol === "https:";
+  const origin = `${parsed.protocol}//${parsed.host}`;
   return {
-    url: `${parsed.protocol}//${parsed.host}`,
+    url: origin,
+    pool: new Pool(origin, {
+      // Time to response headers; 0 disables. Bodies may idle forever (SSE, long polls).
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: 0,
+    }),
     request: https ? httpsRequest : httpRequest,
     base: {
       agent: https ? httpsAgent : httpAgent,
@@ -53,9 +63,13 @@ export function createUpstream(target: string): Upstream {
   };
 }
 
-/** Maps an upstream connection error to what the edge tells the client. */
-export function upstreamError(err: NodeJS.ErrnoException, upstream: string): OnrampError {
+/** Maps an upstream connection error (node:http or undici) to what the edge tells the client. */
+export function upstreamError(err: NodeJS.ErrnoException, upstream: string, timeoutMs = 0): OnrampError {
   switch (err.code) {
+    case "UND_ERR_HEADERS_TIMEOUT":
+      return new OnrampError(ErrorCode.UpstreamTimeout, `the upstream ${upstream} sent no response within ${timeoutMs} ms`, { cause: err });
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return new OnrampError(ErrorCode.UpstreamRefused, `connecting to the upstream ${upstream} timed out`, { cause: err });
     case "ECONNREFUSED":
       return new OnrampError(ErrorCode.UpstreamRefused, `the upstream ${upstream} refused the connection; is it running?`, { cause: err });
     case "ENOTFOUND":
