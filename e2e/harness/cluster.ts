@@ -1,0 +1,59 @@
+import { RunningProcess, startOnramp } from "./processes.js";
+
+export interface EdgeProcess {
+  proc: RunningProcess;
+  http: string;
+  agent: string;
+  admin: string;
+  /** Base URL of the public listener, e.g. http://127.0.0.1:41234 */
+  httpUrl: string;
+}
+
+export const TOKEN = "e2e-token";
+
+/** Starts `onramp edge` on loopback with random ports and waits for its "edge ready" log line. */
+export async function startEdge(extraArgs: string[] = [], name = "edge"): Promise<EdgeProcess> {
+  const proc = startOnramp(name, [
+    "edge",
+    "--http-addr", "127.0.0.1:0",
+    "--grpc-addr", "127.0.0.1:0",
+    "--admin-addr", "127.0.0.1:0",
+    "--domain", "e2e.localhost",
+    "--authtoken", TOKEN,
+    ...extraArgs,
+  ]);
+  const line = await proc.waitForLine("stderr", /"msg":"edge ready"/);
+  const ready = JSON.parse(line) as { http: string; agent: string; admin: string };
+  return { proc, http: ready.http, agent: ready.agent, admin: ready.admin, httpUrl: `http://${ready.http}` };
+}
+
+/** Restarts an edge on the same ports (agents reconnect to the same address). */
+export async function restartEdge(edge: EdgeProcess, extraArgs: string[] = []): Promise<EdgeProcess> {
+  await edge.proc.stop("SIGKILL");
+  const proc = startOnramp(edge.proc.name, [
+    "edge",
+    "--http-addr", edge.http,
+    "--grpc-addr", edge.agent,
+    "--admin-addr", edge.admin,
+    "--domain", "e2e.localhost",
+    "--authtoken", TOKEN,
+    ...extraArgs,
+  ]);
+  await proc.waitForLine("stderr", /"msg":"edge ready"/);
+  return { ...edge, proc };
+}
+
+export interface AgentProcess {
+  proc: RunningProcess;
+  url: string;
+  /** The URL's host, for the Host header of requests sent to the edge's listener. */
+  host: string;
+}
+
+/** Starts `onramp http` against an edge and waits for its `Forwarding` line. */
+export async function startAgent(edge: EdgeProcess, upstream: string, extraArgs: string[] = [], name = "agent"): Promise<AgentProcess> {
+  const proc = startOnramp(name, ["http", upstream, "--edge", edge.agent, "--authtoken", TOKEN, "--log-level", "info", ...extraArgs]);
+  const line = await proc.waitForLine("stdout", /^Forwarding /);
+  const url = line.split(" ")[1]!;
+  return { proc, url, host: new URL(url).host };
+}
