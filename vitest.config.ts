@@ -12,6 +12,7 @@ export default defineConfig({
           name: "unit",
           include: ["libs/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "cli/src/**/*.test.ts"],
           testTimeout: 20_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -22,6 +23,8 @@ export default defineConfig({
           hookTimeout: 60_000,
           // e2e suites start real processes on loopback; two at a time fits a 2-core machine.
           maxWorkers: 2,
+          // After the unit tests, which are fast and say more when something basic breaks.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

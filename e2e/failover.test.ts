@@ -93,8 +93,8 @@ describe("pools on one edge", () => {
     expect(both.A).toBeGreaterThanOrEqual(40);
     expect(both.B).toBeGreaterThanOrEqual(40);
 
-    const endpoints = await fetch(`http://${edge.admin}/api/endpoints`).then((r) => r.json());
-    const pool = endpoints.endpoints.find((e: { url: string }) => e.url === "http://pool.e2e.localhost");
+    const endpoints = (await fetch(`http://${edge.admin}/api/endpoints`).then((r) => r.json())) as { endpoints: Array<Record<string, unknown>> };
+    const pool = endpoints.endpoints.find((e) => e.url === "http://pool.e2e.localhost")!;
     expect(pool.pooling_enabled).toBe(true);
     expect(pool.members).toHaveLength(2);
 

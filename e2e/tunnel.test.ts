@@ -171,7 +171,7 @@ describe("HTTP through the tunnel", () => {
   });
 
   it("lists the endpoint on the admin API and exports metrics", async () => {
-    const endpoints = await fetch(`http://${edge.admin}/api/endpoints`).then((r) => r.json());
+    const endpoints = (await fetch(`http://${edge.admin}/api/endpoints`).then((r) => r.json())) as { endpoints: Array<Record<string, unknown>> };
     expect(endpoints.endpoints).toEqual([
       expect.objectContaining({ url: "http://app.e2e.localhost", pooling_enabled: false, members: [expect.objectContaining({ upstream: `http://${upstream.target}` })] }),
     ]);

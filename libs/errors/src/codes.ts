@@ -35,6 +35,18 @@ export const ErrorCode = {
   InvalidUrl: "INVALID_URL",
   /** A control or data message broke the protocol. */
   ProtocolError: "PROTOCOL_ERROR",
+  /** A traffic policy failed validation; the message lists every problem with its position. */
+  PolicyInvalid: "POLICY_INVALID",
+  /** A traffic policy denied the request (deny, restrict-ips). */
+  AccessDenied: "ACCESS_DENIED",
+  /** A traffic policy required credentials the request did not carry (basic-auth, jwt-validation). */
+  Unauthorized: "UNAUTHORIZED",
+  /** A traffic policy's rate limit is exhausted for the request's bucket. */
+  RateLimited: "RATE_LIMITED",
+  /** A traffic policy's circuit breaker is open after too many upstream failures. */
+  CircuitOpen: "CIRCUIT_OPEN",
+  /** jwt-validation could fetch no signing keys from any configured JWKS URL. */
+  JwksUnavailable: "JWKS_UNAVAILABLE",
   /** An option, flag or config value is out of range or malformed. */
   InvalidArgument: "INVALID_ARGUMENT",
   /** A bug or an unexpected condition inside Onramp. */
@@ -59,6 +71,12 @@ const httpStatus: Record<ErrorCode, number> = {
   BIND_CONFLICT: 409,
   INVALID_URL: 400,
   PROTOCOL_ERROR: 502,
+  POLICY_INVALID: 400,
+  ACCESS_DENIED: 403,
+  UNAUTHORIZED: 401,
+  RATE_LIMITED: 429,
+  CIRCUIT_OPEN: 503,
+  JWKS_UNAVAILABLE: 503,
   INVALID_ARGUMENT: 400,
   INTERNAL: 500,
 };

@@ -179,6 +179,7 @@ describe("url-rewrite", () => {
     ["^/api/(.*)$", "/\${req.method}/$1", "https://h/api/items?sort=asc", "/GET/items", "sort=asc"],
     ["v0/user/([0-9]+)", "v1/user?id=$1", "https://h/v2/user/123", "/v2/user/123", ""],
     ["\\\\?debug=1", "", "https://h/p?debug=1", "/p", ""],
+    ["^/i/([0-9]+)$", "/items/${'${1}'}x", "https://h/i/42", "/items/42x", ""],
   ];
   it.each(cases)("%s → %s on %s", async (from, to, url, path, query) => {
     const policy = policyOf(`on_http_request:\n  - actions: [{type: url-rewrite, config: {from: ${JSON.stringify(from)}, to: ${JSON.stringify(to)}}}]\n`);

@@ -89,6 +89,7 @@ describe("standard CEL and string functions", () => {
     ["size('héllo')", "5"],
     ["duration('1m') > duration('30s')", "true"],
     ["{'a': 1}['a']", "1"],
+    ["{'a': '}'}['a']", "}"],
   ];
   it.each(cases)("%s → %s", async (expr, expected) => {
     expect(await render(expr)).toBe(expected);

@@ -83,6 +83,11 @@ describe("loadPolicy: validation", () => {
     );
   });
 
+  it("reports an unterminated interpolation", () => {
+    const src = 'on_http_request:\n  - actions: [{type: custom-response, config: {status_code: 200, body: "a ${req.method"}}]\n';
+    expect(errorsOf(src)).toBe("policy.yml:2:75: on_http_request[0]: actions[0].config.body: unterminated ${ (missing })");
+  });
+
   it("collects every error, not just the first", () => {
     const src = `on_http_reqest:
   - actions: [{type: deny}]

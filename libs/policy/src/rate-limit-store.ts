@@ -1,3 +1,5 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+
 /**
  * Counting for the `rate-limit` action behind a small interface, so an edge can count in memory
  * (this file) or across the mesh. `hit` is synchronous: a shared store answers from its local view
@@ -37,6 +39,9 @@ interface Bucket {
  */
 export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions = {}): RateLimitStore & { readonly size: number } {
   const maxKeys = options.maxKeys ?? 100_000;
+  if (!Number.isInteger(maxKeys) || maxKeys < 1) {
+    throw new OnrampError(ErrorCode.Internal, `createMemoryRateLimitStore: maxKeys must be an integer ≥ 1, got ${maxKeys}`);
+  }
   const buckets = new Map<string, Bucket>();
 
   const evictIdle = (nowMs: number): void => {

@@ -1,0 +1,141 @@
+import { type CryptoKey, type JWK, SignJWT, UnsecuredJWT, exportJWK, generateKeyPair } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { errorsOf, fakeRuntime, policyOf, request } from "./test-fixtures.js";
+
+const ISSUER = "https://issuer.example.com/";
+const JWKS_URL = "https://issuer.example.com/.well-known/jwks.json";
+
+const policySource = `
+on_http_request:
+  - actions:
+      - type: jwt-validation
+        config:
+          issuer: {allow_list: [{value: "${ISSUER}"}]}
+          audience: {allow_list: [{value: "api://onramp"}]}
+          http:
+            tokens: [{type: jwt, method: header, name: Authorization, prefix: "Bearer "}]
+          jws:
+            allowed_algorithms: [RS256, ES256]
+            keys: {sources: {additional_jkus: ["${JWKS_URL}"]}}
+  - actions:
+      - type: custom-response
+        config: {status_code: 200, body: "sub=\${actions.ngrok.jwt_validation.tokens[0].payload.sub}"}
+`;
+
+let rsa: { privateKey: CryptoKey; jwk: JWK };
+let other: { privateKey: CryptoKey };
+
+beforeAll(async () => {
+  const pair = await generateKeyPair("RS256");
+  rsa = { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "RS256", use: "sig" } };
+  other = { privateKey: (await generateKeyPair("RS256")).privateKey };
+});
+
+function jwksServer(documents: () => unknown) {
+  const calls: string[] = [];
+  const fetchJson = async (url: string) => {
+    calls.push(url);
+    return documents();
+  };
+  return { calls, fetchJson };
+}
+
+async function token(rt: { now(): number }, opts: { key?: CryptoKey; kid?: string; iss?: string; aud?: string; exp?: number } = {}) {
+  const nowSec = Math.floor(rt.now() / 1000);
+  return new SignJWT({ sub: "user-1" })
+    .setProtectedHeader({ alg: "RS256", kid: opts.kid ?? "k1" })
+    .setIssuer(opts.iss ?? ISSUER)
+    .setAudience(opts.aud ?? "api://onramp")
+    .setIssuedAt(nowSec - 10)
+    .setExpirationTime(opts.exp ?? nowSec + 300)
+    .sign(opts.key ?? rsa.privateKey);
+}
+
+describe("jwt-validation", () => {
+  it("validates tokens against a JWKS fetched through the runtime", async () => {
+    const policy = policyOf(policySource);
+    const server = jwksServer(() => ({ keys: [rsa.jwk] }));
+    const rt = fakeRuntime(server.fetchJson);
+    const nowSec = Math.floor(rt.now() / 1000);
+    const cases: Array<[string, string | undefined, number, RegExp | undefined]> = [
+      ["valid", `Bearer ${await token(rt)}`, 200, undefined],
+      ["lowercase scheme", `bearer ${await token(rt)}`, 200, undefined],
+      ["expired", `Bearer ${await token(rt, { exp: nowSec - 60 })}`, 401, /expired/],
+      ["wrong issuer", `Bearer ${await token(rt, { iss: "https://evil.example.com/" })}`, 401, /iss claim/],
+      ["wrong audience", `Bearer ${await token(rt, { aud: "api://other" })}`, 401, /aud claim/],
+      ["wrong key", `Bearer ${await token(rt, { key: other.privateKey })}`, 401, /signature/],
+      ["alg none", `Bearer ${new UnsecuredJWT({ sub: "x" }).setIssuer(ISSUER).setAudience("api://onramp").encode()}`, 401, /algorithm|malformed/],
+      ["garbage", "Bearer not.a.jwt", 401, /malformed/],
+      ["missing token", undefined, 401, undefined],
+      ["wrong prefix", `Token ${await token(rt)}`, 401, undefined],
+    ];
+    for (const [name, authorization, status, challenge] of cases) {
+      const out = await policy.onHttpRequest(request({ headers: authorization ? { authorization } : {} }), rt);
+      expect(out, name).toMatchObject({ kind: "respond", status });
+      if (out.kind !== "respond") continue;
+      if (status === 200) expect(out.body, name).toBe("sub=user-1");
+      else {
+        expect(out.code, name).toBe("UNAUTHORIZED");
+        const header = out.headers.get("www-authenticate")?.[0] ?? "";
+        expect(header, name).toMatch(/^Bearer realm="onramp"/);
+        if (challenge) expect(header, name).toMatch(challenge);
+        else expect(header, name).not.toMatch(/error=/);
+      }
+    }
+    // One fetch served every request.
+    expect(server.calls).toEqual([JWKS_URL]);
+  });
+
+  it("refetches on an unknown kid (key rotation), rate-limited", async () => {
+    const policy = policyOf(policySource);
+    const rotated = await generateKeyPair("RS256");
+    const rotatedJwk = { ...(await exportJWK(rotated.publicKey)), kid: "k2", alg: "RS256" };
+    let published: JWK[] = [rsa.jwk];
+    const server = jwksServer(() => ({ keys: published }));
+    const rt = fakeRuntime(server.fetchJson);
+    const send = async (kid: string, key: CryptoKey): Promise<number | undefined> => {
+      const out = await policy.onHttpRequest(request({ headers: { authorization: `Bearer ${await token(rt, { kid, key })}` } }), rt);
+      return out.kind === "respond" ? out.status : undefined;
+    };
+
+    expect(await send("k1", rsa.privateKey)).toBe(200);
+    expect(server.calls).toHaveLength(1);
+    published = [rsa.jwk, rotatedJwk];
+    rt.clock.now += 60_000;
+    expect(await send("k2", rotated.privateKey)).toBe(200);
+    expect(server.calls).toHaveLength(2);
+    // A stream of unknown kids does not turn into a stream of fetches.
+    for (let i = 0; i < 5; i++) expect(await send(`bogus-${i}`, other.privateKey)).toBe(401);
+    expect(server.calls).toHaveLength(2);
+    rt.clock.now += 31_000;
+    expect(await send("bogus-late", other.privateKey)).toBe(401);
+    expect(server.calls).toHaveLength(3);
+  });
+
+  it("answers 503 when no signing keys can be fetched, without blaming the client", async () => {
+    const policy = policyOf(policySource);
+    const rt = fakeRuntime(() => Promise.reject(new Error("connection refused")));
+    const out = await policy.onHttpRequest(request({ headers: { authorization: `Bearer ${await token(rt)}` } }), rt);
+    expect(out).toMatchObject({ kind: "respond", status: 503, code: "JWKS_UNAVAILABLE" });
+  });
+
+  it("stops waiting for keys when the client goes away", async () => {
+    const policy = policyOf(policySource);
+    const rt = fakeRuntime(() => new Promise(() => {}));
+    const controller = new AbortController();
+    const pending = policy.onHttpRequest(request({ headers: { authorization: `Bearer ${await token(rt)}` } }), rt, controller.signal);
+    controller.abort(new Error("client closed"));
+    await expect(pending).rejects.toThrow("client closed");
+  });
+
+  it("rejects the none algorithm when the policy loads", () => {
+    expect(errorsOf(policySource.replace("[RS256, ES256]", "[none]"))).toMatch(/allowed_algorithms\[0\]: "none" is not allowed/);
+  });
+
+  it("requires issuer, http.tokens and jws", () => {
+    const text = errorsOf("on_http_request:\n  - actions: [{type: jwt-validation, config: {}}]\n");
+    expect(text).toMatch(/config\.issuer: is required/);
+    expect(text).toMatch(/config\.http: is required/);
+    expect(text).toMatch(/config\.jws: is required/);
+  });
+});

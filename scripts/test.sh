@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command from the README: installs what the tests need, builds, checks generated code,
+# then runs unit and end-to-end tests (real onramp processes on loopback).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Dependencies exactly as locked; `prepare` builds (buf generate + tsc -b).
+npm ci --no-audit --no-fund
+
+# Generated code is committed: regenerating must not change it.
+if ! git diff --quiet -- libs/proto/src/gen 2>/dev/null; then
+  echo "error: libs/proto/src/gen is out of date with proto/; run 'npm run generate' and commit" >&2
+  git --no-pager diff --stat -- libs/proto/src/gen >&2
+  exit 1
+fi
+
+npx tsc -p e2e --noEmit
+
+mkdir -p .test-results
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json || status=$?
+
+# One plain summary line, whatever the runner printed above.
+node -e '
+  const r = require("./.test-results/vitest.json");
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || true
+exit "$status"
