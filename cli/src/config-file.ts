@@ -7,12 +7,7 @@ import { parseDocument } from "yaml";
  * (`http_addr` for `--http-addr`); unknown keys are errors naming the key and its line.
  */
 export function loadConfigFile(path: string, allowed: readonly string[]): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new OnrampError(ErrorCode.InvalidArgument, `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  const text = readTextFile(path, "config file");
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new OnrampError(ErrorCode.InvalidArgument, `${path}: ${doc.errors.map((e) => e.message).join("; ")}`);
@@ -35,4 +30,13 @@ export function loadConfigFile(path: string, allowed: readonly string[]): Record
 function lineOf(text: string, key: string): number | undefined {
   const i = text.split("\n").findIndex((l) => l.startsWith(`${key}:`) || l.startsWith(`"${key}":`));
   return i >= 0 ? i + 1 : undefined;
+}
+
+/** Reads a file named by a flag, with an error that names the flag and the path. */
+export function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`, { cause: err });
+  }
 }

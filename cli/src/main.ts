@@ -2,6 +2,7 @@ import { OnrampError } from "@onramp/errors";
 import { Command } from "commander";
 import { registerEdgeCommand } from "./commands/edge.js";
 import { registerHttpCommand } from "./commands/http.js";
+import { registerPolicyCommand } from "./commands/policy.js";
 
 const program = new Command()
   .name("onramp")
@@ -11,6 +12,7 @@ const program = new Command()
 
 registerHttpCommand(program);
 registerEdgeCommand(program);
+registerPolicyCommand(program);
 
 // Long flags also read ONRAMP_<FLAG> from the environment (flags win).
 for (const command of program.commands) {

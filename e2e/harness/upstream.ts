@@ -21,6 +21,7 @@ export interface Upstream {
  *   GET  /slow/:ms          answers after ms milliseconds
  *   GET  /whoami            the name given to this upstream (for pools)
  *   WS   /ws                echoes messages
+ *   *    anything else      {upstream: name, method, path, headers} as JSON
  */
 export async function startUpstream(name = "upstream"): Promise<Upstream> {
   const server = createServer((req, res) => route(name, req, res));
@@ -110,7 +111,7 @@ function route(name: string, req: IncomingMessage, res: ServerResponse): void {
       res.end(name);
       return;
     default:
-      res.statusCode = 404;
-      res.end("no such route\n");
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ upstream: name, method: req.method, path: req.url, headers: req.headers }));
   }
 }

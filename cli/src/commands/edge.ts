@@ -1,8 +1,10 @@
-import { createEdge, type EdgeOptions } from "@onramp/edge";
+import { createEdge, type CloudEndpointConfig, type EdgeOptions } from "@onramp/edge";
+import { dirname, resolve } from "node:path";
+import { stringify } from "yaml";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { createLogger, type LogLevel } from "@onramp/telemetry";
 import type { Command } from "commander";
-import { loadConfigFile } from "../config-file.js";
+import { loadConfigFile, readTextFile } from "../config-file.js";
 import { onShutdown } from "../shutdown.js";
 import { parseDuration, parseSize } from "../units.js";
 
@@ -24,7 +26,7 @@ interface EdgeFlags {
 /** Settings a config file may hold: the long flags in snake_case. */
 const CONFIG_KEYS = [
   "http_addr", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
-  "max_request_body", "max_header_size", "drain_timeout", "log_level",
+  "max_request_body", "max_header_size", "drain_timeout", "log_level", "cloud_endpoints",
 ] as const;
 
 export function registerEdgeCommand(program: Command): void {
@@ -89,5 +91,38 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     maxRequestBodyBytes: size("maxRequestBody", "max_request_body", "--max-request-body"),
     maxHeaderBytes: size("maxHeaderSize", "max_header_size", "--max-header-size"),
     drainTimeoutMs: drain === undefined ? undefined : typeof drain === "number" ? drain : parseDuration("--drain-timeout", drain),
+    cloudEndpoints: cloudEndpointsFrom(config.cloud_endpoints, flags.config ?? "config"),
   };
+}
+
+/**
+ * `cloud_endpoints:` — a list of `{url, traffic_policy}` where the policy is a mapping, a YAML
+ * string, or `traffic_policy_file:` (relative to the config file).
+ */
+function cloudEndpointsFrom(value: unknown, configPath: string): CloudEndpointConfig[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new OnrampError(ErrorCode.InvalidArgument, `${configPath}: cloud_endpoints must be a list of {url, traffic_policy}`);
+  return value.map((entry: unknown, i) => {
+    const where = `${configPath} cloud_endpoints[${i}]`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      throw new OnrampError(ErrorCode.InvalidArgument, `${where}: must be a mapping with url and traffic_policy`);
+    }
+    const e = entry as Record<string, unknown>;
+    for (const key of Object.keys(e)) {
+      if (!["url", "traffic_policy", "traffic_policy_file"].includes(key)) {
+        throw new OnrampError(ErrorCode.InvalidArgument, `${where}: unknown key ${JSON.stringify(key)} (known: url, traffic_policy, traffic_policy_file)`);
+      }
+    }
+    if (typeof e.url !== "string") throw new OnrampError(ErrorCode.InvalidArgument, `${where}.url: must be a string`);
+    let trafficPolicy: string;
+    let source = where;
+    if (typeof e.traffic_policy_file === "string") {
+      const file = resolve(dirname(configPath), e.traffic_policy_file);
+      trafficPolicy = readTextFile(file, `${where}.traffic_policy_file`);
+      source = file;
+    } else if (typeof e.traffic_policy === "string") trafficPolicy = e.traffic_policy;
+    else if (e.traffic_policy && typeof e.traffic_policy === "object") trafficPolicy = stringify(e.traffic_policy);
+    else throw new OnrampError(ErrorCode.InvalidArgument, `${where}: needs traffic_policy (a mapping or YAML text) or traffic_policy_file`);
+    return { url: e.url, trafficPolicy, source };
+  });
 }

@@ -3,6 +3,7 @@ import { createEdge, type Edge } from "@onramp/edge";
 import { createLogger, type LogLevel } from "@onramp/telemetry";
 import type { Command } from "commander";
 import { randomBytes } from "node:crypto";
+import { readTextFile } from "../config-file.js";
 import { onShutdown } from "../shutdown.js";
 import { parseDuration } from "../units.js";
 
@@ -13,6 +14,7 @@ interface HttpFlags {
   authtoken?: string;
   upstreamTimeout?: string;
   drainTimeout?: string;
+  trafficPolicyFile?: string;
   logLevel?: LogLevel;
 }
 
@@ -27,11 +29,13 @@ export function registerHttpCommand(program: Command): void {
     .option("--authtoken <token>", "authtoken for the edge")
     .option("--upstream-timeout <duration>", "time the upstream has to start answering before a 504 (default 60s; 0 disables)")
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 30s)")
+    .option("--traffic-policy-file <file>", "traffic policy (YAML or JSON) the edge applies to this endpoint")
     .option("--log-level <level>", "trace, debug, info, warn, error or silent (default warn)")
     .action(async (target: string, flags: HttpFlags) => {
       const logger = createLogger({ level: flags.logLevel ?? "warn", name: "agent" });
       const upstream = normalizeUpstream(target);
       const upstreamTimeoutMs = flags.upstreamTimeout === undefined ? undefined : parseDuration("--upstream-timeout", flags.upstreamTimeout);
+      const trafficPolicy = flags.trafficPolicyFile ? readTextFile(flags.trafficPolicyFile, "--traffic-policy-file") : undefined;
       const drainTimeoutMs = flags.drainTimeout === undefined ? 30_000 : parseDuration("--drain-timeout", flags.drainTimeout);
 
       let embedded: Edge | undefined;
@@ -68,7 +72,7 @@ export function registerHttpCommand(program: Command): void {
         await embedded?.close();
       });
       await agent.start();
-      const endpoint = await agent.bind({ upstream, url: flags.url, poolingEnabled: flags.poolingEnabled ?? false });
+      const endpoint = await agent.bind({ upstream, url: flags.url, poolingEnabled: flags.poolingEnabled ?? false, trafficPolicy });
       process.stdout.write(`Forwarding ${endpoint.url} -> ${endpoint.upstream}\n`);
       announced = true;
 

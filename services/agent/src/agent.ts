@@ -21,7 +21,7 @@ export interface BoundEndpoint {
 }
 
 /** Errors no reconnect can fix: the agent stops and reports them. */
-const FATAL = new Set<ErrorCode>([ErrorCode.AuthFailed, ErrorCode.BindConflict, ErrorCode.InvalidUrl, ErrorCode.InvalidArgument]);
+const FATAL = new Set<ErrorCode>([ErrorCode.AuthFailed, ErrorCode.BindConflict, ErrorCode.InvalidUrl, ErrorCode.InvalidArgument, ErrorCode.PolicyInvalid]);
 
 /**
  * An agent: keeps a session with an edge, rebinds its endpoints after every reconnect, and

@@ -2,6 +2,7 @@ import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { decodeDataHello, MuxConnection } from "@onramp/mux";
 import { AgentService, grpcServiceDefinition, type Bind } from "@onramp/proto";
+import { createPolicyRuntime, formatPolicyErrors, loadPolicy, type Policy, type PolicyRuntime } from "@onramp/policy";
 import { createEdgeMetrics, type EdgeMetrics } from "@onramp/telemetry";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { Server as HttpServer } from "node:http";
@@ -14,6 +15,7 @@ import { createConnectHandler } from "./control-service.js";
 import { parseEndpointUrl, type EndpointUrl } from "./endpoint-url.js";
 import { HttpProxy } from "./http-proxy.js";
 import { createHttpIngress } from "./http-ingress.js";
+import { PolicyFlow } from "./policy-flow.js";
 import { resolveEdgeOptions, type EdgeOptions, type HostPort, type ResolvedEdgeOptions } from "./options.js";
 import { RoutingTable } from "./routing-table.js";
 
@@ -40,6 +42,8 @@ export class Edge {
   readonly options: ResolvedEdgeOptions;
   readonly metrics: EdgeMetrics = createEdgeMetrics();
   readonly table: RoutingTable<AgentSession>;
+  /** Shared by every policy on this edge: clock, JWKS fetching, rate-limit counters. */
+  readonly policyRuntime: PolicyRuntime = createPolicyRuntime();
   private readonly sessions = new Map<string, AgentSession>();
   private readonly grpc = new GrpcServer(GRPC_SERVER_OPTIONS);
   private readonly http: HttpServer;
@@ -53,6 +57,8 @@ export class Edge {
     const { logger } = this.options;
     this.table = new RoutingTable<AgentSession>(this.options.region);
     const proxy = new HttpProxy(this.table, this.options, this.metrics);
+    proxy.policies = new PolicyFlow(proxy, this.table, this.policyRuntime, this.options.region, logger);
+    this.options.cloudEndpoints.forEach((c, i) => this.addCloudEndpoint(c, i));
     this.http = createHttpIngress(proxy, this.table, this.options, logger);
 
     const checkAuthtoken = createAuthtokenCheck(this.options.authtokens, this.options.allowAnyToken);
@@ -136,13 +142,37 @@ export class Edge {
     }
   }
 
+  private addCloudEndpoint(config: { url: string; trafficPolicy: string; source?: string }, index: number): void {
+    const where = config.source ?? `cloud_endpoints[${index}]`;
+    let url: EndpointUrl;
+    try {
+      url = parseEndpointUrl(config.url);
+    } catch (err) {
+      throw new OnrampError(ErrorCode.InvalidArgument, `${where}: ${(err as Error).message}`);
+    }
+    const policy = this.loadPolicy(config.trafficPolicy, "cloud", `${where}.traffic_policy`, ErrorCode.InvalidArgument);
+    this.table.addCloudEndpoint(url, policy);
+    this.options.logger.info({ url: url.url }, "cloud endpoint defined");
+  }
+
+  /** Loads and validates a policy, or throws with every problem listed with its position. */
+  private loadPolicy(text: string, kind: "agent" | "cloud", filename: string, code: ErrorCode): Policy {
+    const loaded = loadPolicy(text, { kind, filename, regionName: this.options.region });
+    if (!loaded.ok) {
+      throw new OnrampError(code, `the traffic policy is invalid:\n${formatPolicyErrors(loaded.errors)}`);
+    }
+    return loaded.policy;
+  }
+
   private bind(session: AgentSession, bind: Bind): { endpointId: string; url: string } {
     if (this.draining) throw new OnrampError(ErrorCode.EdgeDraining, "the edge is shutting down; connect to another edge");
     if (session.binds.has(bind.bindId)) {
       throw new OnrampError(ErrorCode.InvalidArgument, `bind id ${bind.bindId} is already used in this session`);
     }
     const url = bind.url ? parseEndpointUrl(bind.url) : this.randomUrl();
+    const policy = bind.trafficPolicy.trim() ? this.loadPolicy(bind.trafficPolicy, "agent", "traffic policy", ErrorCode.PolicyInvalid) : undefined;
     const member = {
+      policy,
       id: `${session.id}/${bind.bindId}`,
       bindId: bind.bindId,
       region: this.options.region,

@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AgentSession } from "./agent-session.js";
 import { writeRawError } from "./error-response.js";
 import type { HttpProxy } from "./http-proxy.js";
+import { connectionStart } from "./policy-flow.js";
 import type { RoutingTable } from "./routing-table.js";
 import { proxyUpgrade } from "./upgrade-proxy.js";
 
@@ -26,6 +27,7 @@ export function createHttpIngress(
     // 65 s: longer than the 60 s idle timeout of common load balancers in front of an edge.
     keepAliveTimeout: 65_000,
   });
+  server.on("connection", (socket) => connectionStart.set(socket, Date.now()));
   server.on("request", (req, res) => proxy.handle(req, res, false));
   server.on("checkContinue", (req, res) => proxy.handle(req, res, true));
   server.on("upgrade", (req, socket, head) => proxyUpgrade(table, req, socket, head));

@@ -1,16 +1,46 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { decodeResponseHead, decodeTrailers, encodeRequestHead, type MuxStream } from "@onramp/mux";
+import type { ResponseHead } from "@onramp/proto";
 import type { EdgeMetrics } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AgentSession } from "./agent-session.js";
-import { routeRequest, type Route } from "./dispatch.js";
+import type { Writable } from "node:stream";
+import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
+import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
 import { sendError } from "./error-response.js";
 import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
 import type { RoutingTable } from "./routing-table.js";
+import type { AgentSession } from "./agent-session.js";
 
 export interface HttpProxyOptions {
   maxRequestBodyBytes: number;
   inlineBodyBytes: number;
+}
+
+/** The request as it goes to the agent: the client's, or what a traffic policy made of it. */
+export interface RequestShape {
+  method: string;
+  /** Path and query. */
+  path: string;
+  /** Names and values alternating; hop-by-hop headers already removed, X-Forwarded-* added. */
+  headers: string[];
+}
+
+/** What to do with the upstream's response head, decided by the response phase of a policy. */
+export type ResponseDecision =
+  | { kind: "write"; status: number; statusText: string; headers: string[]; compress: "gzip" | "br" | "deflate" | undefined }
+  | { kind: "replace"; status: number; headers: string[]; body: string; code: ErrorCode | undefined }
+  | { kind: "close" };
+
+export interface ForwardHooks {
+  /** Runs on the response head before anything is written to the client. */
+  response?: (head: ResponseHead) => Promise<ResponseDecision>;
+  /** Called once with the response status, or "error" when none came back. */
+  settled?: (result: number | "error") => void;
+}
+
+/** Takes requests whose endpoint or member has a traffic policy. */
+export interface PolicyHandler {
+  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Pick | undefined, expectContinue: boolean): void;
 }
 
 /**
@@ -19,6 +49,8 @@ export interface HttpProxyOptions {
  * Backpressure holds both ways: a slow client pauses the agent, a slow agent pauses the client.
  */
 export class HttpProxy {
+  policies: PolicyHandler | undefined;
+
   constructor(
     private readonly table: RoutingTable<AgentSession>,
     private readonly options: HttpProxyOptions,
@@ -29,100 +61,156 @@ export class HttpProxy {
     const started = performance.now();
     res.sendDate = false; // the upstream's Date header is forwarded as is
     res.once("finish", () => this.record(res, started));
-    let route: Route;
+    let endpoint: EdgeEndpoint;
+    let pick: Pick | undefined;
     try {
-      const declared = contentLength(req);
-      if (declared > this.options.maxRequestBodyBytes) throw this.tooLarge();
-      route = routeRequest(this.table, req.headers.host);
+      if (contentLength(req) > this.options.maxRequestBodyBytes) throw this.tooLarge();
+      endpoint = resolveEndpoint(this.table, req.headers.host);
+      if (!endpoint.cloudPolicy) pick = pickMember(endpoint);
     } catch (err) {
       // A refused body is never read: close the connection rather than drain it.
-      sendError(res, OnrampError.from(err, ErrorCode.Internal), req.readableLength > 0 || hasBody(req));
+      sendError(res, OnrampError.from(err, ErrorCode.Internal), hasBody(req));
+      return;
+    }
+    if (this.policies && (endpoint.cloudPolicy || pick?.member.policy)) {
+      this.policies.handle(req, res, endpoint, pick, expectContinue);
       return;
     }
     if (expectContinue) res.writeContinue();
-    this.forward(req, res, route);
+    this.forward(req, res, endpoint, pick!, shapeOf(req), undefined);
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, route: Route): void {
+  /** Sends the request to the picked member and streams the answer to `res`. */
+  forward(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Pick, shape: RequestShape, hooks: ForwardHooks | undefined): void {
     const declared = contentLength(req);
-    const bodyExpected = hasBody(req);
-    const headers = requestHeadersForAgent(req, clientIpOf(req), false);
     const head = {
-      method: req.method ?? "GET",
-      path: req.url ?? "/",
-      headers,
-      endpointId: route.endpoint.id,
-      bindId: route.member.bindId,
+      ...shape,
+      endpointId: endpoint.id,
+      bindId: pick.member.bindId,
       clientAddr: `${clientIpOf(req)}:${req.socket.remotePort ?? 0}`,
     };
     let stream: MuxStream | undefined;
     let finished = false;
     let pendingCredit = 0;
     let waitingDrain = false;
+    let sink: Writable = res;
+    let deferred: Array<() => void> | undefined;
 
-    const finish = () => {
+    const finish = (result: number | "error") => {
       if (finished) return;
       finished = true;
-      route.release();
+      pick.release();
+      hooks?.settled?.(result);
     };
     res.once("close", () => {
-      finish();
+      finish(res.writableFinished ? res.statusCode : "error");
       if (!res.writableFinished && stream && !stream.isClosed) stream.reset(ErrorCode.ClientClosed, "the client went away");
     });
-    res.on("drain", () => {
+    const onDrain = () => {
       waitingDrain = false;
       if (pendingCredit > 0 && stream) {
         stream.consumed(pendingCredit);
         pendingCredit = 0;
       }
-    });
+    };
+    res.on("drain", onDrain);
+
+    const writeHead = (status: number, statusText: string, headers: string[]): boolean => {
+      try {
+        res.writeHead(status, statusText || undefined, headers);
+        return true;
+      } catch (err) {
+        stream?.reset(ErrorCode.UpstreamError, "invalid response head");
+        sendError(res, OnrampError.from(err, ErrorCode.UpstreamError, "the upstream sent an invalid response head"));
+        return false;
+      }
+    };
+    const startBody = (body: Uint8Array, endStream: boolean) => {
+      if (endStream) sink.end(body.length > 0 ? body : undefined);
+      else if (body.length > 0) sink.write(body);
+    };
+    const applyDecision = (response: ResponseHead, endStream: boolean, decision: ResponseDecision) => {
+      if (decision.kind === "close") {
+        stream?.reset(ErrorCode.ClientClosed, "closed by traffic policy");
+        res.destroy();
+        return;
+      }
+      if (decision.kind === "replace") {
+        stream?.reset(ErrorCode.ClientClosed, "response replaced by traffic policy");
+        writeReplacement(res, decision);
+        return;
+      }
+      if (!writeHead(decision.status, decision.statusText, decision.headers)) return;
+      if (decision.compress) {
+        const compressor = compressorFor(decision.compress);
+        compressor.on("drain", onDrain);
+        compressor.pipe(res);
+        sink = compressor;
+      }
+      startBody(response.body, endStream);
+    };
 
     const handler: MuxStream["handler"] = {
       onHead: (payload, endStream) => {
         const response = decodeResponseHead(payload);
-        try {
-          res.writeHead(response.status, response.statusText || undefined, response.headers);
-        } catch (err) {
-          stream?.reset(ErrorCode.UpstreamError, "invalid response head");
-          sendError(res, OnrampError.from(err, ErrorCode.UpstreamError, "the upstream sent an invalid response head"));
+        if (!hooks?.response) {
+          if (writeHead(response.status, response.statusText, response.headers)) startBody(response.body, endStream);
           return;
         }
-        if (endStream) res.end(response.body.length > 0 ? response.body : undefined);
-        else if (response.body.length > 0) res.write(response.body);
+        // Hold body events while the response phase runs; replay them in order afterwards.
+        const queue: Array<() => void> = [];
+        deferred = queue;
+        hooks.response(response).then(
+          (decision) => {
+            deferred = undefined;
+            applyDecision(response, endStream, decision);
+            for (const event of queue) event();
+          },
+          (err: unknown) => {
+            deferred = undefined;
+            stream?.reset(ErrorCode.Internal, "traffic policy failed");
+            sendError(res, OnrampError.from(err, ErrorCode.Internal, "the traffic policy failed on the response"));
+          },
+        );
       },
       onData: (chunk) => {
+        if (deferred) return void deferred.push(() => handler.onData!(chunk));
+        if (res.destroyed) return;
         this.metrics.bytes.inc({ direction: "response" }, chunk.length);
-        if (res.write(chunk) && !waitingDrain) stream!.consumed(chunk.length);
+        if (sink.write(chunk) && !waitingDrain) stream!.consumed(chunk.length);
         else {
           waitingDrain = true;
           pendingCredit += chunk.length;
         }
       },
       onEnd: (trailers) => {
+        if (deferred) return void deferred.push(() => handler.onEnd!(trailers));
+        if (res.destroyed) return;
         if (trailers) res.addTrailers(pairs(decodeTrailers(trailers)));
-        res.end();
+        sink.end();
       },
       onReset: (code, message) => {
+        if (deferred) return void deferred.push(() => handler.onReset!(code, message));
         sendError(res, new OnrampError(code, message));
       },
     };
 
-    if (!bodyExpected) {
-      stream = route.connection.openStream(encodeRequestHead(head), true, handler);
+    if (!hasBody(req)) {
+      stream = pick.connection.openStream(encodeRequestHead(head), true, handler);
       return;
     }
     if (declared >= 0 && declared <= this.options.inlineBodyBytes) {
       const chunks: Buffer[] = [];
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
-        if (res.destroyed) return finish();
+        if (res.destroyed) return finish("error");
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         this.metrics.bytes.inc({ direction: "request" }, body.length);
-        stream = route.connection.openStream(encodeRequestHead({ ...head, body }), true, handler);
+        stream = pick.connection.openStream(encodeRequestHead({ ...head, body }), true, handler);
       });
       return;
     }
-    stream = route.connection.openStream(encodeRequestHead(head), false, handler);
+    stream = pick.connection.openStream(encodeRequestHead(head), false, handler);
     this.pumpBody(req, res, stream);
   }
 
@@ -155,14 +243,34 @@ export class HttpProxy {
   }
 }
 
+/** The client's request as the agent should see it, before any policy. */
+export function shapeOf(req: IncomingMessage): RequestShape {
+  return { method: req.method ?? "GET", path: req.url ?? "/", headers: requestHeadersForAgent(req, clientIpOf(req), false) };
+}
+
 /** Declared Content-Length, -1 when absent (chunked or none). */
-function contentLength(req: IncomingMessage): number {
+export function contentLength(req: IncomingMessage): number {
   const value = req.headers["content-length"];
   return value === undefined ? -1 : Number(value);
 }
 
-function hasBody(req: IncomingMessage): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined || contentLength(req) > 0;
+}
+
+/** Writes a response a policy generated in place of the upstream's. */
+export function writeReplacement(res: ServerResponse, r: { status: number; headers: string[]; body: string; code: ErrorCode | undefined }, closeConnection = false): void {
+  if (res.headersSent) return void res.destroy();
+  for (let i = 0; i + 1 < r.headers.length; i += 2) res.appendHeader(r.headers[i]!, r.headers[i + 1]!);
+  if (r.code) res.setHeader("onramp-error-code", `ERR_ONRAMP_${r.code}`);
+  res.setHeader("content-length", Buffer.byteLength(r.body));
+  if (closeConnection) res.setHeader("connection", "close");
+  res.writeHead(r.status);
+  res.end(r.body);
+}
+
+function compressorFor(encoding: "gzip" | "br" | "deflate"): Writable & NodeJS.ReadableStream {
+  return encoding === "gzip" ? createGzip() : encoding === "br" ? createBrotliCompress() : createDeflate();
 }
 
 function pairs(flat: string[]): [string, string][] {

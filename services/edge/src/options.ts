@@ -38,8 +38,18 @@ export interface EdgeOptions {
   dataConnections?: number;
   /** Time in-flight requests get to finish when the edge shuts down, in ms. Default 10 s. */
   drainTimeoutMs?: number;
+  /** Endpoints that exist without an agent; their policy must end in a terminating action. */
+  cloudEndpoints?: CloudEndpointConfig[];
   mux?: MuxOptions;
   logger?: Logger;
+}
+
+export interface CloudEndpointConfig {
+  url: string;
+  /** Traffic policy as YAML or JSON text. */
+  trafficPolicy: string;
+  /** Where the policy came from, for error messages (e.g. `edge.yml cloud_endpoints[0]`). */
+  source?: string;
 }
 
 export interface ResolvedEdgeOptions {
@@ -58,6 +68,7 @@ export interface ResolvedEdgeOptions {
   heartbeatIntervalMs: number;
   dataConnections: number;
   drainTimeoutMs: number;
+  cloudEndpoints: CloudEndpointConfig[];
   mux: MuxOptions;
   logger: Logger;
 }
@@ -93,6 +104,7 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     heartbeatIntervalMs: integer("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 10_000, 100),
     dataConnections: integer("dataConnections", options.dataConnections ?? 2, 1, 16),
     drainTimeoutMs: integer("drainTimeoutMs", options.drainTimeoutMs ?? 10_000, 0),
+    cloudEndpoints: options.cloudEndpoints ?? [],
     mux: options.mux ?? {},
     logger: options.logger ?? silentLogger(),
   };

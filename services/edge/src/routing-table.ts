@@ -1,5 +1,6 @@
 import { Pool, type MemberInfo } from "@onramp/balancer";
 import { ErrorCode, OnrampError } from "@onramp/errors";
+import type { Policy } from "@onramp/policy";
 import type { EndpointUrl } from "./endpoint-url.js";
 
 /** One agent's bind of an endpoint: a pool member. */
@@ -7,6 +8,8 @@ export interface Member<S = unknown> extends MemberInfo {
   readonly bindId: string;
   readonly session: S;
   readonly upstream: string;
+  /** The traffic policy this member's agent bound with; runs for requests routed to it. */
+  readonly policy: Policy | undefined;
 }
 
 export interface Endpoint<S = unknown> {
@@ -14,6 +17,8 @@ export interface Endpoint<S = unknown> {
   readonly url: EndpointUrl;
   readonly pooling: boolean;
   readonly pool: Pool<Member<S>>;
+  /** Set on cloud endpoints: they have no members and their policy answers every request. */
+  readonly cloudPolicy?: Policy;
 }
 
 /**
@@ -45,6 +50,9 @@ export class RoutingTable<S = unknown> {
   /** Adds a member to the endpoint at `url`, creating it, or refuses with BIND_CONFLICT. */
   bind(url: EndpointUrl, pooling: boolean, member: Member<S>): Endpoint<S> {
     const existing = this.byHost.get(url.host);
+    if (existing?.cloudPolicy) {
+      throw new OnrampError(ErrorCode.BindConflict, `${url.url} is a cloud endpoint defined in the edge's configuration; choose another URL.`);
+    }
     if (existing) {
       if (!existing.pooling || !pooling) {
         throw new OnrampError(
@@ -65,6 +73,20 @@ export class RoutingTable<S = unknown> {
     endpoint.pool.add(member);
     this.byHost.set(url.host, endpoint);
     this.tombstones.delete(url.host);
+    return endpoint;
+  }
+
+  /** Adds a cloud endpoint: no agent, its policy answers (or forwards) every request. */
+  addCloudEndpoint(url: EndpointUrl, policy: Policy): Endpoint<S> {
+    if (this.byHost.has(url.host)) throw new OnrampError(ErrorCode.BindConflict, `${url.url} is defined twice`);
+    const endpoint: Endpoint<S> = {
+      id: `ep_cloud_${(this.nextId++).toString(36)}`,
+      url,
+      pooling: false,
+      pool: new Pool<Member<S>>({ localRegion: this.localRegion }),
+      cloudPolicy: policy,
+    };
+    this.byHost.set(url.host, endpoint);
     return endpoint;
   }
 

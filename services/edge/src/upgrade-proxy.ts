@@ -4,7 +4,7 @@ import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { AgentSession } from "./agent-session.js";
-import { routeRequest, type Route } from "./dispatch.js";
+import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
 import { writeRawError } from "./error-response.js";
 import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
 import type { RoutingTable } from "./routing-table.js";
@@ -15,9 +15,12 @@ import type { RoutingTable } from "./routing-table.js";
  * direction under its own credit window.
  */
 export function proxyUpgrade(table: RoutingTable<AgentSession>, req: IncomingMessage, socket: Duplex, early: Buffer): void {
-  let route: Route;
+  let endpoint: EdgeEndpoint;
+  let route: Pick;
   try {
-    route = routeRequest(table, req.headers.host);
+    endpoint = resolveEndpoint(table, req.headers.host);
+    if (endpoint.cloudPolicy) throw new OnrampError(ErrorCode.EndpointNotFound, `${endpoint.url.url} is a cloud endpoint and does not accept protocol upgrades`);
+    route = pickMember(endpoint);
   } catch (err) {
     writeRawError(socket, OnrampError.from(err, ErrorCode.Internal));
     return;
@@ -38,7 +41,7 @@ export function proxyUpgrade(table: RoutingTable<AgentSession>, req: IncomingMes
       method: req.method ?? "GET",
       path: req.url ?? "/",
       headers: requestHeadersForAgent(req, clientIpOf(req), true),
-      endpointId: route.endpoint.id,
+      endpointId: endpoint.id,
       bindId: route.member.bindId,
       clientAddr: `${clientIpOf(req)}:${req.socket.remotePort ?? 0}`,
       upgrade: true,

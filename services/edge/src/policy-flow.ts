@@ -1,0 +1,220 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import {
+  createRequestContext,
+  type CircuitBreakerTicket,
+  type HttpRequestState,
+  type Policy,
+  type PolicyLogRecord,
+  type PolicyRuntime,
+  type RequestContext,
+  type RequestOutcome,
+} from "@onramp/policy";
+import type { ResponseHead } from "@onramp/proto";
+import type { Logger } from "@onramp/telemetry";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { AgentSession } from "./agent-session.js";
+import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
+import { sendError } from "./error-response.js";
+import { clientIpOf } from "./forwarded-headers.js";
+import { hasBody, shapeOf, writeReplacement, type HttpProxy, type PolicyHandler, type RequestShape, type ResponseDecision } from "./http-proxy.js";
+import type { RoutingTable } from "./routing-table.js";
+
+/** forward-internal may chain endpoints; 8 hops is far past any sane design and stops loops. */
+const MAX_INTERNAL_HOPS = 8;
+
+/** When each client connection was accepted (`conn.ts.start`), set by the ingress. */
+export const connectionStart = new WeakMap<Socket, number>();
+
+/**
+ * Runs traffic policies around a request: the request phase decides (respond, close, forward to
+ * an internal endpoint, or continue to the picked member, possibly rewritten), and the response
+ * phase may rewrite, replace or compress what comes back.
+ */
+export class PolicyFlow implements PolicyHandler {
+  constructor(
+    private readonly proxy: HttpProxy,
+    private readonly table: RoutingTable<AgentSession>,
+    private readonly runtime: PolicyRuntime,
+    private readonly region: string,
+    private readonly logger: Logger,
+  ) {}
+
+  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Pick | undefined, expectContinue: boolean): void {
+    const abort = new AbortController();
+    res.once("close", () => abort.abort());
+    const tickets: CircuitBreakerTicket[] = [];
+    this.run(req, res, endpoint, pick, expectContinue, abort.signal, undefined, 0, tickets).catch((err: unknown) => {
+      pick?.release();
+      settle(tickets, "error");
+      if (abort.signal.aborted) return;
+      this.logger.warn({ err, endpoint: endpoint.url.url }, "traffic policy failed");
+      sendError(res, OnrampError.from(err, ErrorCode.Internal, "the traffic policy failed"), hasBody(req));
+    });
+  }
+
+  private async run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: EdgeEndpoint,
+    pick: Pick | undefined,
+    expectContinue: boolean,
+    signal: AbortSignal,
+    carried: HttpRequestState | undefined,
+    hops: number,
+    tickets: CircuitBreakerTicket[],
+  ): Promise<void> {
+    const policy = endpoint.cloudPolicy ?? pick?.member.policy;
+    const request = carried ?? requestState(req);
+    if (!policy) return this.forward(req, res, endpoint, pick!, expectContinue, request, undefined, undefined, tickets);
+    const ctx = createRequestContext({
+      conn: {
+        clientIp: clientIpOf(req),
+        clientPort: req.socket.remotePort ?? 0,
+        serverRegion: this.region,
+        startedAtMs: connectionStart.get(req.socket) ?? Date.now(),
+      },
+      endpoint: { id: endpoint.id, url: endpoint.url.url, host: endpoint.url.host, protocol: endpoint.url.scheme },
+      request,
+    });
+    let outcome: RequestOutcome = await policy.onHttpRequest(ctx, this.runtime, signal);
+    for (;;) {
+      this.log(outcome.logs, endpoint);
+      tickets.push(...outcome.circuitBreakers);
+      switch (outcome.kind) {
+        case "respond":
+          pick?.release();
+          settle(tickets, outcome.status);
+          writeReplacement(res, { status: outcome.status, headers: flatten(outcome.headers), body: outcome.body, code: outcome.code }, hasBody(req));
+          return;
+        case "close":
+          pick?.release();
+          settle(tickets, "error");
+          req.socket.destroy();
+          return;
+        case "continue":
+          if (!pick) {
+            throw new OnrampError(ErrorCode.Internal, `the policy of cloud endpoint ${endpoint.url.url} ended without a terminating action`);
+          }
+          return this.forward(req, res, endpoint, pick, expectContinue, ctx.request, policy, ctx, tickets);
+        case "forward-internal": {
+          pick?.release();
+          let target: EdgeEndpoint;
+          let targetPick: Pick;
+          try {
+            if (hops >= MAX_INTERNAL_HOPS) throw new OnrampError(ErrorCode.EndpointNotFound, `forward-internal went through ${MAX_INTERNAL_HOPS} endpoints; is there a loop?`);
+            target = this.internalEndpoint(outcome.url);
+            targetPick = pickMember(target);
+          } catch (err) {
+            if (outcome.resume) {
+              outcome = await outcome.resume();
+              continue;
+            }
+            settle(tickets, "error");
+            sendError(res, OnrampError.from(err, ErrorCode.Internal), hasBody(req));
+            return;
+          }
+          return this.run(req, res, target, targetPick, expectContinue, signal, ctx.request, hops + 1, tickets);
+        }
+      }
+    }
+  }
+
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: EdgeEndpoint,
+    pick: Pick,
+    expectContinue: boolean,
+    request: HttpRequestState,
+    policy: Policy | undefined,
+    ctx: RequestContext | undefined,
+    tickets: CircuitBreakerTicket[],
+  ): void {
+    if (expectContinue) res.writeContinue();
+    const respond = policy && ctx && policy.ruleCounts.on_http_response > 0;
+    this.proxy.forward(req, res, endpoint, pick, shapeOfState(request), {
+      settled: (result) => settle(tickets, result),
+      response: respond ? (head) => this.responsePhase(policy, ctx, head, endpoint) : undefined,
+    });
+  }
+
+  private async responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint): Promise<ResponseDecision> {
+    const info = { statusCode: head.status, headers: toMap(head.headers) };
+    const outcome = await policy.onHttpResponse(ctx, info, this.runtime);
+    this.log(outcome.logs, endpoint);
+    if (outcome.kind === "close") return { kind: "close" };
+    if (outcome.kind === "respond") {
+      return { kind: "replace", status: outcome.status, headers: flatten(outcome.headers), body: outcome.body, code: outcome.code };
+    }
+    return {
+      kind: "write",
+      status: info.statusCode,
+      statusText: info.statusCode === head.status ? head.statusText : "",
+      headers: flatten(info.headers),
+      compress: outcome.compress?.encoding,
+    };
+  }
+
+  private internalEndpoint(url: string): EdgeEndpoint {
+    let host: string;
+    try {
+      host = new URL(url).host;
+    } catch {
+      throw new OnrampError(ErrorCode.EndpointNotFound, `forward-internal: ${JSON.stringify(url)} is not a URL`);
+    }
+    const endpoint = resolveEndpoint(this.table, host, true);
+    if (!endpoint.url.internal) throw new OnrampError(ErrorCode.EndpointNotFound, `forward-internal: ${url} is not an internal endpoint`);
+    return endpoint;
+  }
+
+  private log(records: PolicyLogRecord[], endpoint: EdgeEndpoint): void {
+    for (const r of records) {
+      const fields = { endpoint: endpoint.url.url, phase: r.phase, rule: r.ruleName ?? r.ruleIndex };
+      if (r.kind === "log") this.logger.info({ ...fields, metadata: r.metadata }, "traffic policy log");
+      else this.logger.warn({ ...fields, error: r.message }, "traffic policy evaluation failed");
+    }
+  }
+}
+
+function settle(tickets: CircuitBreakerTicket[], result: number | "error"): void {
+  for (const t of tickets.splice(0)) t.settle(result);
+}
+
+/** The request a policy sees and edits: the client's, with X-Forwarded-* already set. */
+function requestState(req: IncomingMessage): HttpRequestState {
+  const shape = shapeOf(req);
+  const q = shape.path.indexOf("?");
+  const length = req.headers["content-length"];
+  return {
+    method: shape.method,
+    scheme: "http",
+    host: req.headers.host ?? "",
+    path: q < 0 ? shape.path : shape.path.slice(0, q),
+    rawQuery: q < 0 ? "" : shape.path.slice(q + 1),
+    headers: toMap(shape.headers),
+    ...(length !== undefined ? { contentLength: Number(length) } : {}),
+  };
+}
+
+function shapeOfState(state: HttpRequestState): RequestShape {
+  if (!state.headers.has("host") && state.host) state.headers.set("host", [state.host]);
+  return { method: state.method, path: state.rawQuery ? `${state.path}?${state.rawQuery}` : state.path, headers: flatten(state.headers) };
+}
+
+function toMap(flat: readonly string[]): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const key = flat[i]!.toLowerCase();
+    const list = map.get(key);
+    if (list) list.push(flat[i + 1]!);
+    else map.set(key, [flat[i + 1]!]);
+  }
+  return map;
+}
+
+function flatten(headers: Map<string, string[]>): string[] {
+  const out: string[] = [];
+  for (const [name, values] of headers) for (const v of values) out.push(name, v);
+  return out;
+}
