@@ -55,6 +55,9 @@ on_http_request:
     actions:
       - type: rate-limit
         config: {algorithm: sliding_window, capacity: 30, rate: 60s, bucket_key: ["req.headers['x-api-key'][0]"]}
+on_http_response:
+  - name: compress
+    actions: [{type: compress-response, config: {algorithms: [br, gzip]}}]
 `;
 
 beforeAll(async () => {
@@ -155,6 +158,65 @@ describe("agent endpoint policies", () => {
   });
 });
 
+describe("response phase", () => {
+  it("compresses a streamed response with the encoding the client prefers", async () => {
+    const { request } = await import("node:http");
+    const { gunzipSync } = await import("node:zlib");
+    const url = new URL(edge.httpUrl);
+    const result = await new Promise<{ encoding: string | undefined; vary: string | undefined; body: Buffer }>((resolve, reject) => {
+      const req = request({ hostname: url.hostname, port: url.port, path: "/bytes/300000", headers: { host: api.host, "accept-encoding": "gzip" } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ encoding: res.headers["content-encoding"], vary: res.headers.vary, body: Buffer.concat(chunks) }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(result.encoding).toBe("gzip");
+    expect(result.vary?.toLowerCase()).toContain("accept-encoding");
+    expect(result.body.length).toBeLessThan(300_000);
+    expect(gunzipSync(result.body).equals(Buffer.alloc(300_000, 0x61))).toBe(true);
+  });
+
+  it("leaves the response alone for a client that accepts no encoding", async () => {
+    const reply = await send({ base: edge.httpUrl, host: api.host, path: "/bytes/1000" });
+    expect(reply.headers["content-encoding"]).toBeUndefined();
+    expect(reply.body.length).toBe(1000);
+  });
+});
+
+describe("policies apply to WebSocket upgrades too", () => {
+  const connect = async (host: string, headers: Record<string, string> = {}) => {
+    const { default: WebSocket } = await import("ws");
+    const ws = new WebSocket(`ws://${edge.http}/ws`, { headers: { host, ...headers } });
+    return new Promise<{ ok: true; echo: string } | { ok: false; status: number }>((resolve) => {
+      ws.once("unexpected-response", (_req, res) => resolve({ ok: false, status: res.statusCode ?? 0 }));
+      ws.once("open", () => {
+        ws.once("message", (data) => {
+          ws.close();
+          resolve({ ok: true, echo: data.toString() });
+        });
+        ws.send("through the gateway");
+      });
+    });
+  };
+
+  it("refuses an upgrade that fails jwt-validation, and lets a valid one through", async () => {
+    expect(await connect(secure.host)).toEqual({ ok: false, status: 401 });
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer("https://issuer.e2e")
+      .setAudience("onramp-e2e")
+      .setExpirationTime("5m")
+      .sign(goodKey);
+    expect(await connect(secure.host, { authorization: `Bearer ${jwt}` })).toEqual({ ok: true, echo: "through the gateway" });
+  });
+
+  it("forwards an upgrade to an internal endpoint from a cloud endpoint", async () => {
+    expect(await connect("gateway.e2e.localhost", { "x-api": "svc-a" })).toEqual({ ok: true, echo: "through the gateway" });
+  });
+});
+
 describe("JWT validation against a local JWKS", () => {
   const token = (key: CryptoKey, claims: { iss?: string; exp?: number } = {}) =>
     new SignJWT({})
@@ -181,6 +243,36 @@ describe("JWT validation against a local JWKS", () => {
     expect(reply.status).toBe(401);
     expect(reply.headers["onramp-error-code"]).toBe("ERR_ONRAMP_UNAUTHORIZED");
     expect(reply.headers["www-authenticate"]).toMatch(/^Bearer/);
+  });
+});
+
+describe("onramp start", () => {
+  it("binds every endpoint of onramp.yml, with inline policies, and prints a Forwarding line each", async () => {
+    const config = file(
+      "onramp.yml",
+      `edge: ${edge.agent}
+authtoken: ${TOKEN}
+endpoints:
+  - upstream: ${upstreamA.target}
+    url: http://multi-a.e2e.localhost
+    traffic_policy:
+      on_http_request:
+        - actions: [{type: add-headers, config: {headers: {x-from-inline: "yes"}}}]
+  - upstream: ${upstreamB.target}
+    url: http://multi-b.e2e.localhost
+`,
+    );
+    const agent = startOnramp("start", ["start", "--config", config]);
+    await agent.waitForLine("stdout", /multi-b/);
+    expect(agent.stdout).toEqual([
+      `Forwarding http://multi-a.e2e.localhost -> http://${upstreamA.target}`,
+      `Forwarding http://multi-b.e2e.localhost -> http://${upstreamB.target}`,
+    ]);
+    const a = json((await send({ base: edge.httpUrl, host: "multi-a.e2e.localhost", path: "/x" })).body);
+    const b = json((await send({ base: edge.httpUrl, host: "multi-b.e2e.localhost", path: "/x" })).body);
+    expect([a.upstream, a.headers["x-from-inline"]]).toEqual(["A", "yes"]);
+    expect([b.upstream, b.headers["x-from-inline"]]).toEqual(["B", undefined]);
+    expect((await agent.stop("SIGTERM")).code).toBe(0);
   });
 });
 

@@ -1,6 +1,7 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { readFileSync } from "node:fs";
-import { parseDocument } from "yaml";
+import { dirname, resolve } from "node:path";
+import { parseDocument, stringify } from "yaml";
 
 /**
  * Reads a YAML config file into a plain object. Keys are snake_case versions of the long flags
@@ -39,4 +40,21 @@ export function readTextFile(path: string, what: string): string {
   } catch (err) {
     throw new OnrampError(ErrorCode.InvalidArgument, `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The traffic policy of a config entry, as text: `traffic_policy_file` (relative to the config
+ * file), `traffic_policy` as YAML text, or `traffic_policy` as a nested mapping. Returns the text
+ * and the name to report errors under.
+ */
+export function policyTextOf(entry: Record<string, unknown>, configPath: string, where: string): { text: string; source: string } | undefined {
+  if (entry.traffic_policy_file !== undefined) {
+    const file = resolve(dirname(configPath), String(entry.traffic_policy_file));
+    return { text: readTextFile(file, `${where}.traffic_policy_file`), source: file };
+  }
+  if (typeof entry.traffic_policy === "string") return { text: entry.traffic_policy, source: `${where}.traffic_policy` };
+  if (entry.traffic_policy !== undefined && entry.traffic_policy !== null) {
+    return { text: stringify(entry.traffic_policy), source: `${where}.traffic_policy` };
+  }
+  return undefined;
 }

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerEdgeCommand } from "./commands/edge.js";
 import { registerHttpCommand } from "./commands/http.js";
 import { registerPolicyCommand } from "./commands/policy.js";
+import { registerStartCommand } from "./commands/start.js";
 
 const program = new Command()
   .name("onramp")
@@ -11,6 +12,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerHttpCommand(program);
+registerStartCommand(program);
 registerEdgeCommand(program);
 registerPolicyCommand(program);
 

@@ -1,10 +1,8 @@
 import { createEdge, type CloudEndpointConfig, type EdgeOptions } from "@onramp/edge";
-import { dirname, resolve } from "node:path";
-import { stringify } from "yaml";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { createLogger, type LogLevel } from "@onramp/telemetry";
 import type { Command } from "commander";
-import { loadConfigFile, readTextFile } from "../config-file.js";
+import { loadConfigFile, policyTextOf } from "../config-file.js";
 import { onShutdown } from "../shutdown.js";
 import { parseDuration, parseSize } from "../units.js";
 
@@ -114,15 +112,8 @@ function cloudEndpointsFrom(value: unknown, configPath: string): CloudEndpointCo
       }
     }
     if (typeof e.url !== "string") throw new OnrampError(ErrorCode.InvalidArgument, `${where}.url: must be a string`);
-    let trafficPolicy: string;
-    let source = where;
-    if (typeof e.traffic_policy_file === "string") {
-      const file = resolve(dirname(configPath), e.traffic_policy_file);
-      trafficPolicy = readTextFile(file, `${where}.traffic_policy_file`);
-      source = file;
-    } else if (typeof e.traffic_policy === "string") trafficPolicy = e.traffic_policy;
-    else if (e.traffic_policy && typeof e.traffic_policy === "object") trafficPolicy = stringify(e.traffic_policy);
-    else throw new OnrampError(ErrorCode.InvalidArgument, `${where}: needs traffic_policy (a mapping or YAML text) or traffic_policy_file`);
-    return { url: e.url, trafficPolicy, source };
+    const policy = policyTextOf(e, configPath, where);
+    if (!policy) throw new OnrampError(ErrorCode.InvalidArgument, `${where}: needs traffic_policy (a mapping or YAML text) or traffic_policy_file`);
+    return { url: e.url, trafficPolicy: policy.text, source: policy.source };
   });
 }

@@ -1,4 +1,4 @@
-import { ERROR_CODE_HEADER, headerValueOf, OnrampError } from "@onramp/errors";
+import { ERROR_CODE_HEADER, headerValueOf, type ErrorCode, type OnrampError } from "@onramp/errors";
 import type { ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
@@ -43,4 +43,13 @@ export function writeRawError(socket: Duplex, error: OnrampError): void {
       "Connection: close\r\n\r\n" +
       body,
   );
+}
+
+/** A policy-generated response written straight to a socket (an upgrade the policy answered). */
+export function writeRawResponse(socket: Duplex, r: { status: number; headers: string[]; body: string; code: ErrorCode | undefined }): void {
+  if (!socket.writable) return void socket.destroy();
+  let head = `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ""}\r\n`;
+  for (let i = 0; i + 1 < r.headers.length; i += 2) head += `${r.headers[i]}: ${r.headers[i + 1]}\r\n`;
+  if (r.code) head += `Onramp-Error-Code: ${headerValueOf(r.code)}\r\n`;
+  socket.end(`${head}Content-Length: ${Buffer.byteLength(r.body)}\r\nConnection: close\r\n\r\n${r.body}`);
 }

@@ -30,7 +30,7 @@ export function createHttpIngress(
   server.on("connection", (socket) => connectionStart.set(socket, Date.now()));
   server.on("request", (req, res) => proxy.handle(req, res, false));
   server.on("checkContinue", (req, res) => proxy.handle(req, res, true));
-  server.on("upgrade", (req, socket, head) => proxyUpgrade(table, req, socket, head));
+  server.on("upgrade", (req, socket, head) => proxyUpgrade(table, proxy.policies, req, socket, head));
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     if (err.code === "ECONNRESET" || !socket.writable) {
       socket.destroy();

@@ -3,7 +3,7 @@ import { decodeResponseHead, decodeTrailers, encodeRequestHead, type MuxStream }
 import type { ResponseHead } from "@onramp/proto";
 import type { EdgeMetrics } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Writable } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
 import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
 import { sendError } from "./error-response.js";
@@ -41,6 +41,7 @@ export interface ForwardHooks {
 /** Takes requests whose endpoint or member has a traffic policy. */
 export interface PolicyHandler {
   handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Pick | undefined, expectContinue: boolean): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, pick: Pick | undefined): void;
 }
 
 /**

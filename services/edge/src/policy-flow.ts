@@ -15,9 +15,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { AgentSession } from "./agent-session.js";
 import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
-import { sendError } from "./error-response.js";
-import { clientIpOf } from "./forwarded-headers.js";
+import type { Duplex } from "node:stream";
+import { sendError, writeRawError, writeRawResponse } from "./error-response.js";
+import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
 import { hasBody, shapeOf, writeReplacement, type HttpProxy, type PolicyHandler, type RequestShape, type ResponseDecision } from "./http-proxy.js";
+import { forwardUpgrade } from "./upgrade-proxy.js";
 import type { RoutingTable } from "./routing-table.js";
 
 /** forward-internal may chain endpoints; 8 hops is far past any sane design and stops loops. */
@@ -43,30 +45,59 @@ export class PolicyFlow implements PolicyHandler {
   handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Pick | undefined, expectContinue: boolean): void {
     const abort = new AbortController();
     res.once("close", () => abort.abort());
+    this.start(req, endpoint, pick, abort.signal, shapeOf(req), {
+      respond: (r) => writeReplacement(res, r, hasBody(req)),
+      fail: (error) => sendError(res, error, hasBody(req)),
+      close: () => req.socket.destroy(),
+      forward: (target, targetPick, request, policy, ctx, tickets) => {
+        if (expectContinue) res.writeContinue();
+        const respond = policy && ctx && policy.ruleCounts.on_http_response > 0;
+        this.proxy.forward(req, res, target, targetPick, shapeOfState(request), {
+          settled: (result) => settle(tickets, result),
+          response: respond ? (head) => this.responsePhase(policy, ctx, head, target) : undefined,
+        });
+      },
+    });
+  }
+
+  /** The request phase for a protocol switch (WebSocket): a policy that denies it denies the upgrade. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, pick: Pick | undefined): void {
+    const abort = new AbortController();
+    socket.once("close", () => abort.abort());
+    this.start(req, endpoint, pick, abort.signal, { ...shapeOf(req), headers: requestHeadersForAgent(req, clientIpOf(req), true) }, {
+      respond: (r) => writeRawResponse(socket, r),
+      fail: (error) => writeRawError(socket, error),
+      close: () => socket.destroy(),
+      forward: (target, targetPick, request, _policy, _ctx, tickets) => {
+        settle(tickets, 101);
+        forwardUpgrade(req, socket, early, target, targetPick, shapeOfState(request));
+      },
+    });
+  }
+
+  private start(req: IncomingMessage, endpoint: EdgeEndpoint, pick: Pick | undefined, signal: AbortSignal, shape: RequestShape, exchange: Exchange): void {
     const tickets: CircuitBreakerTicket[] = [];
-    this.run(req, res, endpoint, pick, expectContinue, abort.signal, undefined, 0, tickets).catch((err: unknown) => {
+    this.run(req, endpoint, pick, signal, requestState(req, shape), 0, tickets, exchange).catch((err: unknown) => {
       pick?.release();
       settle(tickets, "error");
-      if (abort.signal.aborted) return;
+      if (signal.aborted) return;
       this.logger.warn({ err, endpoint: endpoint.url.url }, "traffic policy failed");
-      sendError(res, OnrampError.from(err, ErrorCode.Internal, "the traffic policy failed"), hasBody(req));
+      exchange.fail(OnrampError.from(err, ErrorCode.Internal, "the traffic policy failed"));
     });
   }
 
   private async run(
     req: IncomingMessage,
-    res: ServerResponse,
     endpoint: EdgeEndpoint,
     pick: Pick | undefined,
-    expectContinue: boolean,
     signal: AbortSignal,
-    carried: HttpRequestState | undefined,
+    request: HttpRequestState,
     hops: number,
     tickets: CircuitBreakerTicket[],
+    exchange: Exchange,
   ): Promise<void> {
     const policy = endpoint.cloudPolicy ?? pick?.member.policy;
-    const request = carried ?? requestState(req);
-    if (!policy) return this.forward(req, res, endpoint, pick!, expectContinue, request, undefined, undefined, tickets);
+    if (!policy) return exchange.forward(endpoint, pick!, request, undefined, undefined, tickets);
     const ctx = createRequestContext({
       conn: {
         clientIp: clientIpOf(req),
@@ -85,18 +116,18 @@ export class PolicyFlow implements PolicyHandler {
         case "respond":
           pick?.release();
           settle(tickets, outcome.status);
-          writeReplacement(res, { status: outcome.status, headers: flatten(outcome.headers), body: outcome.body, code: outcome.code }, hasBody(req));
+          exchange.respond({ status: outcome.status, headers: flatten(outcome.headers), body: outcome.body, code: outcome.code });
           return;
         case "close":
           pick?.release();
           settle(tickets, "error");
-          req.socket.destroy();
+          exchange.close();
           return;
         case "continue":
           if (!pick) {
             throw new OnrampError(ErrorCode.Internal, `the policy of cloud endpoint ${endpoint.url.url} ended without a terminating action`);
           }
-          return this.forward(req, res, endpoint, pick, expectContinue, ctx.request, policy, ctx, tickets);
+          return exchange.forward(endpoint, pick, ctx.request, policy, ctx, tickets);
         case "forward-internal": {
           pick?.release();
           let target: EdgeEndpoint;
@@ -111,32 +142,13 @@ export class PolicyFlow implements PolicyHandler {
               continue;
             }
             settle(tickets, "error");
-            sendError(res, OnrampError.from(err, ErrorCode.Internal), hasBody(req));
+            exchange.fail(OnrampError.from(err, ErrorCode.Internal));
             return;
           }
-          return this.run(req, res, target, targetPick, expectContinue, signal, ctx.request, hops + 1, tickets);
+          return this.run(req, target, targetPick, signal, ctx.request, hops + 1, tickets, exchange);
         }
       }
     }
-  }
-
-  private forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    endpoint: EdgeEndpoint,
-    pick: Pick,
-    expectContinue: boolean,
-    request: HttpRequestState,
-    policy: Policy | undefined,
-    ctx: RequestContext | undefined,
-    tickets: CircuitBreakerTicket[],
-  ): void {
-    if (expectContinue) res.writeContinue();
-    const respond = policy && ctx && policy.ruleCounts.on_http_response > 0;
-    this.proxy.forward(req, res, endpoint, pick, shapeOfState(request), {
-      settled: (result) => settle(tickets, result),
-      response: respond ? (head) => this.responsePhase(policy, ctx, head, endpoint) : undefined,
-    });
   }
 
   private async responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint): Promise<ResponseDecision> {
@@ -177,13 +189,27 @@ export class PolicyFlow implements PolicyHandler {
   }
 }
 
+/** How the outcome of a policy reaches the client: an HTTP response or a raw upgrade socket. */
+interface Exchange {
+  respond(response: { status: number; headers: string[]; body: string; code: ErrorCode | undefined }): void;
+  fail(error: OnrampError): void;
+  close(): void;
+  forward(
+    endpoint: EdgeEndpoint,
+    pick: Pick,
+    request: HttpRequestState,
+    policy: Policy | undefined,
+    ctx: RequestContext | undefined,
+    tickets: CircuitBreakerTicket[],
+  ): void;
+}
+
 function settle(tickets: CircuitBreakerTicket[], result: number | "error"): void {
   for (const t of tickets.splice(0)) t.settle(result);
 }
 
 /** The request a policy sees and edits: the client's, with X-Forwarded-* already set. */
-function requestState(req: IncomingMessage): HttpRequestState {
-  const shape = shapeOf(req);
+function requestState(req: IncomingMessage, shape: RequestShape): HttpRequestState {
   const q = shape.path.indexOf("?");
   const length = req.headers["content-length"];
   return {

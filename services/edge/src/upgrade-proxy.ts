@@ -7,24 +7,40 @@ import type { AgentSession } from "./agent-session.js";
 import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
 import { writeRawError } from "./error-response.js";
 import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
+import type { PolicyHandler, RequestShape } from "./http-proxy.js";
 import type { RoutingTable } from "./routing-table.js";
 
 /**
- * Proxies a protocol switch (WebSocket and other `Upgrade:` requests). The head goes to the agent
- * like any request; after the upstream's 101 the stream carries raw bytes both ways, each
- * direction under its own credit window.
+ * Routes a protocol switch (WebSocket and other `Upgrade:` requests). When the endpoint or the
+ * picked member has a traffic policy, its request phase decides first.
  */
-export function proxyUpgrade(table: RoutingTable<AgentSession>, req: IncomingMessage, socket: Duplex, early: Buffer): void {
+export function proxyUpgrade(table: RoutingTable<AgentSession>, policies: PolicyHandler | undefined, req: IncomingMessage, socket: Duplex, early: Buffer): void {
   let endpoint: EdgeEndpoint;
-  let route: Pick;
+  let pick: Pick | undefined;
   try {
     endpoint = resolveEndpoint(table, req.headers.host);
-    if (endpoint.cloudPolicy) throw new OnrampError(ErrorCode.EndpointNotFound, `${endpoint.url.url} is a cloud endpoint and does not accept protocol upgrades`);
-    route = pickMember(endpoint);
+    if (!endpoint.cloudPolicy) pick = pickMember(endpoint);
   } catch (err) {
     writeRawError(socket, OnrampError.from(err, ErrorCode.Internal));
     return;
   }
+  if (policies && (endpoint.cloudPolicy || pick?.member.policy)) {
+    policies.handleUpgrade(req, socket, early, endpoint, pick);
+    return;
+  }
+  forwardUpgrade(req, socket, early, endpoint, pick!, {
+    method: req.method ?? "GET",
+    path: req.url ?? "/",
+    headers: requestHeadersForAgent(req, clientIpOf(req), true),
+  });
+}
+
+/**
+ * Proxies a protocol switch to the picked member. The head goes to the agent like any request;
+ * after the upstream's 101 the stream carries raw bytes both ways, each direction under its own
+ * credit window.
+ */
+export function forwardUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Pick, shape: RequestShape): void {
   let switched = false;
   let pendingCredit = 0;
   let waitingDrain = false;
@@ -38,9 +54,7 @@ export function proxyUpgrade(table: RoutingTable<AgentSession>, req: IncomingMes
 
   const stream: MuxStream = route.connection.openStream(
     encodeRequestHead({
-      method: req.method ?? "GET",
-      path: req.url ?? "/",
-      headers: requestHeadersForAgent(req, clientIpOf(req), true),
+      ...shape,
       endpointId: endpoint.id,
       bindId: route.member.bindId,
       clientAddr: `${clientIpOf(req)}:${req.socket.remotePort ?? 0}`,
