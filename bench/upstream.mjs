@@ -40,6 +40,7 @@ const server = createServer((req, res) => {
   res.end();
 });
 
+/** @param {import("node:http").ServerResponse} res @param {number} total */
 function sendBytes(res, total) {
   res.writeHead(200, { "content-type": "application/octet-stream", "content-length": total });
   let left = total;
@@ -64,7 +65,7 @@ server.headersTimeout = 130_000;
 server.requestTimeout = 0;
 
 server.listen(0, "127.0.0.1", () => {
-  const { port } = server.address();
+  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
   process.stdout.write(`upstream listening 127.0.0.1:${port}\n`);
 });
 

@@ -4,13 +4,17 @@
 // 50 ms round trip. Backpressure is honoured (a side that stops reading stops the other side's
 // reads), but nothing else throttles the data: the link behaves like an uncongested long path.
 //
-//   node delay-proxy.mjs --target 127.0.0.1:4443 --delay-ms 25
+//   node delay-proxy.mjs --target 127.0.0.1:4443 --delay-ms 25 [--listen-port 0]
 // Prints `delay-proxy listening 127.0.0.1:<port>` on stdout once it accepts connections.
 import { connect, createServer } from "node:net";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
-  options: { target: { type: "string" }, "delay-ms": { type: "string", default: "25" } },
+  options: {
+    target: { type: "string" },
+    "delay-ms": { type: "string", default: "25" },
+    "listen-port": { type: "string", default: "0" },
+  },
 });
 const match = /^([^:]+):(\d+)$/.exec(values.target ?? "");
 if (!match) {
@@ -77,7 +81,7 @@ const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => 
   pipeDelayed(upstream, client);
 });
 
-server.listen(0, "127.0.0.1", () => {
+server.listen(Number(values["listen-port"]), "127.0.0.1", () => {
   const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
   process.stdout.write(`delay-proxy listening 127.0.0.1:${port}\n`);
 });

@@ -19,7 +19,8 @@ const TAIL_LINES = 30;
  * @property {string[]} args
  * @property {NodeJS.ProcessEnv} [env]
  * @property {string} [cwd]
- * @property {(line: string) => any} ready returns a truthy value (the "ready info") for the line that says the process is ready
+ * @property {(line: string) => any} [ready] returns a truthy value (the "ready info") for the line that says the process is ready
+ * @property {() => Promise<any>} [probe] for processes that print nothing (nginx): polled every 50 ms until it resolves truthy
  * @property {"stdout" | "stderr" | "both"} [readyOn] which stream carries the ready line; default "both"
  * @property {number} [timeoutMs] how long readiness may take; default 15 s
  * @property {boolean} [echo] copy the child's output to our stderr (debugging); default false
@@ -82,7 +83,7 @@ export class Proc {
  * @returns {Promise<{ proc: Proc, info: any }>}
  */
 export async function startProcess(options) {
-  const { name, command, args, env, cwd, ready, readyOn = "both", timeoutMs = 15_000, echo = false } = options;
+  const { name, command, args, env, cwd, ready, probe, readyOn = "both", timeoutMs = 15_000, echo = false } = options;
   const child = spawn(command, args, { env: env ?? process.env, cwd, stdio: ["ignore", "pipe", "pipe"] });
   await new Promise((resolve, reject) => {
     child.once("spawn", resolve);
@@ -93,7 +94,7 @@ export async function startProcess(options) {
 
   return new Promise((resolve, reject) => {
     let settled = false;
-    const finish = (/** @type {Error | null} */ error, /** @type {any} */ info) => {
+    const finish = (/** @type {Error | null} */ error, /** @type {any} */ info = undefined) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -109,7 +110,7 @@ export async function startProcess(options) {
         proc.tail.push(line);
         if (proc.tail.length > TAIL_LINES) proc.tail.shift();
         if (echo) process.stderr.write(`[${name}] ${line}\n`);
-        if (settled || (readyOn !== "both" && readyOn !== which)) return;
+        if (settled || !ready || (readyOn !== "both" && readyOn !== which)) return;
         let info;
         try {
           info = ready(line);
@@ -122,6 +123,16 @@ export async function startProcess(options) {
     };
     watch(/** @type {any} */ (child.stdout), "stdout");
     watch(/** @type {any} */ (child.stderr), "stderr");
+    if (probe) {
+      const attempt = () => {
+        if (settled) return;
+        probe().then(
+          (info) => (info ? finish(null, info) : setTimeout(attempt, 50)),
+          () => setTimeout(attempt, 50),
+        );
+      };
+      attempt();
+    }
     proc.exited.then(() =>
       finish(new Error(`${name} exited with ${proc.signal ?? proc.exitCode} before it was ready\n${proc.describe()}`)),
     );
@@ -162,16 +173,19 @@ export async function stopAll() {
 }
 
 /**
- * Stops every child when the harness ends, however it ends. Returns a function to call at the end
- * of a normal run.
+ * Stops every child when the harness ends, however it ends; on SIGINT/SIGTERM also runs `cleanup`
+ * (a normal run cleans up itself).
+ * @param {() => Promise<unknown>} [cleanup]
  */
-export function installTeardown() {
+export function installTeardown(cleanup) {
   let stopping = false;
   const onSignal = (/** @type {NodeJS.Signals} */ signal) => {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`\nbench: ${signal}, stopping ${live.size} process(es)\n`);
-    stopAll().finally(() => process.exit(130));
+    stopAll()
+      .then(() => cleanup?.())
+      .finally(() => process.exit(130));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

@@ -1,0 +1,178 @@
+// Turns raw measurements into ratios, goal checks and a markdown table. The bench reports goals;
+// it never fails on them.
+
+const NAMES = ["direct", "nginx", "pipenet", "onramp"];
+const LABELS = /** @type {Record<string, string>} */ ({
+  direct: "direct (upstream)",
+  nginx: "nginx (1 hop)",
+  pipenet: "pipenet (tunnel)",
+  onramp: "onramp (1 edge)",
+});
+/** KB here is 1,000 bytes, the stricter reading of the goal. */
+const KB = 1000;
+
+/**
+ * @param {Record<string, any>} results
+ */
+export function summarize(results) {
+  const t = results.targets;
+  const rps = (/** @type {string} */ n) => num(t[n]?.closedLoop?.rps);
+  const p99 = (/** @type {string} */ n) => num(t[n]?.closedLoop?.p99Ms);
+  const openP99 = (/** @type {string} */ n) => (overloaded(t[n]?.openLoop) ? undefined : num(t[n]?.openLoop?.p99Ms));
+  const ratios = {
+    onrampVsDirectRps: div(rps("onramp"), rps("direct")),
+    onrampVsNginxRps: div(rps("onramp"), rps("nginx")),
+    onrampVsPipenetRps: div(rps("onramp"), rps("pipenet")),
+    nginxVsDirectRps: div(rps("nginx"), rps("direct")),
+    pipenetVsDirectRps: div(rps("pipenet"), rps("direct")),
+    onrampVsNginxP99ClosedLoop: div(p99("onramp"), p99("nginx")),
+    onrampVsNginxP99OpenLoop: div(openP99("onramp"), openP99("nginx")),
+    onrampVsDirectDownload: div(num(t.onramp?.download?.mbPerS), num(t.direct?.download?.mbPerS)),
+    onrampVsDirectUpload: div(num(t.onramp?.upload?.mbPerS), num(t.direct?.upload?.mbPerS)),
+  };
+  const perSessionKB = div(num(results.memory?.perSessionBytes), KB);
+  const rttDown = transferRate(results.rtt?.onramp?.download);
+  const rttUp = transferRate(results.rtt?.onramp?.upload);
+  const goals = [
+    goal("requests/s ≥ 5× pipenet", ratios.onrampVsPipenetRps, (v) => v >= 5, (v) => `${v.toFixed(1)}×`),
+    goal("requests/s ≥ 50% of nginx", ratios.onrampVsNginxRps, (v) => v >= 0.5, (v) => `${(v * 100).toFixed(0)}%`),
+    goal(`p99 at ${results.openLoopRate ?? "?"} req/s (half of onramp's max) ≤ 2× nginx's p99`, ratios.onrampVsNginxP99OpenLoop,
+      (v) => v <= 2, (v) => `${v.toFixed(2)}× (${fmtMs(openP99("onramp"))} vs ${fmtMs(openP99("nginx"))})`),
+    goal("edge memory ≤ 50 KB per idle session", perSessionKB, (v) => v <= 50, (v) => `${v.toFixed(1)} KB`),
+    goal(`download ≥ 50 MB/s at ${results.settings.rttMs} ms RTT`, rttDown, (v) => v >= 50, (v) => `${v.toFixed(1)} MB/s`),
+    goal(`upload ≥ 50 MB/s at ${results.settings.rttMs} ms RTT`, rttUp, (v) => v >= 50, (v) => `${v.toFixed(1)} MB/s`),
+  ];
+  return { ...results, ratios, goals };
+}
+
+/**
+ * @param {Record<string, any>} r the output of `summarize`
+ */
+export function renderMarkdown(r) {
+  const s = r.settings;
+  const e = r.environment;
+  const lines = [];
+  lines.push(`# Onramp bench (${s.mode})`, "");
+  lines.push(`${e.date} · ${e.cores} × ${e.cpu} · Node ${e.node} · ${e.nginx} · ${e.wrk.split(" [")[0]} · pipenet ${e.pipenet} · onramp ${e.onramp} · ` +
+    `load average ${e.loadAverage1m} at start, ${e.loadAverage1mAtEnd ?? "?"} at end`, "");
+  lines.push(`Small requests: \`GET /hello\` (13-byte body), \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationS}s --latency\` after a ${s.wrk.warmupS} s warm-up${s.repeat > 1 ? `, median of ${s.repeat} runs` : ""}. ` +
+    `Open loop: ${r.openLoopRate ?? "—"} req/s (${r.openLoopRateSource ?? "no rate: onramp and nginx unavailable"}) for ${s.openLoop.durationS} s${s.repeat > 1 ? ` (median p99 of ${s.repeat} runs)` : ""}, ${s.openLoop.connections} connections, latency from the time each request was due. ` +
+    `Transfers: one ${s.transferBytes / 1e6} MB body each way on a fresh connection (MB = 10^6 bytes).`, "");
+
+  lines.push("| target | req/s | vs direct | p50 | p99 | p99 open loop | down MB/s | up MB/s |");
+  lines.push("|---|--:|--:|--:|--:|--:|--:|--:|");
+  const direct = num(r.targets.direct?.closedLoop?.rps);
+  for (const name of NAMES) {
+    const t = r.targets[name];
+    if (!t) continue;
+    if (!t.available) {
+      lines.push(`| ${LABELS[name]} | not run: ${oneLine(t.error)} |  |  |  |  |  |  |`);
+      continue;
+    }
+    const c = t.closedLoop ?? {};
+    const errs = (c.non2xx ?? 0) + (c.socketErrors ?? 0);
+    lines.push(`| ${LABELS[name]} | ${c.error ? `failed: ${oneLine(c.error)}` : fmtInt(c.rps) + (errs ? ` (${errs} errors)` : "")} | ` +
+      `${fmtPct(div(num(c.rps), direct))} | ${fmtMs(num(c.p50Ms))} | ${fmtMs(num(c.p99Ms))} | ${openLoopCell(t.openLoop)} | ` +
+      `${transferCell(t.download)} | ${transferCell(t.upload)} |`);
+  }
+  lines.push("");
+
+  const rttRows = Object.entries(r.rtt ?? {});
+  if (rttRows.length) {
+    lines.push(`With ${s.rttMs} ms RTT injected between the tunnel's agent/client and its edge/server (delay proxy, ${s.rttMs / 2} ms each way, no bandwidth limit):`, "");
+    lines.push("| tunnel | GET /hello | down MB/s | up MB/s |", "|---|--:|--:|--:|");
+    for (const [name, t] of rttRows) {
+      if (!t.available) lines.push(`| ${LABELS[name]} | not run: ${oneLine(t.error)} |  |  |`);
+      else lines.push(`| ${LABELS[name]} | ${fmtMs(num(t.helloMs))} | ${transferCell(t.download)} | ${transferCell(t.upload)} |`);
+    }
+    lines.push("");
+  }
+
+  const m = r.memory;
+  if (m) {
+    if (m.error) lines.push(`Edge memory: failed: ${oneLine(m.error)}`, "");
+    else {
+      lines.push(`Edge memory: ${m.sessions} idle sessions (one process, each session = control stream + 1 data connection + 1 bound endpoint; ` +
+        `${m.endpointsBound ?? "?"} endpoints online), connected in ${m.connectSeconds} s. ` +
+        `RSS ${mib(m.rssBeforeBytes)} → ${mib(m.rssAfterBytes)}: **${(m.perSessionBytes / KB).toFixed(1)} KB per session**.`, "");
+    }
+  }
+
+  const ra = r.ratios;
+  lines.push(`Ratios: onramp/direct ${fmtX(ra.onrampVsDirectRps)}, onramp/nginx ${fmtX(ra.onrampVsNginxRps)}, onramp/pipenet ${fmtX(ra.onrampVsPipenetRps)} (req/s); ` +
+    `nginx/direct ${fmtX(ra.nginxVsDirectRps)}, pipenet/direct ${fmtX(ra.pipenetVsDirectRps)}; ` +
+    `onramp p99 vs nginx p99: ${fmtX(ra.onrampVsNginxP99ClosedLoop)} at max load, ${fmtX(ra.onrampVsNginxP99OpenLoop)} in the open loop; ` +
+    `onramp/direct transfer: down ${fmtX(ra.onrampVsDirectDownload)}, up ${fmtX(ra.onrampVsDirectUpload)}.`, "");
+
+  lines.push("| goal (onramp) | measured | met |", "|---|--:|:-:|");
+  for (const g of r.goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met === undefined ? "n/a" : g.met ? "yes" : "**no**"} |`);
+  lines.push("");
+  return lines.join("\n");
+}
+
+/** @param {string} name @param {number | undefined} value @param {(v: number) => boolean} test @param {(v: number) => string} show */
+function goal(name, value, test, show) {
+  return value === undefined ? { goal: name, measured: "not measured", met: undefined } : { goal: name, measured: show(value), met: test(value), value };
+}
+
+/** An open loop whose generator could not keep up with the rate measured an overloaded target, not latency at that rate. */
+function overloaded(/** @type {any} */ o) {
+  return !o || o.error || o.achievedRate < 0.95 * o.targetRate || o.errors > 0 || o.unanswered > 0;
+}
+
+/** @param {any} o */
+function openLoopCell(o) {
+  if (!o) return "—";
+  if (o.error) return `failed: ${oneLine(o.error)}`;
+  const notes = [];
+  if (o.achievedRate < 0.95 * o.targetRate) notes.push(`overloaded: ${fmtInt(o.achievedRate)}/s answered`);
+  if (o.errors > 0) notes.push(`${o.errors} errors`);
+  if (o.unanswered > 0) notes.push(`${o.unanswered} unanswered`);
+  const note = notes.length ? ` (${notes.join(", ")})` : "";
+  return `${fmtMs(num(o.p99Ms))}${note}`;
+}
+
+/** @param {any} x */
+function transferCell(x) {
+  if (!x) return "—";
+  if (x.complete) return x.mbPerS.toFixed(1);
+  return `${x.mbPerS.toFixed(1)} (incomplete: ${oneLine(x.error ?? "")})`;
+}
+
+/** Only a completed transfer counts toward a goal. @param {any} x */
+function transferRate(x) {
+  return x?.complete ? num(x.mbPerS) : undefined;
+}
+
+/** @param {unknown} v @returns {number | undefined} */
+function num(v) {
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+/** @param {number | undefined} a @param {number | undefined} b */
+function div(a, b) {
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+/** @param {number | undefined} v */
+function fmtInt(v) {
+  return v === undefined ? "—" : Math.round(v).toLocaleString("en-US");
+}
+/** @param {number | undefined} v */
+function fmtMs(v) {
+  return v === undefined ? "—" : v < 10 ? `${v.toFixed(2)} ms` : `${v.toFixed(1)} ms`;
+}
+/** @param {number | undefined} v */
+function fmtPct(v) {
+  return v === undefined ? "—" : `${(v * 100).toFixed(0)}%`;
+}
+/** @param {number | undefined} v */
+function fmtX(v) {
+  return v === undefined ? "—" : `${v.toFixed(2)}×`;
+}
+/** @param {number} bytes */
+function mib(bytes) {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+/** @param {unknown} s */
+function oneLine(s) {
+  return String(s ?? "").split("\n")[0].replaceAll("|", "\\|").slice(0, 120);
+}

@@ -1,0 +1,237 @@
+#!/usr/bin/env node
+// The bench: one upstream, one load generator, four targets (direct, nginx, pipenet, onramp).
+// See bench/README.md for what each figure means and how it is measured.
+//
+//   node bench/main.mjs [--quick] [--only onramp,nginx,...] [--skip rtt,memory] [--repeat n]
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runOpenLoop } from "./lib/open-loop-runner.mjs";
+import { installTeardown, startProcess, stopAll } from "./lib/processes.mjs";
+import { environment } from "./lib/environment.mjs";
+import { measureEdgeMemory } from "./lib/edge-memory.mjs";
+import { httpGet } from "./lib/http-get.mjs";
+import { renderMarkdown, summarize } from "./lib/report.mjs";
+import { BENCH_DIR, startDirect, startNginx, startOnramp, startPipenet } from "./lib/targets.mjs";
+import { download, upload } from "./lib/transfer.mjs";
+import { runWrk } from "./lib/wrk.mjs";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    skip: { type: "string" },
+    repeat: { type: "string" },
+  },
+});
+
+/**
+ * Full run: about 5 minutes; the closed and open loops run 3 times each and the median run is
+ * reported (this machine is shared: one run can catch someone else's build). Quick: a smoke run
+ * of about a minute.
+ */
+const SETTINGS = values.quick
+  ? { mode: "quick", repeat: 1, wrk: { threads: 1, connections: 50, durationS: 3, warmupS: 1 }, openLoop: { durationS: 4, warmupS: 1, connections: 50 },
+      transferBytes: 20e6, transferLimitS: 20, sessions: 200, rttMs: 50 }
+  : { mode: "full", repeat: 3, wrk: { threads: 1, connections: 50, durationS: 10, warmupS: 3 }, openLoop: { durationS: 10, warmupS: 2, connections: 50 },
+      transferBytes: 100e6, transferLimitS: 60, sessions: 1000, rttMs: 50 };
+
+/** Measured in this order: onramp first, because its max load sets the open-loop rate for all. */
+if (values.repeat !== undefined) {
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 9) usage("--repeat: an integer from 1 to 9");
+  SETTINGS.repeat = repeat;
+}
+
+const ORDER = ["onramp", "nginx", "direct", "pipenet"];
+const STARTERS = { direct: startDirect, nginx: startNginx, pipenet: startPipenet, onramp: startOnramp };
+const only = values.only ? values.only.split(",").map((s) => s.trim()) : ORDER;
+const skip = new Set(values.skip ? values.skip.split(",").map((s) => s.trim()) : []);
+for (const name of only) if (!ORDER.includes(name)) usage(`--only: unknown target ${JSON.stringify(name)}`);
+for (const name of skip) if (name !== "rtt" && name !== "memory") usage(`--skip: unknown part ${JSON.stringify(name)}`);
+
+const tmp = await mkdtemp(join(tmpdir(), "onramp-bench-"));
+installTeardown(() => rm(tmp, { recursive: true, force: true }));
+const log = (/** @type {string} */ msg) => process.stderr.write(`bench: ${msg}\n`);
+
+/** @type {Record<string, any>} */
+const results = { settings: SETTINGS, environment: await environment(), targets: {}, rtt: {}, memory: undefined, openLoopRate: undefined };
+if (results.environment.loadAverage1m > 0.5) {
+  log(`warning: the machine is busy (1-minute load average ${results.environment.loadAverage1m}); figures will be noisy`);
+}
+
+try {
+  const upstream = await startProcess({
+    name: "upstream",
+    command: process.execPath,
+    args: [join(BENCH_DIR, "upstream.mjs")],
+    readyOn: "stdout",
+    ready: (line) => /^upstream listening (\S+)$/.exec(line)?.[1],
+  });
+  const ctx = { upstream: /** @type {string} */ (upstream.info), tmp };
+  log(`upstream on ${ctx.upstream}; mode ${SETTINGS.mode}`);
+
+  for (const name of ORDER.filter((n) => only.includes(n))) {
+    results.targets[name] = await measureTarget(name, ctx);
+  }
+
+  if (!skip.has("rtt")) {
+    for (const name of ["onramp", "pipenet"].filter((n) => only.includes(n))) {
+      results.rtt[name] = await measureRtt(name, ctx);
+    }
+  }
+
+  if (!skip.has("memory") && only.includes("onramp")) {
+    log(`edge memory: ${SETTINGS.sessions} idle sessions`);
+    results.memory = await attempt(() => measureEdgeMemory({ upstream: ctx.upstream, sessions: SETTINGS.sessions, log }));
+  }
+
+  await upstream.proc.stop();
+  results.environment.loadAverage1mAtEnd = Math.round(loadavg()[0] * 100) / 100;
+} finally {
+  await stopAll();
+  await rm(tmp, { recursive: true, force: true });
+}
+
+const report = summarize(results);
+const markdown = renderMarkdown(report);
+const dir = join(BENCH_DIR, "results");
+await mkdir(dir, { recursive: true });
+await writeFile(join(dir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(join(dir, "latest.md"), markdown);
+process.stdout.write(`\n${markdown}\nwritten: bench/results/latest.json, bench/results/latest.md\n`);
+
+/**
+ * Closed-loop max load, the open-loop run at the shared rate, and large-body transfers.
+ * @param {string} name @param {{ upstream: string, tmp: string }} ctx
+ */
+async function measureTarget(name, ctx) {
+  log(`${name}: starting`);
+  let target;
+  try {
+    target = await STARTERS[/** @type {keyof typeof STARTERS} */ (name)](ctx);
+  } catch (error) {
+    log(`${name}: unavailable: ${firstLine(error)}`);
+    return { available: false, error: String(/** @type {Error} */ (error).message ?? error) };
+  }
+  const at = { base: target.base, host: target.host };
+  try {
+    /** @type {Record<string, any>} */
+    const out = { available: true };
+    const { threads, connections, durationS, warmupS } = SETTINGS.wrk;
+    log(`${name}: warm-up ${warmupS} s, then wrk -t${threads} -c${connections} -d${durationS}s`);
+    await attempt(() => runWrk({ url: `${at.base}/hello`, host: at.host, threads, connections, durationS: warmupS }));
+    out.closedLoop = await medianOf("rps", () => runWrk({ url: `${at.base}/hello`, host: at.host, threads, connections, durationS }));
+
+    if (results.openLoopRate === undefined && (name === "onramp" || name === "nginx") && out.closedLoop.rps) {
+      results.openLoopRate = Math.round(out.closedLoop.rps / 2);
+      results.openLoopRateSource = `half of ${name}'s max (wrk) requests/s`;
+      log(`${name}: open-loop rate for all targets = ${results.openLoopRate}/s (${results.openLoopRateSource})`);
+    }
+    if (results.openLoopRate) {
+      log(`${name}: open loop at ${results.openLoopRate}/s for ${SETTINGS.openLoop.durationS} s`);
+      out.openLoop = await medianOf("p99Ms", () => runOpenLoop({ url: `${at.base}/hello`, host: at.host, rate: results.openLoopRate, ...SETTINGS.openLoop }));
+    }
+
+    const transfer = { base: at.base, host: at.host, bytes: SETTINGS.transferBytes, limitS: SETTINGS.transferLimitS };
+    log(`${name}: ${SETTINGS.transferBytes / 1e6} MB download and upload`);
+    out.download = await download(transfer);
+    out.upload = await upload(transfer);
+    log(`${name}: ${fmt(out.closedLoop.rps)} req/s, down ${out.download.mbPerS} MB/s, up ${out.upload.mbPerS} MB/s`);
+    return out;
+  } finally {
+    await target.stop();
+  }
+}
+
+/**
+ * Large-body transfers with `rttMs` injected between the tunnel's client side and server side.
+ * @param {string} name @param {{ upstream: string, tmp: string }} ctx
+ */
+async function measureRtt(name, ctx) {
+  log(`${name}: ${SETTINGS.rttMs} ms RTT between agent and edge, ${SETTINGS.transferBytes / 1e6} MB each way`);
+  let target;
+  try {
+    target = await STARTERS[/** @type {"onramp" | "pipenet"} */ (name)]({ ...ctx, rttMs: SETTINGS.rttMs });
+  } catch (error) {
+    log(`${name}: unavailable: ${firstLine(error)}`);
+    return { available: false, error: String(/** @type {Error} */ (error).message ?? error) };
+  }
+  try {
+    // Proof the delay is in the path: a small request crosses it once each way.
+    const helloMs = await medianHelloMs(target.base, target.host, 5);
+    const transfer = { base: target.base, host: target.host, bytes: SETTINGS.transferBytes, limitS: SETTINGS.transferLimitS };
+    const out = { available: true, rttMs: SETTINGS.rttMs, helloMs, download: await download(transfer), upload: await upload(transfer) };
+    log(`${name} @${SETTINGS.rttMs} ms: GET /hello ${helloMs} ms, down ${out.download.mbPerS} MB/s, up ${out.upload.mbPerS} MB/s`);
+    return out;
+  } finally {
+    await target.stop();
+  }
+}
+
+/**
+ * Runs a measurement `SETTINGS.repeat` times and returns the run with the median `key`, all runs
+ * attached as `runs`. A failed run ends the series.
+ * @param {string} key @param {() => Promise<Record<string, any>>} fn
+ */
+async function medianOf(key, fn) {
+  const runs = [];
+  for (let i = 0; i < SETTINGS.repeat; i++) {
+    const run = await attempt(fn);
+    if ("error" in run) return runs.length ? { ...median(runs, key), runs } : run;
+    runs.push(run);
+  }
+  return SETTINGS.repeat === 1 ? runs[0] : { ...median(runs, key), runs };
+}
+
+/** @param {Record<string, any>[]} runs @param {string} key */
+function median(runs, key) {
+  const sorted = [...runs].sort((a, b) => (a[key] ?? Infinity) - (b[key] ?? Infinity));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/**
+ * Runs one measurement; a failure becomes `{ error }` in the results instead of ending the run.
+ * @template T @param {() => Promise<T>} fn @returns {Promise<T | { error: string }>}
+ */
+async function attempt(fn) {
+  try {
+    return await fn();
+  } catch (error) {
+    log(`failed: ${firstLine(error)}`);
+    return { error: String(/** @type {Error} */ (error).message ?? error) };
+  }
+}
+
+/**
+ * Median time of `n` sequential GET /hello, each on a new connection.
+ * @param {string} base @param {string | undefined} host @param {number} n
+ */
+async function medianHelloMs(base, host, n) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const started = performance.now();
+    const { status } = await httpGet(`${base}/hello`, { host });
+    if (status !== 200) throw new Error(`GET /hello: status ${status}`);
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[Math.floor(n / 2)] * 10) / 10;
+}
+
+/** @param {string} message @returns {never} */
+function usage(message) {
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only onramp,nginx,direct,pipenet] [--skip rtt,memory] [--repeat n]\n`);
+  process.exit(2);
+}
+
+/** @param {unknown} error */
+function firstLine(error) {
+  return String(/** @type {Error} */ (error)?.message ?? error).split("\n")[0];
+}
+
+/** @param {number} n */
+function fmt(n) {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—";
+}
