@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeRequestHead, encodeRequestHead, forwardableHeaders, rawHeader } from "./http-heads.js";
+import { forwardableHeaders, rawHeader } from "./http-heads.js";
 
 describe("forwardableHeaders", () => {
   it("drops hop-by-hop headers and those the Connection header names, keeping order and case", () => {
@@ -22,14 +22,3 @@ describe("forwardableHeaders", () => {
   });
 });
 
-describe("request heads", () => {
-  it("round-trip through the wire format", () => {
-    const head = decodeRequestHead(
-      encodeRequestHead({ method: "POST", path: "/a?b=1", headers: ["Host", "x"], body: new Uint8Array([1, 2]) }),
-    );
-    expect(head.method).toBe("POST");
-    expect(head.path).toBe("/a?b=1");
-    expect(head.headers).toEqual(["Host", "x"]);
-    expect([...head.body]).toEqual([1, 2]);
-  });
-});

@@ -1,13 +1,5 @@
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import {
-  DataHelloSchema,
-  RequestHeadSchema,
-  ResponseHeadSchema,
-  TrailersSchema,
-  type DataHello,
-  type RequestHead,
-  type ResponseHead,
-} from "@onramp/proto";
+import { DataHelloSchema, type DataHello } from "@onramp/proto";
 
 /**
  * Headers that describe one hop, not the message (RFC 9110 §7.6.1), so a proxy must not forward
@@ -52,30 +44,6 @@ export function rawHeader(raw: readonly string[], lowerName: string): string | u
     if (raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
   }
   return undefined;
-}
-
-export function encodeRequestHead(init: MessageInitShape<typeof RequestHeadSchema>): Uint8Array {
-  return toBinary(RequestHeadSchema, create(RequestHeadSchema, init));
-}
-
-export function decodeRequestHead(bytes: Uint8Array): RequestHead {
-  return fromBinary(RequestHeadSchema, bytes);
-}
-
-export function encodeResponseHead(init: MessageInitShape<typeof ResponseHeadSchema>): Uint8Array {
-  return toBinary(ResponseHeadSchema, create(ResponseHeadSchema, init));
-}
-
-export function decodeResponseHead(bytes: Uint8Array): ResponseHead {
-  return fromBinary(ResponseHeadSchema, bytes);
-}
-
-export function encodeTrailers(headers: string[]): Uint8Array {
-  return toBinary(TrailersSchema, create(TrailersSchema, { headers }));
-}
-
-export function decodeTrailers(bytes: Uint8Array): string[] {
-  return fromBinary(TrailersSchema, bytes).headers;
 }
 
 export function encodeDataHello(init: MessageInitShape<typeof DataHelloSchema>): Uint8Array {

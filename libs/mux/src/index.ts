@@ -7,15 +7,13 @@ export { MuxStream } from "./mux-stream.js";
 export type { StreamHandler } from "./mux-stream.js";
 export { resolveMuxOptions } from "./options.js";
 export type { MuxOptions, ResolvedMuxOptions } from "./options.js";
+export { decodeDataHello, encodeDataHello, forwardableHeaders, rawHeader } from "./http-heads.js";
 export {
-  decodeDataHello,
   decodeRequestHead,
   decodeResponseHead,
   decodeTrailers,
-  encodeDataHello,
   encodeRequestHead,
   encodeResponseHead,
   encodeTrailers,
-  forwardableHeaders,
-  rawHeader,
-} from "./http-heads.js";
+} from "./head-codec.js";
+export type { RequestHeadFields, ResponseHeadFields } from "./head-codec.js";

@@ -1,6 +1,6 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { encodeResponseHead, encodeTrailers, forwardableHeaders, type MuxStream } from "@onramp/mux";
-import type { RequestHead } from "@onramp/proto";
+import type { RequestHeadFields as RequestHead } from "@onramp/mux";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { upstreamError, type Upstream } from "./upstream.js";

@@ -1,6 +1,6 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { encodeResponseHead, forwardableHeaders, type MuxStream } from "@onramp/mux";
-import type { RequestHead } from "@onramp/proto";
+import type { RequestHeadFields as RequestHead } from "@onramp/mux";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { upstreamError, type Upstream } from "./upstream.js";

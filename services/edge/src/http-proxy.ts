@@ -1,6 +1,6 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { decodeResponseHead, decodeTrailers, encodeRequestHead, type MuxStream } from "@onramp/mux";
-import type { ResponseHead } from "@onramp/proto";
+import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
 import type { EdgeMetrics } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex, Writable } from "node:stream";

@@ -9,7 +9,7 @@ import {
   type RequestContext,
   type RequestOutcome,
 } from "@onramp/policy";
-import type { ResponseHead } from "@onramp/proto";
+import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
 import type { Logger } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
