@@ -2,7 +2,7 @@
 // The bench: one upstream, one load generator, four targets (direct, nginx, pipenet, onramp).
 // See bench/README.md for what each figure means and how it is measured.
 //
-//   node bench/main.mjs [--quick] [--only onramp,nginx,...] [--skip rtt,memory] [--repeat n]
+//   node bench/main.mjs [--quick] [--only onramp,nginx,...] [--skip rtt,memory,policy] [--repeat n]
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { environment } from "./lib/environment.mjs";
 import { measureEdgeMemory } from "./lib/edge-memory.mjs";
 import { httpGet } from "./lib/http-get.mjs";
 import { renderMarkdown, summarize } from "./lib/report.mjs";
+import { measurePolicyOverhead } from "./lib/policy-overhead.mjs";
 import { BENCH_DIR, startDirect, startNginx, startOnramp, startPipenet } from "./lib/targets.mjs";
 import { download, upload } from "./lib/transfer.mjs";
 import { runWrk } from "./lib/wrk.mjs";
@@ -49,7 +50,7 @@ const STARTERS = { direct: startDirect, nginx: startNginx, pipenet: startPipenet
 const only = values.only ? values.only.split(",").map((s) => s.trim()) : ORDER;
 const skip = new Set(values.skip ? values.skip.split(",").map((s) => s.trim()) : []);
 for (const name of only) if (!ORDER.includes(name)) usage(`--only: unknown target ${JSON.stringify(name)}`);
-for (const name of skip) if (name !== "rtt" && name !== "memory") usage(`--skip: unknown part ${JSON.stringify(name)}`);
+for (const name of skip) if (!["rtt", "memory", "policy"].includes(name)) usage(`--skip: unknown part ${JSON.stringify(name)}`);
 
 const tmp = await mkdtemp(join(tmpdir(), "onramp-bench-"));
 installTeardown(() => rm(tmp, { recursive: true, force: true }));
@@ -80,6 +81,11 @@ try {
     for (const name of ["onramp", "pipenet"].filter((n) => only.includes(n))) {
       results.rtt[name] = await measureRtt(name, ctx);
     }
+  }
+
+  if (!skip.has("policy") && only.includes("onramp")) {
+    log("policy overhead: no policy vs a 10-rule policy");
+    results.policy = await attempt(() => measurePolicyOverhead(ctx, SETTINGS.wrk, SETTINGS.repeat, log));
   }
 
   if (!skip.has("memory") && only.includes("onramp")) {
@@ -222,7 +228,7 @@ async function medianHelloMs(base, host, n) {
 
 /** @param {string} message @returns {never} */
 function usage(message) {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only onramp,nginx,direct,pipenet] [--skip rtt,memory] [--repeat n]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only onramp,nginx,direct,pipenet] [--skip rtt,memory,policy] [--repeat n]\n`);
   process.exit(2);
 }
 

@@ -41,6 +41,8 @@ export function summarize(results) {
     goal("edge memory ≤ 50 KB per idle session", perSessionKB, (v) => v <= 50, (v) => `${v.toFixed(1)} KB`),
     goal(`download ≥ 50 MB/s at ${results.settings.rttMs} ms RTT`, rttDown, (v) => v >= 50, (v) => `${v.toFixed(1)} MB/s`),
     goal(`upload ≥ 50 MB/s at ${results.settings.rttMs} ms RTT`, rttUp, (v) => v >= 50, (v) => `${v.toFixed(1)} MB/s`),
+    goal("a 10-rule policy keeps ≥ 90% of no-policy requests/s", results.policy?.error ? undefined : num(results.policy?.ratio), (v) => v >= 0.9,
+      (v) => `${(v * 100).toFixed(0)}% (${fmtInt(results.policy.policyRps)} vs ${fmtInt(results.policy.noPolicyRps)} req/s)`),
   ];
   return { ...results, ratios, goals };
 }
@@ -95,6 +97,16 @@ export function renderMarkdown(r) {
       lines.push(`Edge memory: ${m.sessions} idle sessions (one process, each session = control stream + 1 data connection + 1 bound endpoint; ` +
         `${m.endpointsBound ?? "?"} endpoints online), connected in ${m.connectSeconds} s. ` +
         `RSS ${mib(m.rssBeforeBytes)} → ${mib(m.rssAfterBytes)}: **${(m.perSessionBytes / KB).toFixed(1)} KB per session**.`, "");
+    }
+  }
+
+  const p = r.policy;
+  if (p) {
+    if (p.error) lines.push(`Policy overhead: failed: ${oneLine(p.error)}`, "");
+    else {
+      lines.push(`Policy overhead (onramp, \`GET /hello\` with a valid JWT and an API key, no policy and a 10-rule policy alternately${s.repeat > 1 ? `, median of ${s.repeat} runs each` : ""}): ` +
+        `${fmtInt(p.noPolicyRps)} → ${fmtInt(p.policyRps)} req/s, **${(p.ratio * 100).toFixed(0)}%**` +
+        (p.non2xx > 0 ? ` (warning: ${p.non2xx} non-2xx answers)` : "") + ".", "");
     }
   }
 

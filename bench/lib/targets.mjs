@@ -30,6 +30,7 @@ const PIPENET_DOMAIN = "pipenet.localhost";
  * @property {string} upstream host:port of the upstream
  * @property {string} tmp scratch directory for this run
  * @property {number} [rttMs] round trip to inject between a tunnel's client and server (tunnels only)
+ * @property {string} [policyFile] traffic policy for the onramp agent's endpoint (onramp only)
  */
 
 /** @param {Context} ctx @returns {Promise<Target>} */
@@ -168,7 +169,10 @@ export async function startOnramp(ctx) {
     const agent = await startProcess({
       name: "onramp-agent",
       command: process.execPath,
-      args: [ONRAMP_BIN, "http", ctx.upstream, "--url", `http://${ONRAMP_HOST}`, "--edge", agentAddr, "--authtoken", AUTHTOKEN],
+      args: [
+        ONRAMP_BIN, "http", ctx.upstream, "--url", `http://${ONRAMP_HOST}`, "--edge", agentAddr, "--authtoken", AUTHTOKEN,
+        ...(ctx.policyFile ? ["--traffic-policy-file", ctx.policyFile] : []),
+      ],
       readyOn: "stdout",
       ready: (line) => line.startsWith("Forwarding "),
     });
@@ -221,5 +225,6 @@ async function startDelayProxy(target, rttMs, listenPort = 0) {
 /** @param {string} base @param {string} [host] */
 async function hello(base, host) {
   const { status } = await httpGet(`${base}/hello`, { host });
-  return status === 200;
+  // 401 is the endpoint online behind a policy that wants a token; 404/502/503 mean not yet.
+  return status === 200 || status === 401;
 }

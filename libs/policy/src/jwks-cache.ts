@@ -57,6 +57,7 @@ function isJwks(v: unknown): v is JSONWebKeySet {
 export class JwksCache {
   private readonly entries: Map<string, Entry>;
   private lastForcedAt = Number.NEGATIVE_INFINITY;
+  private generationValue = 0;
   private readonly refreshMs: number;
   private readonly minRefetchMs: number;
   private readonly fetchTimeoutMs: number;
@@ -66,6 +67,11 @@ export class JwksCache {
     this.refreshMs = options.refreshMs ?? 15 * 60_000;
     this.minRefetchMs = options.minRefetchMs ?? 30_000;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 5_000;
+  }
+
+  /** Changes whenever a key set is replaced, so results verified with older keys can be dropped. */
+  get generation(): number {
+    return this.generationValue;
   }
 
   /** A key resolver for `jwtVerify`, bound to one request's runtime and signal. */
@@ -121,6 +127,7 @@ export class JwksCache {
       .then((doc) => {
         if (!isJwks(doc)) throw new Error(`${url} did not serve a JWKS ({"keys": [...]})`);
         e.keys = createLocalJWKSet(doc);
+        this.generationValue++;
         e.lastError = undefined;
       })
       .catch((err: unknown) => {

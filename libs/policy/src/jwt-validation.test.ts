@@ -139,3 +139,35 @@ describe("jwt-validation", () => {
     expect(text).toMatch(/config\.jws: is required/);
   });
 });
+
+describe("jwt-validation verification cache", () => {
+  const call = async (policy: ReturnType<typeof policyOf>, rt: ReturnType<typeof fakeRuntime>, jwt: string) => {
+    const out = await policy.onHttpRequest(request({ headers: { authorization: `Bearer ${jwt}` } }), rt);
+    return out.kind === "respond" ? out.status : 0;
+  };
+
+  it("accepts a token it has verified again, and still refuses it once it expires", async () => {
+    const policy = policyOf(policySource);
+    const rt = fakeRuntime(jwksServer(() => ({ keys: [rsa.jwk] })).fetchJson);
+    const jwt = await token(rt, { exp: Math.floor(rt.now() / 1000) + 60 });
+    expect(await call(policy, rt, jwt)).toBe(200);
+    expect(await call(policy, rt, jwt)).toBe(200);
+    rt.clock.now += 61_000;
+    expect(await call(policy, rt, jwt)).toBe(401);
+  });
+
+  it("stops trusting a cached token once its key is rotated out of the JWKS", async () => {
+    const policy = policyOf(policySource);
+    let keys: JWK[] = [rsa.jwk];
+    const rt = fakeRuntime(jwksServer(() => ({ keys })).fetchJson);
+    const old = await token(rt, { exp: Math.floor(rt.now() / 1000) + 3600 });
+    expect(await call(policy, rt, old)).toBe(200);
+    // The provider replaces k1 with k2. A token with the new kid forces a refetch (well inside the
+    // cache's 5-minute TTL); from then on the cached verification of the k1 token is void.
+    const rotated = await generateKeyPair("RS256");
+    keys = [{ ...(await exportJWK(rotated.publicKey)), kid: "k2", alg: "RS256" }];
+    rt.clock.now += 31_000;
+    expect(await call(policy, rt, await token(rt, { kid: "k2", key: rotated.privateKey }))).toBe(200);
+    expect(await call(policy, rt, old)).toBe(401);
+  });
+});

@@ -1,3 +1,4 @@
+import { LazyRecord } from "./lazy-record.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnInfo, EndpointInfo, HttpRequestState, RequestContext, ResponseInfo, TcpContext } from "./context.js";
 import { type UserAgentInfo, parseUserAgent } from "./user-agent.js";
@@ -79,63 +80,58 @@ export function splitHost(host: string): { hostname: string; port: number | unde
 /** The key under which `req` holds the full URL string; see the `req.url` rewrite in cel-compile.ts. */
 export const REQ_URL_STRING_KEY = "$url";
 
-function connBindings(conn: ConnInfo, regionName: string): Record<string, unknown> {
-  return {
-    client_ip: conn.clientIp,
-    client_port: BigInt(conn.clientPort),
-    server_ip: conn.serverIp ?? "",
-    server_port: BigInt(conn.serverPort ?? 0),
-    server_region: conn.serverRegion ?? regionName,
-    get ts() {
-      return { start: timestampFromMs(conn.startedAtMs) };
-    },
-  };
+function connBindings(conn: ConnInfo, regionName: string): LazyRecord {
+  return new LazyRecord({
+    client_ip: () => conn.clientIp,
+    client_port: () => BigInt(conn.clientPort),
+    server_ip: () => conn.serverIp ?? "",
+    server_port: () => BigInt(conn.serverPort ?? 0),
+    server_region: () => conn.serverRegion ?? regionName,
+    ts: () => new LazyRecord({ start: () => timestampFromMs(conn.startedAtMs) }),
+  });
 }
 
-function endpointBindings(endpoint: EndpointInfo): Record<string, unknown> {
-  return { id: endpoint.id, url: endpoint.url, host: endpoint.host, protocol: endpoint.protocol };
+function endpointBindings(endpoint: EndpointInfo): LazyRecord {
+  return new LazyRecord({ id: () => endpoint.id, url: () => endpoint.url, host: () => endpoint.host, protocol: () => endpoint.protocol });
 }
 
-function requestBindings(view: RequestView): Record<string, unknown> {
+function requestBindings(view: RequestView): LazyRecord {
   const r = view.request;
-  const url = {
-    get path() { return r.path; },
-    get query() { return r.rawQuery; },
-    get query_params() { return view.queryParams(); },
-    get raw() { return view.url(); },
-    get scheme() { return r.scheme; },
-    get host() { return view.hostname(); },
-    get port() { return BigInt(view.port()); },
-  };
-  const userAgent = {
-    get raw() { return view.userAgent().raw; },
-    get is_bot() { return view.userAgent().isBot; },
-    get browser() {
+  const url = new LazyRecord({
+    path: () => r.path,
+    query: () => r.rawQuery,
+    query_params: () => view.queryParams(),
+    raw: () => view.url(),
+    scheme: () => r.scheme,
+    host: () => view.hostname(),
+    port: () => BigInt(view.port()),
+  });
+  const userAgent = new LazyRecord({
+    raw: () => view.userAgent().raw,
+    is_bot: () => view.userAgent().isBot,
+    browser: () => {
       const ua = view.userAgent();
-      return { name: ua.browserName, version: ua.browserVersion };
+      return new LazyRecord({ name: () => ua.browserName, version: () => ua.browserVersion });
     },
-  };
-  return {
-    get method() { return r.method; },
-    get host() { return r.host; },
-    get headers() { return r.headers; },
-    get content_length() { return BigInt(r.contentLength ?? 0); },
-    get cookies() {
+  });
+  return new LazyRecord({
+    method: () => r.method,
+    host: () => r.host,
+    headers: () => r.headers,
+    content_length: () => BigInt(r.contentLength ?? 0),
+    cookies: () => {
       const out = new Map<string, Array<{ name: string; value: string }>>();
       for (const [name, values] of view.cookies()) out.set(name, values.map((value) => ({ name, value })));
       return out;
     },
-    url,
-    get [REQ_URL_STRING_KEY]() { return view.url(); },
-    user_agent: userAgent,
-  };
+    url: () => url,
+    [REQ_URL_STRING_KEY]: () => view.url(),
+    user_agent: () => userAgent,
+  });
 }
 
-function responseBindings(res: ResponseInfo): Record<string, unknown> {
-  return {
-    get status_code() { return BigInt(res.statusCode); },
-    get headers() { return res.headers; },
-  };
+function responseBindings(res: ResponseInfo): LazyRecord {
+  return new LazyRecord({ status_code: () => BigInt(res.statusCode), headers: () => res.headers });
 }
 
 /**
@@ -152,7 +148,7 @@ export function buildBindings(
   const bindings: Record<string, unknown> = {
     conn: connBindings(ctx.conn, regionName),
     endpoint: endpointBindings(ctx.endpoint),
-    time: { get now() { return timestampFromMs(now()); } },
+    time: new LazyRecord({ now: () => timestampFromMs(now()) }),
     vars: ctx.vars,
     actions: { ngrok: ctx.actionResults },
   };

@@ -44,7 +44,11 @@ export class PolicyFlow implements PolicyHandler {
 
   handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Pick | undefined, expectContinue: boolean): void {
     const abort = new AbortController();
-    res.once("close", () => abort.abort());
+    // Only a client that left early cancels policy work (a JWKS wait); aborting on every normal
+    // close would build a DOMException per request.
+    res.once("close", () => {
+      if (!res.writableFinished) abort.abort();
+    });
     this.start(req, endpoint, pick, abort.signal, shapeOf(req), {
       respond: (r) => writeReplacement(res, r, hasBody(req)),
       fail: (error) => sendError(res, error, hasBody(req)),

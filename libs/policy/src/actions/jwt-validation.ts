@@ -2,6 +2,7 @@ import { type JWTPayload, type ProtectedHeaderParameters, decodeProtectedHeader,
 import { type ActionDefinition, NEXT } from "../action-types.js";
 import { ConfigReader } from "../config-reader.js";
 import { firstHeader } from "../context.js";
+import { VerifiedTokenCache } from "../verified-token-cache.js";
 import { JwksCache, JwksUnavailableError } from "../jwks-cache.js";
 import { engineResponse } from "../outcome.js";
 
@@ -75,6 +76,7 @@ export const jwtValidation: ActionDefinition = {
     if (!issuers || !audiences || sources.length === 0 || algorithms.length === 0 || jkus.length === 0) return undefined;
 
     const cache = new JwksCache(jkus);
+    const verified = new VerifiedTokenCache();
     const verifyOptions = { issuer: issuers, algorithms, ...(audiences.length > 0 ? { audience: audiences } : {}) };
     return {
       type: "jwt-validation",
@@ -95,12 +97,21 @@ export const jwtValidation: ActionDefinition = {
           const record: Record<string, unknown> = { location: "header", location_property: source.name, verified: false };
           tokens.push(record);
           try {
-            const header: ProtectedHeaderParameters = decodeProtectedHeader(token);
+            const now = x.rt.now();
+            const known = verified.get(token, cache.generation, now);
+            const header: ProtectedHeaderParameters = known?.header ?? decodeProtectedHeader(token);
             record["header"] = header;
-            record["signature"] = token.split(".")[2] ?? "";
-            const result = await jwtVerify(token, cache.resolver(x.rt, x.signal), { ...verifyOptions, currentDate: new Date(x.rt.now()) });
+            record["signature"] = token.slice(token.lastIndexOf(".") + 1);
+            if (known) {
+              record["payload"] = known.payload;
+              record["verified"] = true;
+              continue;
+            }
+            const generation = cache.generation;
+            const result = await jwtVerify(token, cache.resolver(x.rt, x.signal), { ...verifyOptions, currentDate: new Date(now) });
             record["payload"] = result.payload as JWTPayload;
             record["verified"] = true;
+            verified.set(token, result.payload, header, generation, now);
           } catch (err) {
             if (x.signal?.aborted) throw err;
             failure ??= describeFailure(err);
