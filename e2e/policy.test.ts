@@ -158,6 +158,21 @@ describe("agent endpoint policies", () => {
   });
 });
 
+describe("on_tcp_connect", () => {
+  it("closes the client's connection when restrict-ips denies it, before any request is forwarded", async () => {
+    const walled = await startAgent(edge, upstreamA.target, [
+      "--url", "http://walled.e2e.localhost",
+      "--traffic-policy-file", file("walled.yml", "on_tcp_connect:\n  - actions: [{type: restrict-ips, config: {deny: [\"127.0.0.0/8\"]}}]\n"),
+    ], "walled");
+    const outcome = await send({ base: edge.httpUrl, host: walled.host, path: "/secret" }).then(
+      (reply) => `answered ${reply.status}`,
+      (err: NodeJS.ErrnoException) => err.code ?? err.message,
+    );
+    expect(outcome).toMatch(/ECONNRESET|socket hang up/);
+    await walled.proc.stop();
+  });
+});
+
 describe("response phase", () => {
   it("compresses a streamed response with the encoding the client prefers", async () => {
     const { request } = await import("node:http");

@@ -1,6 +1,7 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import {
   createRequestContext,
+  createTcpContext,
   type CircuitBreakerTicket,
   type HttpRequestState,
   type Policy,
@@ -8,6 +9,7 @@ import {
   type PolicyRuntime,
   type RequestContext,
   type RequestOutcome,
+  type TcpContext,
 } from "@onramp/policy";
 import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
 import type { Logger } from "@onramp/telemetry";
@@ -27,6 +29,9 @@ const MAX_INTERNAL_HOPS = 8;
 
 /** When each client connection was accepted (`conn.ts.start`), set by the ingress. */
 export const connectionStart = new WeakMap<Socket, number>();
+
+/** Endpoints whose `on_tcp_connect` phase already ran (and allowed) on a client connection. */
+const tcpPhaseDone = new WeakMap<Socket, Set<string>>();
 
 /**
  * Runs traffic policies around a request: the request phase decides (respond, close, forward to
@@ -102,16 +107,19 @@ export class PolicyFlow implements PolicyHandler {
   ): Promise<void> {
     const policy = endpoint.cloudPolicy ?? pick?.member.policy;
     if (!policy) return exchange.forward(endpoint, pick!, request, undefined, undefined, tickets);
-    const ctx = createRequestContext({
-      conn: {
-        clientIp: clientIpOf(req),
-        clientPort: req.socket.remotePort ?? 0,
-        serverRegion: this.region,
-        startedAtMs: connectionStart.get(req.socket) ?? Date.now(),
-      },
-      endpoint: { id: endpoint.id, url: endpoint.url.url, host: endpoint.url.host, protocol: endpoint.url.scheme },
-      request,
-    });
+    const conn = {
+      clientIp: clientIpOf(req),
+      clientPort: req.socket.remotePort ?? 0,
+      serverRegion: this.region,
+      startedAtMs: connectionStart.get(req.socket) ?? Date.now(),
+    };
+    const endpointInfo = { id: endpoint.id, url: endpoint.url.url, host: endpoint.url.host, protocol: endpoint.url.scheme };
+    if (policy.ruleCounts.on_tcp_connect > 0 && !this.tcpPhaseAllows(req.socket, policy, createTcpContext({ conn, endpoint: endpointInfo }), endpoint)) {
+      pick?.release();
+      exchange.close();
+      return;
+    }
+    const ctx = createRequestContext({ conn, endpoint: endpointInfo, request });
     let outcome: RequestOutcome = await policy.onHttpRequest(ctx, this.runtime, signal);
     for (;;) {
       this.log(outcome.logs, endpoint);
@@ -153,6 +161,21 @@ export class PolicyFlow implements PolicyHandler {
         }
       }
     }
+  }
+
+  /**
+   * `on_tcp_connect` for an HTTP endpoint: the endpoint is known only once a request names it, so
+   * the phase runs at the first request for each endpoint on a client connection.
+   */
+  private tcpPhaseAllows(socket: Socket, policy: Policy, ctx: TcpContext, endpoint: EdgeEndpoint): boolean {
+    let done = tcpPhaseDone.get(socket);
+    if (done?.has(endpoint.id)) return true;
+    const outcome = policy.onTcpConnect(ctx, this.runtime);
+    this.log(outcome.logs, endpoint);
+    if (outcome.kind === "close") return false;
+    if (!done) tcpPhaseDone.set(socket, (done = new Set()));
+    done.add(endpoint.id);
+    return true;
   }
 
   private async responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint): Promise<ResponseDecision> {
