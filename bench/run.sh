@@ -5,9 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in node wrk; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool not found (apt-get install $tool)" >&2; exit 1; }
-done
+# wrk (the load generator) and nginx (a peer) come from Debian; install them when we can.
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+{ [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; } || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bench: installing ${missing[*]}" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  else
+    echo "bench: missing ${missing[*]}: install them (apt-get install ${missing[*]})" >&2
+  fi
+fi
+command -v wrk >/dev/null || { echo "bench: wrk not found" >&2; exit 1; }
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || echo "bench: nginx not found; its rows will be skipped" >&2
 
 # pipenet: every release declares node >= 22 but runs on Node 20 (checked by the bench itself:

@@ -94,7 +94,7 @@ export function renderMarkdown(r) {
   if (m) {
     if (m.error) lines.push(`Edge memory: failed: ${oneLine(m.error)}`, "");
     else {
-      lines.push(`Edge memory: ${m.sessions} idle sessions (one process, each session = control stream + 1 data connection + 1 bound endpoint; ` +
+      lines.push(`Edge memory: ${m.sessions} idle sessions (one process, each session = control stream + the data connections the edge asks for + 1 bound endpoint; ` +
         `${m.endpointsBound ?? "?"} endpoints online), connected in ${m.connectSeconds} s. ` +
         `RSS ${mib(m.rssBeforeBytes)} → ${mib(m.rssAfterBytes)}: **${(m.perSessionBytes / KB).toFixed(1)} KB per session**.`, "");
     }

@@ -29,7 +29,8 @@ let next = 0;
 const worker = async () => {
   while (next < total) {
     const i = next++;
-    const agent = createAgent({ edge: values.edge, authtoken: values.authtoken, dataConnections: 1 });
+    // As many data connections as the edge asks for, like a real agent.
+    const agent = createAgent({ edge: values.edge, authtoken: values.authtoken });
     agents.push(agent);
     await agent.start();
     await agent.bind({ upstream: `http://${values.upstream}`, url: `http://s${i}.bench.localhost` });

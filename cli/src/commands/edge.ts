@@ -18,13 +18,14 @@ interface EdgeFlags {
   maxRequestBody?: string;
   maxHeaderSize?: string;
   drainTimeout?: string;
+  dataConnections?: string;
   logLevel?: LogLevel;
 }
 
 /** Settings a config file may hold: the long flags in snake_case. */
 const CONFIG_KEYS = [
   "http_addr", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
-  "max_request_body", "max_header_size", "drain_timeout", "log_level", "cloud_endpoints",
+  "max_request_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "cloud_endpoints",
 ] as const;
 
 export function registerEdgeCommand(program: Command): void {
@@ -42,6 +43,7 @@ export function registerEdgeCommand(program: Command): void {
     .option("--max-request-body <size>", "largest request body accepted, e.g. 100MB (default 1GiB)")
     .option("--max-header-size <size>", "largest request head accepted (default 16KiB)")
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 10s)")
+    .option("--data-connections <n>", "data connections each agent opens (default 1; 2-4 spread TCP stalls on lossy links)")
     .option("--log-level <level>", "trace, debug, info, warn, error or silent (default info)")
     .action(async (flags: EdgeFlags, command: Command) => {
       const options = edgeOptionsFrom(flags, command);
@@ -76,6 +78,7 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     return v === undefined ? undefined : typeof v === "number" ? v : parseSize(flag, v);
   };
   const drain = pick<string | number>("drainTimeout", "drain_timeout");
+  const dataConnections = pick<string | number>("dataConnections", "data_connections");
   const logLevel = str("logLevel", "log_level");
   if (logLevel) flags.logLevel = logLevel as LogLevel;
   return {
@@ -89,6 +92,7 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     maxRequestBodyBytes: size("maxRequestBody", "max_request_body", "--max-request-body"),
     maxHeaderBytes: size("maxHeaderSize", "max_header_size", "--max-header-size"),
     drainTimeoutMs: drain === undefined ? undefined : typeof drain === "number" ? drain : parseDuration("--drain-timeout", drain),
+    dataConnections: dataConnections === undefined ? undefined : Number(dataConnections),
     cloudEndpoints: cloudEndpointsFrom(config.cloud_endpoints, flags.config ?? "config"),
   };
 }

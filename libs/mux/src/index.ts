@@ -17,3 +17,4 @@ export {
   encodeTrailers,
 } from "./head-codec.js";
 export type { RequestHeadFields, ResponseHeadFields } from "./head-codec.js";
+export { bridgeSocket, creditedWriter } from "./socket-bridge.js";

@@ -1,5 +1,5 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { encodeResponseHead, forwardableHeaders, type MuxStream } from "@onramp/mux";
+import { bridgeSocket, encodeResponseHead, forwardableHeaders, type MuxStream } from "@onramp/mux";
 import type { RequestHeadFields as RequestHead } from "@onramp/mux";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -14,30 +14,19 @@ export function forwardUpgrade(stream: MuxStream, head: RequestHead, upstream: U
   const req = upstream.request({ ...upstream.base, agent: false, method: head.method, path: head.path, headers: head.headers });
   const early: Buffer[] = [];
   let socket: Duplex | undefined;
-  let pendingCredit = 0;
-  let waitingDrain = false;
   const timer = timeoutMs > 0 ? setTimeout(() => req.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })), timeoutMs) : undefined;
 
+  // Until the upstream switches protocols, bytes the client sent early wait here.
   stream.handler = {
     onData: (chunk) => {
-      if (!socket) {
-        early.push(chunk);
-        stream.consumed(chunk.length);
-        return;
-      }
-      if (socket.write(chunk) && !waitingDrain) stream.consumed(chunk.length);
-      else {
-        waitingDrain = true;
-        pendingCredit += chunk.length;
-      }
+      early.push(chunk);
+      stream.consumed(chunk.length);
     },
-    onEnd: () => socket?.end(),
     onReset: () => {
       clearTimeout(timer);
       req.destroy();
       socket?.destroy();
     },
-    onWritable: () => socket?.resume(),
   };
 
   req.on("error", (err: NodeJS.ErrnoException) => {
@@ -67,18 +56,7 @@ export function forwardUpgrade(stream: MuxStream, head: RequestHead, upstream: U
     stream.sendHead(encodeResponseHead({ status: 101, statusText: res.statusMessage ?? "Switching Protocols", headers: res.rawHeaders }), false);
     if (upgradeHead.length > 0) stream.write(upgradeHead);
     for (const chunk of early.splice(0)) upstreamSocket.write(chunk);
-    upstreamSocket.on("data", (chunk: Buffer) => {
-      if (!stream.write(chunk)) upstreamSocket.pause();
-    });
-    upstreamSocket.on("drain", () => {
-      waitingDrain = false;
-      if (pendingCredit > 0) {
-        stream.consumed(pendingCredit);
-        pendingCredit = 0;
-      }
-    });
-    upstreamSocket.on("end", () => stream.end());
-    upstreamSocket.on("error", () => undefined);
+    bridgeSocket(stream, upstreamSocket);
     upstreamSocket.on("close", () => {
       if (!stream.isClosed) stream.reset(ErrorCode.UpstreamError, "the upstream closed the upgraded connection");
     });

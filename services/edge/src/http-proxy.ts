@@ -1,5 +1,5 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { decodeResponseHead, decodeTrailers, encodeRequestHead, type MuxStream } from "@onramp/mux";
+import { creditedWriter, decodeResponseHead, decodeTrailers, encodeRequestHead, type MuxStream } from "@onramp/mux";
 import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
 import type { EdgeMetrics } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -92,9 +92,9 @@ export class HttpProxy {
     };
     let stream: MuxStream | undefined;
     let finished = false;
-    let pendingCredit = 0;
-    let waitingDrain = false;
     let sink: Writable = res;
+    /** Created at the first body chunk, once the sink (the response, or a compressor) is settled. */
+    let write: ((chunk: Buffer) => void) | undefined;
     let deferred: Array<() => void> | undefined;
 
     const finish = (result: number | "error") => {
@@ -107,14 +107,6 @@ export class HttpProxy {
       finish(res.writableFinished ? res.statusCode : "error");
       if (!res.writableFinished && stream && !stream.isClosed) stream.reset(ErrorCode.ClientClosed, "the client went away");
     });
-    const onDrain = () => {
-      waitingDrain = false;
-      if (pendingCredit > 0 && stream) {
-        stream.consumed(pendingCredit);
-        pendingCredit = 0;
-      }
-    };
-    res.on("drain", onDrain);
 
     const writeHead = (status: number, statusText: string, headers: string[]): boolean => {
       try {
@@ -144,7 +136,6 @@ export class HttpProxy {
       if (!writeHead(decision.status, decision.statusText, decision.headers)) return;
       if (decision.compress) {
         const compressor = compressorFor(decision.compress);
-        compressor.on("drain", onDrain);
         compressor.pipe(res);
         sink = compressor;
       }
@@ -178,11 +169,7 @@ export class HttpProxy {
         if (deferred) return void deferred.push(() => handler.onData!(chunk));
         if (res.destroyed) return;
         this.metrics.bytes.inc({ direction: "response" }, chunk.length);
-        if (sink.write(chunk) && !waitingDrain) stream!.consumed(chunk.length);
-        else {
-          waitingDrain = true;
-          pendingCredit += chunk.length;
-        }
+        (write ??= creditedWriter(stream!, sink))(chunk);
       },
       onEnd: (trailers) => {
         if (deferred) return void deferred.push(() => handler.onEnd!(trailers));

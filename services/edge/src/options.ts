@@ -34,7 +34,11 @@ export interface EdgeOptions {
   handshakeTimeoutMs?: number;
   /** Heartbeat interval announced to agents, in ms. Default 10 s. */
   heartbeatIntervalMs?: number;
-  /** Data connections each agent should open. Default 2. */
+  /**
+   * Data connections each agent should open. Default 1, like ngrok's and frp's one multiplexed
+   * connection per session: each costs ~12 KB of edge memory per idle session, and more only
+   * spread TCP head-of-line stalls on lossy links.
+   */
   dataConnections?: number;
   /** Time in-flight requests get to finish when the edge shuts down, in ms. Default 10 s. */
   drainTimeoutMs?: number;
@@ -102,7 +106,7 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     inlineBodyBytes: integer("inlineBodyBytes", options.inlineBodyBytes ?? 16 * 1024, 0),
     handshakeTimeoutMs: integer("handshakeTimeoutMs", options.handshakeTimeoutMs ?? 10_000, 100),
     heartbeatIntervalMs: integer("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 10_000, 100),
-    dataConnections: integer("dataConnections", options.dataConnections ?? 2, 1, 16),
+    dataConnections: integer("dataConnections", options.dataConnections ?? 1, 1, 16),
     drainTimeoutMs: integer("drainTimeoutMs", options.drainTimeoutMs ?? 10_000, 0),
     cloudEndpoints: options.cloudEndpoints ?? [],
     mux: options.mux ?? {},

@@ -1,5 +1,5 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { decodeResponseHead, encodeRequestHead, type MuxStream } from "@onramp/mux";
+import { bridgeSocket, decodeResponseHead, encodeRequestHead, type MuxStream } from "@onramp/mux";
 import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
@@ -42,8 +42,6 @@ export function proxyUpgrade(table: RoutingTable<AgentSession>, policies: Policy
  */
 export function forwardUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Pick, shape: RequestShape): void {
   let switched = false;
-  let pendingCredit = 0;
-  let waitingDrain = false;
   let released = false;
   const release = () => {
     if (!released) {
@@ -72,40 +70,19 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, early: Buff
         switched = head.status === 101;
         socket.resume();
       },
-      onData: (chunk) => {
-        if (socket.write(chunk) && !waitingDrain) stream.consumed(chunk.length);
-        else {
-          waitingDrain = true;
-          pendingCredit += chunk.length;
-        }
-      },
-      onEnd: () => {
-        socket.end();
-      },
       onReset: (code, message) => {
         release();
         if (!switched) writeRawError(socket, new OnrampError(code, message));
         else socket.destroy();
       },
-      onWritable: () => socket.resume(),
     },
   );
 
-  // Bytes the client sent before the 101 (its first frames) go along; more after the switch.
+  // Bytes the client sent before the 101 (its first frames) go along; the socket stays paused
+  // until the upstream's answer arrives.
   if (early.length > 0) stream.write(early);
   socket.pause();
-  socket.on("data", (chunk: Buffer) => {
-    if (!stream.write(chunk)) socket.pause();
-  });
-  socket.on("drain", () => {
-    waitingDrain = false;
-    if (pendingCredit > 0) {
-      stream.consumed(pendingCredit);
-      pendingCredit = 0;
-    }
-  });
-  socket.on("end", () => stream.end());
-  socket.on("error", () => undefined);
+  bridgeSocket(stream, socket);
   socket.on("close", () => {
     release();
     if (!stream.isClosed) stream.reset(ErrorCode.ClientClosed, "the client went away");

@@ -1,0 +1,44 @@
+import type { Duplex, Writable } from "node:stream";
+import type { MuxStream } from "./mux-stream.js";
+
+/**
+ * Writes the peer's body bytes into `writable` and returns their credit to the peer once the
+ * writable has taken them: at once while it accepts more, after its next 'drain' when it is full.
+ * The peer can therefore never have more than one window of bytes buffered here.
+ */
+export function creditedWriter(stream: MuxStream, writable: Writable): (chunk: Buffer) => void {
+  let pending = 0;
+  let waiting = false;
+  writable.on("drain", () => {
+    waiting = false;
+    if (pending > 0) {
+      stream.consumed(pending);
+      pending = 0;
+    }
+  });
+  return (chunk) => {
+    if (writable.write(chunk) && !waiting) stream.consumed(chunk.length);
+    else {
+      waiting = true;
+      pending += chunk.length;
+    }
+  };
+}
+
+/**
+ * Joins a socket and a stream byte for byte, with backpressure both ways: what the peer sends goes
+ * to the socket under `creditedWriter`; what the socket sends goes to the peer, pausing the socket
+ * while the stream has no credit. Half-closes travel both ways. Used after a protocol switch (101)
+ * on both sides of the tunnel; the caller keeps `onHead` and `onReset`, and handles 'close'.
+ */
+export function bridgeSocket(stream: MuxStream, socket: Duplex): void {
+  const write = creditedWriter(stream, socket);
+  stream.handler.onData = write;
+  stream.handler.onEnd = () => socket.end();
+  stream.handler.onWritable = () => socket.resume();
+  socket.on("data", (chunk: Buffer) => {
+    if (!stream.write(chunk)) socket.pause();
+  });
+  socket.on("end", () => stream.end());
+  socket.on("error", () => undefined);
+}
