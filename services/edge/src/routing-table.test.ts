@@ -43,6 +43,13 @@ describe("RoutingTable", () => {
     expect(table.wasOnline("gone.example.com")).toBe(true);
     expect(table.wasOnline("never.example.com")).toBe(false);
   });
+
+  it("knows a host under an offline wildcard endpoint is offline too", () => {
+    const table = tableWith("http://*.apps.example.com");
+    table.unbind("*.apps.example.com", "http://*.apps.example.com");
+    expect(table.wasOnline("shop.apps.example.com")).toBe(true);
+    expect(table.wasOnline("shop.other.example.com")).toBe(false);
+  });
 });
 
 describe("endpoint URLs", () => {

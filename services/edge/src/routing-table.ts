@@ -111,12 +111,20 @@ export class RoutingTable<S = unknown> {
     return undefined;
   }
 
-  /** True when `hostname` was served recently and has no member now. */
+  /** True when `hostname`, or a wildcard covering it, was served recently and has no member now. */
   wasOnline(hostname: string): boolean {
-    const at = this.tombstones.get(hostname);
+    if (this.recentlyOffline(hostname)) return true;
+    for (let dot = hostname.indexOf("."); dot >= 0; dot = hostname.indexOf(".", dot + 1)) {
+      if (this.recentlyOffline(`*${hostname.slice(dot)}`)) return true;
+    }
+    return false;
+  }
+
+  private recentlyOffline(host: string): boolean {
+    const at = this.tombstones.get(host);
     if (at === undefined) return false;
     if (Date.now() - at > TOMBSTONE_TTL_MS) {
-      this.tombstones.delete(hostname);
+      this.tombstones.delete(host);
       return false;
     }
     return true;
