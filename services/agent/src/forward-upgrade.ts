@@ -10,8 +10,8 @@ import { upstreamError, type Upstream } from "./upstream.js";
  * stream and the upstream socket are joined byte for byte; a non-101 answer is an ordinary response.
  */
 export function forwardUpgrade(stream: MuxStream, head: RequestHead, upstream: Upstream, timeoutMs: number): void {
-  // The edge put Connection/Upgrade back for this request; keep them, and keep the socket out of the pool.
-  const req = upstream.request({ ...upstream.base, agent: false, method: head.method, path: head.path, headers: head.headers });
+  // The edge put Connection/Upgrade back for this request's headers.
+  const req = upstream.request({ ...upstream.base, method: head.method, path: head.path, headers: head.headers });
   const early: Buffer[] = [];
   let socket: Duplex | undefined;
   const timer = timeoutMs > 0 ? setTimeout(() => req.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })), timeoutMs) : undefined;

@@ -1,6 +1,6 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type RequestOptions } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { request as httpRequest, type ClientRequest, type RequestOptions } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { Pool } from "undici";
 
 /** Where an endpoint's traffic goes, parsed once at bind time. */
@@ -21,13 +21,6 @@ export function normalizeUpstream(target: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) return t.replace(/\/+$/, "");
   return `http://${t}`;
 }
-
-/**
- * Keep-alive pools: upstream connections are reused across requests, like the edge's data
- * connections; LIFO keeps a few sockets hot instead of cycling through many.
- */
-const httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo" });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo" });
 
 export function createUpstream(target: string, options: { timeoutMs: number }): Upstream {
   const url = normalizeUpstream(target);
@@ -54,7 +47,8 @@ export function createUpstream(target: string, options: { timeoutMs: number }): 
     }),
     request: https ? httpsRequest : httpRequest,
     base: {
-      agent: https ? httpsAgent : httpAgent,
+      // An upgraded connection belongs to its client; it never goes back to a pool.
+      agent: false,
       hostname: parsed.hostname.replace(/^\[|\]$/g, ""),
       port: parsed.port || (https ? 443 : 80),
       // The client's Host header is forwarded as is (like ngrok's default); Node must not add its own.
