@@ -14,6 +14,8 @@ if ! git diff --quiet -- libs/proto/src/gen 2>/dev/null; then
   exit 1
 fi
 
+# Layering (libs ← services ← CLI) and no import cycles.
+node scripts/check-architecture.mjs
 npx tsc -p e2e --noEmit
 
 mkdir -p .test-results
