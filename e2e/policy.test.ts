@@ -158,6 +158,28 @@ describe("agent endpoint policies", () => {
   });
 });
 
+describe("circuit-breaker", () => {
+  it("opens after the upstream keeps failing, answering 503 CIRCUIT_OPEN without trying it", async () => {
+    const dead = await startUpstream("dead");
+    const target = dead.target;
+    await dead.close();
+    const breaker = await startAgent(edge, target, [
+      "--url", "http://fragile.e2e.localhost",
+      "--traffic-policy-file",
+      file("breaker.yml", "on_http_request:\n  - actions: [{type: circuit-breaker, config: {error_threshold: 0.5, volume_threshold: 5, tripped_duration: 60s}}]\n"),
+    ], "breaker");
+    const codes: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const reply = await send({ base: edge.httpUrl, host: breaker.host, path: "/" });
+      codes.push(`${reply.status} ${reply.headers["onramp-error-code"]}`);
+    }
+    // The first five reach the (dead) upstream and count as failures; then the circuit is open.
+    expect(codes.slice(0, 5)).toEqual(Array(5).fill("502 ERR_ONRAMP_UPSTREAM_REFUSED"));
+    expect(codes.slice(5)).toEqual(Array(3).fill("503 ERR_ONRAMP_CIRCUIT_OPEN"));
+    await breaker.proc.stop();
+  });
+});
+
 describe("on_tcp_connect", () => {
   it("closes the client's connection when restrict-ips denies it, before any request is forwarded", async () => {
     const walled = await startAgent(edge, upstreamA.target, [
