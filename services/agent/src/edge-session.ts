@@ -190,8 +190,8 @@ export class EdgeSession {
       socket.once("error", (err) => reject(new OnrampError(ErrorCode.AgentDisconnected, `data connection to ${this.edge} failed: ${err.message}`, { cause: err })));
     });
     socket.write(DATA_MAGIC);
-    const window = this.welcome.initialStreamWindow;
-    const mux = { ...this.options.mux, ...(window > 0 && this.options.mux.initialStreamWindow === undefined ? { initialStreamWindow: window } : {}) };
+    // Both ends start streams with the window the edge announced, unless this agent sets its own.
+    const mux = { initialStreamWindow: this.welcome.initialStreamWindow || undefined, ...this.options.mux };
     const connection = new MuxConnection(socket, false, {}, mux);
     const acked = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new OnrampError(ErrorCode.ProtocolError, "the edge did not accept the data connection in time")), this.options.handshakeTimeoutMs);

@@ -1,6 +1,6 @@
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { decodeDataHello, MuxConnection } from "@onramp/mux";
+import { decodeDataHello, MuxConnection, resolveMuxOptions } from "@onramp/mux";
 import { AgentService, grpcServiceDefinition, type Bind } from "@onramp/proto";
 import { createPolicyRuntime, formatPolicyErrors, loadPolicy, type Policy, type PolicyRuntime } from "@onramp/policy";
 import { createEdgeMetrics, type EdgeMetrics } from "@onramp/telemetry";
@@ -77,7 +77,7 @@ export class Edge {
           region: this.options.region,
           heartbeatIntervalMs: this.options.heartbeatIntervalMs,
           dataConnections: this.options.dataConnections,
-          initialStreamWindow: this.options.mux.initialStreamWindow ?? 0,
+          initialStreamWindow: resolveMuxOptions(this.options.mux).initialStreamWindow,
         },
         handshakeTimeoutMs: this.options.handshakeTimeoutMs,
         logger,

@@ -231,9 +231,9 @@ export class HttpProxy {
   }
 }
 
-/** The client's request as the agent should see it, before any policy. */
-export function shapeOf(req: IncomingMessage): RequestShape {
-  return { method: req.method ?? "GET", path: req.url ?? "/", headers: requestHeadersForAgent(req, clientIpOf(req), false) };
+/** The client's request as the agent should see it, before any policy; upgrades keep Connection/Upgrade. */
+export function shapeOf(req: IncomingMessage, keepUpgrade = false): RequestShape {
+  return { method: req.method ?? "GET", path: req.url ?? "/", headers: requestHeadersForAgent(req, clientIpOf(req), keepUpgrade) };
 }
 
 /** Declared Content-Length, -1 when absent (chunked or none). */

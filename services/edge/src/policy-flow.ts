@@ -19,7 +19,7 @@ import type { AgentSession } from "./agent-session.js";
 import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
 import type { Duplex } from "node:stream";
 import { sendError, writeRawError, writeRawResponse } from "./error-response.js";
-import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
+import { clientIpOf } from "./forwarded-headers.js";
 import { hasBody, shapeOf, writeReplacement, type HttpProxy, type PolicyHandler, type RequestShape, type ResponseDecision } from "./http-proxy.js";
 import { forwardUpgrade } from "./upgrade-proxy.js";
 import type { RoutingTable } from "./routing-table.js";
@@ -73,7 +73,7 @@ export class PolicyFlow implements PolicyHandler {
   handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, pick: Pick | undefined): void {
     const abort = new AbortController();
     socket.once("close", () => abort.abort());
-    this.start(req, endpoint, pick, abort.signal, { ...shapeOf(req), headers: requestHeadersForAgent(req, clientIpOf(req), true) }, {
+    this.start(req, endpoint, pick, abort.signal, shapeOf(req, true), {
       respond: (r) => writeRawResponse(socket, r),
       fail: (error) => writeRawError(socket, error),
       close: () => socket.destroy(),

@@ -6,8 +6,8 @@ import type { Duplex } from "node:stream";
 import type { AgentSession } from "./agent-session.js";
 import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
 import { writeRawError } from "./error-response.js";
-import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
-import type { PolicyHandler, RequestShape } from "./http-proxy.js";
+import { clientIpOf } from "./forwarded-headers.js";
+import { shapeOf, type PolicyHandler, type RequestShape } from "./http-proxy.js";
 import type { RoutingTable } from "./routing-table.js";
 
 /**
@@ -28,11 +28,7 @@ export function proxyUpgrade(table: RoutingTable<AgentSession>, policies: Policy
     policies.handleUpgrade(req, socket, early, endpoint, pick);
     return;
   }
-  forwardUpgrade(req, socket, early, endpoint, pick!, {
-    method: req.method ?? "GET",
-    path: req.url ?? "/",
-    headers: requestHeadersForAgent(req, clientIpOf(req), true),
-  });
+  forwardUpgrade(req, socket, early, endpoint, pick!, shapeOf(req, true));
 }
 
 /**
