@@ -47,6 +47,13 @@ export const ErrorCode = {
   CircuitOpen: "CIRCUIT_OPEN",
   /** jwt-validation could fetch no signing keys from any configured JWKS URL. */
   JwksUnavailable: "JWKS_UNAVAILABLE",
+  /**
+   * The registry (etcd) could not be reached in time, so a bind or claim could not be decided.
+   * Retryable: what is already bound keeps serving.
+   */
+  RegistryUnavailable: "REGISTRY_UNAVAILABLE",
+  /** A relay connection to another edge of the mesh failed or was refused. */
+  RelayFailed: "RELAY_FAILED",
   /** An option, flag or config value is out of range or malformed. */
   InvalidArgument: "INVALID_ARGUMENT",
   /** A bug or an unexpected condition inside Onramp. */
@@ -77,6 +84,8 @@ const httpStatus: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   CIRCUIT_OPEN: 503,
   JWKS_UNAVAILABLE: 503,
+  REGISTRY_UNAVAILABLE: 503,
+  RELAY_FAILED: 502,
   INVALID_ARGUMENT: 400,
   INTERNAL: 500,
 };

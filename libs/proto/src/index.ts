@@ -42,3 +42,13 @@ export {
   TrailersSchema,
 } from "./gen/onramp/v1/data_pb.js";
 export type { DataHello, RequestHead, ResponseHead, StreamReset, Trailers } from "./gen/onramp/v1/data_pb.js";
+export {
+  BindingSnapshotSchema,
+  EdgeHeartbeatSchema,
+  MeshBindingSchema,
+  PoolDeltaSchema,
+  RateLimitCountSchema,
+  RateLimitDeltaSchema,
+  RelayHelloSchema,
+} from "./gen/onramp/v1/mesh_pb.js";
+export type { BindingSnapshot, EdgeHeartbeat, MeshBinding, PoolDelta, RateLimitCount, RateLimitDelta, RelayHello } from "./gen/onramp/v1/mesh_pb.js";
