@@ -1,4 +1,7 @@
 export { createMemoryRegistry, MemoryRegistryStore } from "./memory-registry.js";
+export { createEtcdRegistry } from "./etcd-registry.js";
+export { resolveEtcdRegistryOptions } from "./etcd-options.js";
+export type { EtcdRegistryOptions, RegistryLogger, ResolvedEtcdRegistryOptions } from "./etcd-options.js";
 export { bindConflict, cloudEndpointConflict } from "./conflicts.js";
 export {
   AUTHTOKENS,
