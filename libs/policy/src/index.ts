@@ -5,7 +5,7 @@ export type { PolicyError, PolicyPhase } from "./policy-error.js";
 export type { Policy } from "./policy.js";
 export { createPolicyRuntime } from "./runtime.js";
 export type { PolicyRuntime } from "./runtime.js";
-export { createMemoryRateLimitStore } from "./rate-limit-store.js";
+export { createMemoryRateLimitStore, slidingWindowDecision } from "./rate-limit-store.js";
 export type { MemoryRateLimitStoreOptions, RateLimitDecision, RateLimitStore } from "./rate-limit-store.js";
 export { createRequestContext, createTcpContext } from "./context.js";
 export type { ConnInfo, EndpointInfo, HttpRequestState, RequestContext, ResponseInfo, TcpContext } from "./context.js";

@@ -71,28 +71,37 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
       buckets.set(key, b);
       evictIdle(nowMs);
 
-      const elapsed = nowMs - b.windowStart;
-      const estimate = b.previous * (1 - elapsed / windowMs) + b.current;
-      if (estimate + 1 <= capacity) {
-        b.current++;
-        return { allowed: true, retryAfterMs: 0, remaining: Math.max(0, Math.floor(capacity - estimate - 1)) };
-      }
-      return { allowed: false, retryAfterMs: retryAfter(b, capacity, elapsed), remaining: 0 };
+      const decision = slidingWindowDecision(b.previous, b.current, nowMs - b.windowStart, windowMs, capacity);
+      if (decision.allowed) b.current++;
+      return decision;
     },
   };
 }
 
+/**
+ * The sliding-window decision for one request, given the counts of the previous and current
+ * fixed windows and the time `elapsed` since the current one started: allowed while the
+ * weighted estimate leaves room for it. The caller counts an allowed request. Shared by every
+ * store, so a store counting across the mesh decides exactly as the memory store does.
+ */
+export function slidingWindowDecision(previous: number, current: number, elapsed: number, windowMs: number, capacity: number): RateLimitDecision {
+  const estimate = previous * (1 - elapsed / windowMs) + current;
+  if (estimate + 1 <= capacity) {
+    return { allowed: true, retryAfterMs: 0, remaining: Math.max(0, Math.floor(capacity - estimate - 1)) };
+  }
+  return { allowed: false, retryAfterMs: retryAfter(previous, current, elapsed, windowMs, capacity), remaining: 0 };
+}
+
 /** Time until the weighted count leaves room for one more request. */
-function retryAfter(b: Bucket, capacity: number, elapsed: number): number {
-  const w = b.windowMs;
+function retryAfter(previous: number, current: number, elapsed: number, w: number, capacity: number): number {
   // Still inside this window: the previous window's weight must fall far enough.
-  if (b.previous > 0 && b.current + 1 <= capacity) {
-    const t = w * (1 - (capacity - 1 - b.current) / b.previous);
+  if (previous > 0 && current + 1 <= capacity) {
+    const t = w * (1 - (capacity - 1 - current) / previous);
     if (t < w) return Math.max(1, Math.ceil(t - elapsed));
   }
   // In the next window this window becomes the weighted one.
   const untilNext = w - elapsed;
-  if (b.current + 1 <= capacity || b.current === 0) return Math.max(1, Math.ceil(untilNext));
-  const t = w * (1 - (capacity - 1) / b.current);
+  if (current + 1 <= capacity || current === 0) return Math.max(1, Math.ceil(untilNext));
+  const t = w * (1 - (capacity - 1) / current);
   return Math.max(1, Math.ceil(untilNext + t));
 }
