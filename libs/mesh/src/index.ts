@@ -1,2 +1,10 @@
 export type { Bus, BusMessage, BusStatus } from "./bus.js";
 export { createInProcessBus, InProcessBusHub, subjectMatches } from "./in-process-bus.js";
+export { createNatsBus } from "./nats-bus.js";
+export type { NatsBusOptions } from "./nats-bus.js";
+export { BindingView, digestOf } from "./binding-view.js";
+export type { ViewChange } from "./binding-view.js";
+export { Gossip, SUBJECT_HEARTBEAT, SUBJECT_POOL, SUBJECT_SNAPSHOT, fromMesh, toMesh } from "./gossip.js";
+export type { GossipHandlers, GossipOptions, Peer } from "./gossip.js";
+export { createSharedRateLimitStore, SUBJECT_RATE_LIMIT } from "./shared-rate-limit-store.js";
+export type { SharedRateLimitStore, SharedRateLimitStoreOptions } from "./shared-rate-limit-store.js";
