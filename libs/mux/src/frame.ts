@@ -6,6 +6,8 @@ export const FRAME_HEADER_SIZE = 10;
 
 /** First bytes of every data connection, so one port can tell data from gRPC (HTTP/2). */
 export const DATA_MAGIC = Buffer.from("ONRAMPD1", "latin1");
+/** First bytes of an edge-to-edge relay connection; the same framing follows. */
+export const RELAY_MAGIC = Buffer.from("ONRAMPR1", "latin1");
 
 export const FrameType = {
   Hello: 1,

@@ -1,4 +1,4 @@
-export { DATA_MAGIC, FLAG_END_STREAM, FrameDecoder, FrameType, MAX_DATA_CHUNK, encodeFrame } from "./frame.js";
+export { DATA_MAGIC, RELAY_MAGIC, FLAG_END_STREAM, FrameDecoder, FrameType, MAX_DATA_CHUNK, encodeFrame } from "./frame.js";
 export type { FrameHandler } from "./frame.js";
 export { ReceiveWindow } from "./flow-control.js";
 export { MuxConnection } from "./mux-connection.js";
@@ -17,4 +17,4 @@ export {
   encodeTrailers,
 } from "./head-codec.js";
 export type { RequestHeadFields, ResponseHeadFields } from "./head-codec.js";
-export { bridgeSocket, creditedWriter } from "./socket-bridge.js";
+export { bridgeSocket, creditedWriter, spliceStreams } from "./socket-bridge.js";

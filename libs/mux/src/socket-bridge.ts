@@ -42,3 +42,31 @@ export function bridgeSocket(stream: MuxStream, socket: Duplex): void {
   socket.on("end", () => stream.end());
   socket.on("error", () => undefined);
 }
+
+/**
+ * Joins two streams frame for frame (a relay: one stream from the edge that received the request,
+ * one to the agent): heads, body bytes, ends with trailers and resets travel both ways. Credit is
+ * returned to each sender only once the other stream has taken its bytes, so the windows of the
+ * two hops chain and neither end can make this edge buffer more than one window per direction.
+ * The first head is the caller's business (it opened `b` with it); later heads are forwarded.
+ */
+export function spliceStreams(a: MuxStream, b: MuxStream): void {
+  pipeHalf(a, b);
+  pipeHalf(b, a);
+}
+
+function pipeHalf(from: MuxStream, to: MuxStream): void {
+  let pending = 0;
+  from.handler.onHead = (payload, endStream) => to.sendHead(payload, endStream);
+  from.handler.onData = (chunk) => {
+    if (to.write(chunk) && pending === 0) from.consumed(chunk.length);
+    else pending += chunk.length;
+  };
+  to.handler.onWritable = () => {
+    if (pending === 0) return;
+    from.consumed(pending);
+    pending = 0;
+  };
+  from.handler.onEnd = (trailers) => to.end(trailers);
+  from.handler.onReset = (code, message) => to.reset(code, message);
+}
