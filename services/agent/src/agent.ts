@@ -1,14 +1,14 @@
-import { ErrorCode, OnrampError, parseErrorCode } from "@onramp/errors";
+import { ErrorCode, OnrampError } from "@onramp/errors";
 import { randomUUID } from "node:crypto";
-import { Backoff } from "./backoff.js";
-import { EdgeSession, type BindSpec } from "./edge-session.js";
-import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from "./options.js";
+import { EdgeLink, type LinkOwner } from "./edge-link.js";
+import type { BindSpec } from "./edge-session.js";
+import { isEdgeAddress, resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from "./options.js";
 import { createUpstream } from "./upstream.js";
 
 export interface BindOptions {
   /** Upstream to forward to: a port, host:port or URL. */
   upstream: string;
-  /** URL to bind; empty asks the edge for a random one (kept across reconnects). */
+  /** URL to bind; empty asks the edge for a random one (then bound on every edge and kept across reconnects). */
   url?: string;
   poolingEnabled?: boolean;
   trafficPolicy?: string;
@@ -20,40 +20,67 @@ export interface BoundEndpoint {
   readonly upstream: string;
 }
 
-/** Errors no reconnect can fix: the agent stops and reports them. */
+/** One edge the agent holds (or is trying to hold) a session with; for diagnostics. */
+export interface AgentEdge {
+  edge: string;
+  connected: boolean;
+  sessionId?: string;
+  region?: string;
+  /** Named by a Welcome (`extraEdges`), not by the agent's options. */
+  extra: boolean;
+}
+
+/**
+ * Errors no reconnect can fix. From any edge, at any time, they stop the agent: a bind that one
+ * edge refuses as a conflict or as invalid cannot be served by the others as if it were fine.
+ */
 const FATAL = new Set<ErrorCode>([ErrorCode.AuthFailed, ErrorCode.BindConflict, ErrorCode.InvalidUrl, ErrorCode.InvalidArgument, ErrorCode.PolicyInvalid]);
 
 /**
- * An agent: keeps a session with an edge, rebinds its endpoints after every reconnect, and
- * forwards requests to upstreams. Reconnects use jittered exponential backoff and rotate through
- * the configured edges.
+ * An agent: holds a session with every edge it is given (and up to `extraEdges` more that the
+ * edges name), binds every endpoint on each, and forwards requests to upstreams. Each edge has its
+ * own link with its own reconnect loop, so losing one edge leaves the others serving.
  */
 export class Agent {
   readonly options: ResolvedAgentOptions;
-  private session: EdgeSession | undefined;
+  /** By address: listed edges first, in order, then extras as Welcomes name them. */
+  private readonly links = new Map<string, EdgeLink>();
+  /** Endpoints whose URL is known; every session binds all of them. */
   private readonly binds = new Map<string, BindSpec>();
-  private readonly backoff: Backoff;
-  private edgeIndex = 0;
-  private closing = false;
+  /** Endpoints whose first bind, which fixes the URL, is in flight. */
+  private readonly pending = new Map<string, BindSpec>();
+  /** Addresses a Welcome named that turned out to reach an edge the agent already holds. */
+  private readonly sameEdge = new Set<string>();
+  private readonly owner: LinkOwner;
   private started = false;
+  private closing = false;
   private fatalError: OnrampError | undefined;
-  private sessionWaiters: Array<{ resolve: (s: EdgeSession) => void; reject: (e: OnrampError) => void }> = [];
+  private upWaiters: Array<{ resolve: (link: EdgeLink) => void; reject: (e: OnrampError) => void }> = [];
   private readonly stoppedPromise: Promise<OnrampError | undefined>;
   private resolveStopped!: (error: OnrampError | undefined) => void;
+  private stoppedFlag = false;
 
   constructor(options: AgentOptions) {
     this.options = resolveAgentOptions(options);
-    this.backoff = new Backoff(this.options.reconnectInitialMs, this.options.reconnectMaxMs);
     this.stoppedPromise = new Promise((resolve) => (this.resolveStopped = resolve));
+    this.owner = {
+      binds: this.binds,
+      upstreamFor: (bindId) => (this.binds.get(bindId) ?? this.pending.get(bindId))?.upstream,
+      welcomed: () => this.onWelcome(),
+      up: (link) => {
+        for (const w of this.upWaiters.splice(0)) w.resolve(link);
+      },
+      lost: (link, error) => this.onLost(link, error),
+    };
   }
 
-  /** Connects; resolves once a session is up. Rejects only on errors a retry cannot fix (bad authtoken). */
+  /**
+   * Connects to every edge; resolves once one session is up. Rejects only on an error no retry
+   * can fix (e.g. AUTH_FAILED) from any of the edges.
+   */
   async start(): Promise<void> {
-    if (!this.started) {
-      this.started = true;
-      void this.run();
-    }
-    await this.currentSession();
+    this.startLinks();
+    await this.connectedLink();
   }
 
   /** Resolves when the agent stops: undefined after close(), the error after a fatal one. */
@@ -61,7 +88,11 @@ export class Agent {
     return this.stoppedPromise;
   }
 
-  /** Binds an endpoint; rejects with BIND_CONFLICT, INVALID_URL, etc. Rebound after reconnects. */
+  /**
+   * Binds an endpoint on the first connected edge, which fixes the URL (and picks it when none is
+   * given), then on every other edge; resolves after the first. Every later session binds it too.
+   * A refusal no retry can fix (BIND_CONFLICT, INVALID_URL, …) stops the agent and rejects.
+   */
   async bind(options: BindOptions): Promise<BoundEndpoint> {
     const upstream = createUpstream(options.upstream, { timeoutMs: this.options.upstreamTimeoutMs });
     const spec: BindSpec = {
@@ -71,84 +102,155 @@ export class Agent {
       trafficPolicy: options.trafficPolicy ?? "",
       upstream,
     };
-    const session = await this.currentSession();
-    const url = await this.bindOn(session, spec);
+    this.startLinks();
+    this.pending.set(spec.bindId, spec);
+    try {
+      // Keep the URL the edge chose: every other edge and every reconnect binds the same one.
+      spec.url = await this.firstBind(spec);
+    } catch (err) {
+      void upstream.pool.destroy().catch(() => undefined);
+      throw err;
+    } finally {
+      this.pending.delete(spec.bindId);
+    }
     this.binds.set(spec.bindId, spec);
-    return { bindId: spec.bindId, url, upstream: upstream.url };
+    // Links still coming up bind it themselves, since it is in `binds` now. A refusal ends that
+    // link's session (it retries) or, when fatal, stops the agent; either way the link handles it.
+    for (const link of this.links.values()) if (link.connected) link.bind(spec).catch(() => undefined);
+    return { bindId: spec.bindId, url: spec.url, upstream: upstream.url };
   }
 
-  /** Unbinds everything, lets in-flight requests finish (up to `drainTimeoutMs`), then disconnects. */
-  async close(drainTimeoutMs = 30_000): Promise<void> {
+  /**
+   * Unbinds everything on every edge, lets in-flight requests finish (up to `drainTimeoutMs`,
+   * default the `drainTimeoutMs` option), all edges in parallel, then disconnects.
+   */
+  async close(drainTimeoutMs = this.options.drainTimeoutMs): Promise<void> {
     if (this.closing) return void (await this.stoppedPromise);
     this.closing = true;
-    const session = this.session;
-    if (session && !session.isEnded) {
-      await Promise.all([...this.binds.keys()].map((id) => session.unbind(id)));
-      await session.drain(drainTimeoutMs);
-    }
-    this.stop(undefined);
+    this.rejectWaiters(new OnrampError(ErrorCode.AgentDisconnected, "the agent is shutting down"));
+    const bindIds = [...this.binds.keys(), ...this.pending.keys()];
+    await Promise.all([...this.links.values()].map((link) => link.close(bindIds, drainTimeoutMs)));
+    this.shutdown(undefined);
   }
 
-  private async bindOn(session: EdgeSession, spec: BindSpec): Promise<string> {
-    const result = await session.bind(spec);
-    if (result.error) {
-      const error = new OnrampError(parseErrorCode(result.error.code), result.error.message);
-      this.options.onStatus({ kind: "bind-failed", bindId: spec.bindId, error });
-      throw error;
-    }
-    // Keep the URL the edge chose, so a reconnect brings the same URL back.
-    spec.url = result.url;
-    this.options.onStatus({ kind: "bound", bindId: spec.bindId, url: result.url });
-    return result.url;
+  /** The edges the agent holds or is trying to hold sessions with. */
+  edges(): AgentEdge[] {
+    return [...this.links.values()].map((link) => {
+      const welcome = link.session?.welcome;
+      return { edge: link.edge, connected: link.connected, sessionId: welcome?.sessionId, region: welcome?.region, extra: link.extra };
+    });
   }
 
-  private currentSession(): Promise<EdgeSession> {
+  private startLinks(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const edge of this.options.edges) this.addLink(edge, false);
+  }
+
+  private addLink(edge: string, extra: boolean): void {
+    const link = new EdgeLink(edge, extra, this.options, this.owner);
+    this.links.set(edge, link);
+    if (extra) this.options.logger.info({ edge }, "holding a session with an extra edge named by Welcome");
+    link.start();
+  }
+
+  private async firstBind(spec: BindSpec): Promise<string> {
+    for (;;) {
+      const link = await this.connectedLink();
+      try {
+        return await link.bind(spec);
+      } catch (err) {
+        const error = OnrampError.from(err, ErrorCode.AgentDisconnected);
+        if (FATAL.has(error.code)) {
+          this.fail(error);
+          throw error;
+        }
+        // That link's session ended and it will retry; the next link that is up takes the bind.
+      }
+    }
+  }
+
+  private connectedLink(): Promise<EdgeLink> {
     if (this.fatalError) return Promise.reject(this.fatalError);
     if (this.closing) return Promise.reject(new OnrampError(ErrorCode.AgentDisconnected, "the agent is shutting down"));
-    if (this.session && !this.session.isEnded) return Promise.resolve(this.session);
-    return new Promise((resolve, reject) => this.sessionWaiters.push({ resolve, reject }));
+    for (const link of this.links.values()) if (link.connected) return Promise.resolve(link);
+    return new Promise((resolve, reject) => this.upWaiters.push({ resolve, reject }));
   }
 
-  private async run(): Promise<void> {
-    const log = this.options.logger;
-    while (!this.closing && !this.fatalError) {
-      const edge = this.options.edges[this.edgeIndex % this.options.edges.length]!;
-      const session = new EdgeSession(edge, this.options, (bindId) => this.binds.get(bindId)?.upstream);
-      let error: OnrampError;
-      try {
-        await session.open();
-        for (const spec of this.binds.values()) await this.bindOn(session, spec);
-        this.session = session;
-        this.backoff.reset();
-        log.info({ edge, session: session.welcome.sessionId, region: session.welcome.region }, "connected to edge");
-        this.options.onStatus({ kind: "connected", edge, sessionId: session.welcome.sessionId, region: session.welcome.region });
-        for (const w of this.sessionWaiters.splice(0)) w.resolve(session);
-        error = await session.ended();
-      } catch (err) {
-        error = OnrampError.from(err, ErrorCode.AgentDisconnected);
-        session.end(error);
+  private onLost(link: EdgeLink, error: OnrampError): boolean {
+    if (FATAL.has(error.code)) {
+      this.fail(error);
+      return false;
+    }
+    if (link.extra && !this.namedEdges(link).has(link.edge)) {
+      this.options.logger.info({ edge: link.edge, error: error.message }, "lost an extra edge no Welcome names any more; dropping it");
+      this.links.delete(link.edge);
+      this.addExtras();
+      return false;
+    }
+    return true;
+  }
+
+  private onWelcome(): void {
+    // An address that reaches an edge already held (same edge id) is dropped before it binds.
+    const held = new Set<string>();
+    for (const link of [...this.links.values()]) {
+      const edgeId = link.welcome?.edgeId;
+      if (!edgeId) continue;
+      if (link.extra && held.has(edgeId)) {
+        this.options.logger.info({ edge: link.edge, edgeId }, "an extra edge is one the agent already holds; dropping it");
+        this.sameEdge.add(link.edge);
+        this.links.delete(link.edge);
+        link.stop(new OnrampError(ErrorCode.AgentDisconnected, `${link.edge} is edge ${edgeId}, already connected`));
+      } else {
+        held.add(edgeId);
       }
-      this.session = undefined;
-      if (this.closing) break;
-      if (FATAL.has(error.code)) {
-        this.stop(error);
-        return;
-      }
-      const delay = this.backoff.next();
-      this.edgeIndex++;
-      log.warn({ edge, error: error.message, retryInMs: delay }, "lost the edge; reconnecting");
-      this.options.onStatus({ kind: "disconnected", edge, error, retryInMs: delay });
-      await new Promise((r) => setTimeout(r, delay));
+    }
+    this.addExtras();
+  }
+
+  /** Adds links to edges named in Welcomes, up to `extraEdges`. */
+  private addExtras(): void {
+    if (this.closing) return;
+    let room = this.options.extraEdges - [...this.links.values()].filter((l) => l.extra).length;
+    for (const edge of this.namedEdges()) {
+      if (room <= 0) return;
+      if (this.links.has(edge) || this.sameEdge.has(edge)) continue;
+      this.addLink(edge, true);
+      room--;
     }
   }
 
-  private stop(error: OnrampError | undefined): void {
-    if (error) this.fatalError = error;
+  /** Edges named in the latest Welcome of every link but `except`, in order. */
+  private namedEdges(except?: EdgeLink): Set<string> {
+    const named = new Set<string>();
+    for (const link of this.links.values()) {
+      if (link === except) continue;
+      for (const edge of link.welcome?.edges ?? []) if (isEdgeAddress(edge)) named.add(edge);
+    }
+    return named;
+  }
+
+  private fail(error: OnrampError): void {
+    if (this.stoppedFlag || this.fatalError) return;
+    this.fatalError = error;
+    this.options.logger.error({ code: error.code, error: error.message }, "stopping the agent");
+    this.shutdown(error);
+  }
+
+  private shutdown(error: OnrampError | undefined): void {
+    if (this.stoppedFlag) return;
+    this.stoppedFlag = true;
     this.closing = true;
-    this.session?.end(error ?? new OnrampError(ErrorCode.AgentDisconnected, "agent closed"));
     const reason = error ?? new OnrampError(ErrorCode.AgentDisconnected, "the agent is shutting down");
-    for (const w of this.sessionWaiters.splice(0)) w.reject(reason);
+    for (const link of this.links.values()) link.stop(reason);
+    this.rejectWaiters(reason);
+    for (const spec of [...this.binds.values(), ...this.pending.values()]) void spec.upstream.pool.destroy().catch(() => undefined);
     this.resolveStopped(error);
+  }
+
+  private rejectWaiters(reason: OnrampError): void {
+    for (const w of this.upWaiters.splice(0)) w.reject(reason);
   }
 }
 

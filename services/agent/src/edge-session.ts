@@ -53,6 +53,7 @@ export class EdgeSession {
   private readonly pendingBinds = new Map<string, (result: BindResult) => void>();
   private readonly pendingUnbinds = new Map<string, () => void>();
   private endedFlag = false;
+  private drainingFlag = false;
   private readonly endedPromise: Promise<OnrampError>;
   private resolveEnded!: (error: OnrampError) => void;
 
@@ -72,6 +73,11 @@ export class EdgeSession {
 
   get isEnded(): boolean {
     return this.endedFlag;
+  }
+
+  /** True once draining began: in-flight requests finish here, new binds and requests go elsewhere. */
+  get isDraining(): boolean {
+    return this.drainingFlag;
   }
 
   get activeStreams(): number {
@@ -106,7 +112,9 @@ export class EdgeSession {
     });
     this.welcome = await welcome;
     const count = o.dataConnections ?? (this.welcome.dataConnections || 1);
-    await Promise.all(Array.from({ length: count }, () => this.openDataConnection()));
+    const opened = Promise.all(Array.from({ length: count }, () => this.openDataConnection()));
+    opened.catch(() => undefined); // when the session ends first, that is the error reported
+    await Promise.race([opened, this.ended().then((e) => Promise.reject(e))]);
   }
 
   async bind(spec: BindSpec): Promise<BindResult> {
@@ -130,14 +138,15 @@ export class EdgeSession {
     await Promise.race([done, this.ended().then(() => undefined)]);
   }
 
-  /** Waits for in-flight requests to finish (up to `timeoutMs`), then ends the session. */
-  async drain(timeoutMs: number): Promise<void> {
+  /** Takes no new requests, waits for in-flight ones to finish (up to `timeoutMs`), then ends the session. */
+  async drain(timeoutMs: number, reason = new OnrampError(ErrorCode.AgentDisconnected, "agent shut down")): Promise<void> {
+    this.drainingFlag = true;
     for (const c of this.connections) c.goAway();
     const deadline = performance.now() + timeoutMs;
     while (this.activeStreams > 0 && !this.endedFlag && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, Math.min(20, Math.max(1, deadline - performance.now()))));
     }
-    this.end(new OnrampError(ErrorCode.AgentDisconnected, "agent shut down"));
+    this.end(reason);
   }
 
   end(error: OnrampError): void {
@@ -171,12 +180,20 @@ export class EdgeSession {
       case "heartbeat":
         this.send({ case: "heartbeatAck", value: message.msg.value });
         return;
-      case "command":
-        if (message.msg.value.cmd.case === "drain" || message.msg.value.cmd.case === "reconnect") {
-          this.options.logger.info({ edge: this.edge, command: message.msg.value.cmd.case }, "edge asked the agent to go");
-          void this.drain(30_000);
+      case "command": {
+        const cmd = message.msg.value.cmd;
+        if (cmd.case === "drain" || cmd.case === "reconnect") {
+          // The edge is going away: finish what runs here, then the link reconnects with backoff
+          // while the agent's other sessions serve. A reconnect's `edge` is logged, not followed:
+          // which edges the agent holds is decided by its list and by Welcome.
+          const reason = cmd.value.reason || cmd.case;
+          const elsewhere = cmd.case === "reconnect" ? cmd.value.edge : undefined;
+          this.options.logger.info({ edge: this.edge, command: cmd.case, reason, elsewhere, drainTimeoutMs: this.options.drainTimeoutMs }, "edge asked the agent to go");
+          const why = new OnrampError(ErrorCode.AgentDisconnected, `the edge ${this.edge} asked the agent to drain (${reason})`);
+          void this.drain(this.options.drainTimeoutMs, why);
         }
         return;
+      }
       default:
         return;
     }
@@ -189,6 +206,10 @@ export class EdgeSession {
       socket.once("connect", resolve);
       socket.once("error", (err) => reject(new OnrampError(ErrorCode.AgentDisconnected, `data connection to ${this.edge} failed: ${err.message}`, { cause: err })));
     });
+    if (this.endedFlag) {
+      socket.destroy();
+      throw new OnrampError(ErrorCode.AgentDisconnected, "the session ended");
+    }
     socket.write(DATA_MAGIC);
     // Both ends start streams with the window the edge announced, unless this agent sets its own.
     const mux = { initialStreamWindow: this.welcome.initialStreamWindow || undefined, ...this.options.mux };

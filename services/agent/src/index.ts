@@ -1,5 +1,5 @@
 export { Agent, createAgent } from "./agent.js";
-export type { BindOptions, BoundEndpoint } from "./agent.js";
+export type { AgentEdge, BindOptions, BoundEndpoint } from "./agent.js";
 export { resolveAgentOptions } from "./options.js";
 export type { AgentOptions, AgentStatus, ResolvedAgentOptions } from "./options.js";
 export { normalizeUpstream } from "./upstream.js";

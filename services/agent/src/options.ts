@@ -1,19 +1,38 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { MuxOptions } from "@onramp/mux";
 import { silentLogger, type Logger } from "@onramp/telemetry";
+import { randomUUID } from "node:crypto";
 
 export type AgentStatus =
   | { kind: "connected"; edge: string; sessionId: string; region: string }
   | { kind: "disconnected"; edge: string; error: OnrampError; retryInMs: number }
-  | { kind: "bound"; bindId: string; url: string }
-  | { kind: "bind-failed"; bindId: string; error: OnrampError };
+  | { kind: "bound"; bindId: string; url: string; edge: string }
+  | { kind: "bind-failed"; bindId: string; error: OnrampError; edge: string };
 
 export interface AgentOptions {
-  /** Edge agent addresses, host:port; the agent uses the first that answers and fails over. */
+  /**
+   * Edge agent addresses, host:port. The agent holds a session with every one at the same time,
+   * binds every endpoint on each, and retries a lost one with backoff while the others serve.
+   */
   edge: string | string[];
   authtoken?: string;
-  /** Stable identity of this agent across reconnects. Default: random per process. */
+  /**
+   * Identity of this agent, sent in every Hello and the same on every edge and reconnect, so the
+   * edges of a mesh recognise one agent (and its stale bindings) on several edges. 1–64 of
+   * `A–Z a–z 0–9 . _ : @ -`. Default: random per process.
+   */
   agentId?: string;
+  /**
+   * Sessions to hold, besides the listed edges, with other edges named in any Welcome (0–16).
+   * Default 0: exactly one session per listed edge, which scripts rely on.
+   */
+  extraEdges?: number;
+  /**
+   * How long in-flight requests may run when the agent drains, in ms: when an edge sends a drain
+   * command, and the default for `close()`. Default 30 s (what `close()` always gave). An edge that
+   * asks for a drain closes its side after its own drain timeout (10 s by default) anyway.
+   */
+  drainTimeoutMs?: number;
   /** Data connections to open per session; the edge's Welcome may ask for another number. Default: the edge's. */
   dataConnections?: number;
   /** Time the upstream has to send response headers, in ms; then 504. 0 disables. Default 60 s (nginx's proxy_read_timeout). */
@@ -35,6 +54,8 @@ export interface ResolvedAgentOptions {
   edges: string[];
   authtoken: string;
   agentId: string;
+  extraEdges: number;
+  drainTimeoutMs: number;
   dataConnections: number | undefined;
   upstreamTimeoutMs: number;
   inlineBodyBytes: number;
@@ -47,15 +68,21 @@ export interface ResolvedAgentOptions {
 }
 
 export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions {
-  const edges = (Array.isArray(options.edge) ? options.edge : [options.edge]).map((e) => e.trim()).filter(Boolean);
+  // One session per address: a repeated address is the same edge.
+  const edges = [...new Set((Array.isArray(options.edge) ? options.edge : [options.edge]).map((e) => e.trim()).filter(Boolean))];
   if (edges.length === 0) throw bad("edge", "at least one edge address (host:port) is required");
   for (const e of edges) {
-    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/.test(e)) throw bad("edge", `${JSON.stringify(e)} is not host:port`);
+    if (!isEdgeAddress(e)) throw bad("edge", `${JSON.stringify(e)} is not host:port`);
+  }
+  if (options.agentId !== undefined && !AGENT_ID.test(options.agentId)) {
+    throw bad("agentId", `${JSON.stringify(options.agentId)} must be 1 to 64 characters of A-Z a-z 0-9 . _ : @ -`);
   }
   const resolved: ResolvedAgentOptions = {
     edges,
     authtoken: options.authtoken ?? "",
-    agentId: options.agentId ?? `agent_${Math.random().toString(36).slice(2, 12)}`,
+    agentId: options.agentId ?? `agent_${randomUUID()}`,
+    extraEdges: options.extraEdges ?? 0,
+    drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
     dataConnections: options.dataConnections,
     upstreamTimeoutMs: options.upstreamTimeoutMs ?? 60_000,
     inlineBodyBytes: options.inlineBodyBytes ?? 16 * 1024,
@@ -70,6 +97,8 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
     const v = resolved[field];
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw bad(field, `must be an integer from ${min} to ${max}, got ${String(v)}`);
   };
+  int("extraEdges", 0, 16);
+  int("drainTimeoutMs", 0);
   if (resolved.dataConnections !== undefined) int("dataConnections", 1, 16);
   int("upstreamTimeoutMs", 0);
   int("inlineBodyBytes", 0, 512 * 1024);
@@ -77,6 +106,13 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
   int("reconnectMaxMs", resolved.reconnectInitialMs);
   int("handshakeTimeoutMs", 100);
   return resolved;
+}
+
+const AGENT_ID = /^[A-Za-z0-9._:@-]{1,64}$/;
+
+/** host:port, with an IPv6 host in brackets; also used for the edges a Welcome names. */
+export function isEdgeAddress(value: string): boolean {
+  return /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/.test(value);
 }
 
 function bad(field: string, why: string): OnrampError {

@@ -1,0 +1,170 @@
+import { ErrorCode, OnrampError, parseErrorCode } from "@onramp/errors";
+import type { Welcome } from "@onramp/proto";
+import { Backoff } from "./backoff.js";
+import { EdgeSession, type BindSpec } from "./edge-session.js";
+import type { ResolvedAgentOptions } from "./options.js";
+import type { Upstream } from "./upstream.js";
+
+/** What a link needs from the agent that owns it. */
+export interface LinkOwner {
+  /** The endpoints every session carries, in bind order. A spec joins once its URL is known. */
+  readonly binds: ReadonlyMap<string, BindSpec>;
+  upstreamFor(bindId: string): Upstream | undefined;
+  /** A session got its Welcome (before any bind). */
+  welcomed(link: EdgeLink): void;
+  /** A session is up: it carries every bind. */
+  up(link: EdgeLink): void;
+  /** A session ended. True: reconnect after backoff; false: the link ends. */
+  lost(link: EdgeLink, error: OnrampError): boolean;
+}
+
+/** One session attempt and the binds sent on it, each sent once. */
+interface Attempt {
+  readonly session: EdgeSession;
+  readonly binds: Map<string, Promise<string>>;
+  up: boolean;
+}
+
+/**
+ * The agent's link with one edge: a session, and after it ends another one after jittered
+ * backoff, for as long as the owner wants. A session counts as up once it carries every bind, so
+ * a reconnect brings back the same URLs before the agent relies on it.
+ */
+export class EdgeLink {
+  /** The latest Welcome from this edge; kept while reconnecting. */
+  welcome: Welcome | undefined;
+  private attempt: Attempt | undefined;
+  private readonly backoff: Backoff;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly edge: string,
+    /** Named by a Welcome rather than by the agent's options. */
+    readonly extra: boolean,
+    private readonly options: ResolvedAgentOptions,
+    private readonly owner: LinkOwner,
+  ) {
+    this.backoff = new Backoff(options.reconnectInitialMs, options.reconnectMaxMs);
+  }
+
+  /** Up, carrying every bind, and not draining. */
+  get connected(): boolean {
+    const a = this.attempt;
+    return a !== undefined && a.up && !a.session.isEnded && !a.session.isDraining;
+  }
+
+  get session(): EdgeSession | undefined {
+    return this.connected ? this.attempt?.session : undefined;
+  }
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  /** Binds on the current session, once per session; rejects when not connected or refused. */
+  bind(spec: BindSpec): Promise<string> {
+    const a = this.attempt;
+    if (!a || !this.connected) return Promise.reject(new OnrampError(ErrorCode.AgentDisconnected, `not connected to ${this.edge}`));
+    return this.bindOn(a, spec);
+  }
+
+  /** Stops reconnecting; if a session is up, unbinds `bindIds` and drains it (up to `timeoutMs`). */
+  async close(bindIds: string[], timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    const a = this.attempt;
+    if (a?.up && !a.session.isEnded) {
+      await Promise.all(bindIds.map((id) => a.session.unbind(id)));
+      await a.session.drain(timeoutMs);
+    } else {
+      a?.session.end(new OnrampError(ErrorCode.AgentDisconnected, "the agent is shutting down"));
+    }
+    await this.done;
+  }
+
+  /** Ends the session now and stops reconnecting. */
+  stop(reason: OnrampError): void {
+    this.stopping = true;
+    this.wake?.();
+    this.attempt?.session.end(reason);
+  }
+
+  private async run(): Promise<void> {
+    const { logger, onStatus } = this.options;
+    while (!this.stopping) {
+      const session = new EdgeSession(this.edge, this.options, (bindId) => this.owner.upstreamFor(bindId));
+      const attempt: Attempt = { session, binds: new Map(), up: false };
+      this.attempt = attempt;
+      try {
+        await session.open();
+        this.welcome = session.welcome;
+        this.owner.welcomed(this);
+        // Every endpoint, including those the agent adds while this runs.
+        for (let spec = this.unbound(attempt); spec; spec = this.unbound(attempt)) await this.bindOn(attempt, spec);
+        if (!session.isEnded) {
+          attempt.up = true;
+          this.backoff.reset();
+          const { sessionId, region } = session.welcome;
+          logger.info({ edge: this.edge, session: sessionId, region, extra: this.extra }, "connected to edge");
+          onStatus({ kind: "connected", edge: this.edge, sessionId, region });
+          this.owner.up(this);
+        }
+      } catch (err) {
+        session.end(OnrampError.from(err, ErrorCode.AgentDisconnected));
+      }
+      // The first reason the session ended, e.g. the refused bind rather than what that caused.
+      const error = await session.ended();
+      attempt.up = false;
+      if (this.stopping || !this.owner.lost(this, error)) break;
+      const delay = this.backoff.next();
+      logger.warn({ edge: this.edge, error: error.message, retryInMs: delay }, "lost the edge; reconnecting");
+      onStatus({ kind: "disconnected", edge: this.edge, error, retryInMs: delay });
+      await this.sleep(delay);
+    }
+    this.attempt = undefined;
+  }
+
+  private unbound(attempt: Attempt): BindSpec | undefined {
+    for (const spec of this.owner.binds.values()) if (!attempt.binds.has(spec.bindId)) return spec;
+    return undefined;
+  }
+
+  private bindOn(attempt: Attempt, spec: BindSpec): Promise<string> {
+    let url = attempt.binds.get(spec.bindId);
+    if (!url) {
+      url = this.sendBind(attempt.session, spec);
+      // Callers handle the rejection; this keeps a bind nobody waits for from being "unhandled".
+      url.catch(() => undefined);
+      attempt.binds.set(spec.bindId, url);
+    }
+    return url;
+  }
+
+  private async sendBind(session: EdgeSession, spec: BindSpec): Promise<string> {
+    const result = await session.bind(spec);
+    if (result.error) {
+      const error = new OnrampError(parseErrorCode(result.error.code), result.error.message);
+      this.options.logger.warn({ edge: this.edge, bindId: spec.bindId, url: spec.url, code: error.code, error: error.message }, "bind refused");
+      this.options.onStatus({ kind: "bind-failed", bindId: spec.bindId, error, edge: this.edge });
+      // The session ends: the loop retries later and rebinds, or stops the agent if the error is fatal.
+      session.end(error);
+      throw error;
+    }
+    this.options.onStatus({ kind: "bound", bindId: spec.bindId, url: result.url, edge: this.edge });
+    return result.url;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wake = wake;
+    });
+  }
+}
