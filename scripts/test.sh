@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Real etcd and NATS for the registry, bus and mesh tests (Debian's etcd-server 3.4, nats-server 2.9).
+if ! command -v etcd >/dev/null || ! { command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ]; }; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq etcd-server nats-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq etcd-server nats-server; }
+fi
+
 # Dependencies exactly as locked; `prepare` builds (buf generate + tsc -b).
 npm ci --no-audit --no-fund
 

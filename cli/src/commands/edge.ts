@@ -1,6 +1,7 @@
 import { createEdge, type CloudEndpointConfig, type EdgeOptions } from "@onramp/edge";
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { createLogger, type LogLevel } from "@onramp/telemetry";
+import { createLogger, type Logger, type LogLevel } from "@onramp/telemetry";
+import { createMeshBackends } from "../mesh-backends.js";
 import type { Command } from "commander";
 import { loadConfigFile, policyTextOf } from "../config-file.js";
 import { onShutdown } from "../shutdown.js";
@@ -13,6 +14,13 @@ interface EdgeFlags {
   adminAddr?: string;
   domain?: string;
   region?: string;
+  edgeId?: string;
+  advertiseAddr?: string;
+  etcd?: string[];
+  nats?: string[];
+  clusterSecret?: string;
+  meshHeartbeat?: string;
+  meshDeadAfter?: string;
   authtoken?: string[];
   allowAnyToken?: boolean;
   maxRequestBody?: string;
@@ -26,18 +34,26 @@ interface EdgeFlags {
 const CONFIG_KEYS = [
   "http_addr", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
   "max_request_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "cloud_endpoints",
+  "edge_id", "advertise_addr", "etcd", "nats", "cluster_secret", "mesh_heartbeat", "mesh_dead_after",
 ] as const;
 
 export function registerEdgeCommand(program: Command): void {
   program
     .command("edge")
-    .description("run a standalone edge with the embedded (in-memory) backends")
+    .description("run an edge: alone with the embedded backends, or in a mesh with --etcd, --nats and --cluster-secret")
     .option("--config <file>", "YAML config file; flags and ONRAMP_* variables override it")
     .option("--http-addr <host:port>", "public HTTP listener (default 0.0.0.0:8080)")
     .option("--grpc-addr <host:port>", "agent listener, gRPC control and data connections (default 0.0.0.0:4443)")
     .option("--admin-addr <host:port>", "admin listener for /healthz, /metrics, /api/endpoints; '' disables (default 127.0.0.1:4040)")
     .option("--domain <host[:port]>", "domain for random URLs (default localhost)")
-    .option("--region <name>", "region name reported to agents (default local)")
+    .option("--region <name>", "region of this edge; pools prefer members in the receiving edge's region (default local)")
+    .option("--edge-id <id>", "this edge's id in the mesh (default: derived from the host name and ports, stable across restarts)")
+    .option("--etcd <url...>", "etcd endpoints (comma-separated or repeated): join a mesh; needs --nats too")
+    .option("--nats <url...>", "NATS servers (comma-separated or repeated): join a mesh; needs --etcd too")
+    .option("--cluster-secret <secret>", "secret shared by every edge of the mesh; authenticates the edge-to-edge relay")
+    .option("--advertise-addr <host:port>", "where other edges reach this edge's agent port (default: --grpc-addr)")
+    .option("--mesh-heartbeat <duration>", "how often this edge tells the mesh it is alive (default 1s)")
+    .option("--mesh-dead-after <duration>", "a silent edge is dead after this long and its members leave every pool (default 2.5s)")
     .option("--authtoken <token...>", "authtoken agents must present; repeat or comma-separate for several")
     .option("--allow-any-token", "accept agents with any authtoken (private networks only)")
     .option("--max-request-body <size>", "largest request body accepted, e.g. 100MB (default 1GiB)")
@@ -48,13 +64,34 @@ export function registerEdgeCommand(program: Command): void {
     .action(async (flags: EdgeFlags, command: Command) => {
       const options = edgeOptionsFrom(flags, command);
       const logger = createLogger({ level: flags.logLevel ?? "info", name: "edge" });
-      const edge = createEdge({ ...options, logger });
+      const mesh = await meshFrom(flags, command, options, logger);
+      const edge = createEdge({ ...options, ...mesh, logger });
       await edge.start();
       onShutdown(async () => {
         logger.info("shutting down: draining sessions and requests");
         await edge.close();
       });
     });
+}
+
+/** The distributed backends when --etcd and --nats are given (both or neither). */
+async function meshFrom(flags: EdgeFlags, command: Command, options: EdgeOptions, logger: Logger): Promise<Partial<EdgeOptions>> {
+  const config = flags.config ? loadConfigFile(flags.config, CONFIG_KEYS) : {};
+  const list = (name: "etcd" | "nats"): string[] => {
+    const source = command.getOptionValueSource(name);
+    const v = source === "cli" || source === "env" ? flags[name] : (config[name] as string[] | string | undefined) ?? flags[name];
+    return ([] as string[]).concat(v ?? []).flatMap((x) => String(x).split(",")).map((x) => x.trim()).filter(Boolean);
+  };
+  const etcd = list("etcd");
+  const nats = list("nats");
+  if (etcd.length === 0 && nats.length === 0) return {};
+  if (etcd.length === 0 || nats.length === 0) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `a mesh edge needs both --etcd and --nats (got ${etcd.length ? "--etcd" : "--nats"} only)`);
+  }
+  if (!options.clusterSecret) {
+    throw new OnrampError(ErrorCode.InvalidArgument, "a mesh edge needs --cluster-secret (the same on every edge): it authenticates the relay between edges");
+  }
+  return createMeshBackends({ etcd, nats, edgeId: options.edgeId, logger });
 }
 
 /** Merges defaults < config file < ONRAMP_* environment < flags (commander handles the last two). */
@@ -77,7 +114,10 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     const v = pick<string | number>(name, key);
     return v === undefined ? undefined : typeof v === "number" ? v : parseSize(flag, v);
   };
-  const drain = pick<string | number>("drainTimeout", "drain_timeout");
+  const duration = (name: keyof EdgeFlags, key: string, flag: string) => {
+    const v = pick<string | number>(name, key);
+    return v === undefined ? undefined : typeof v === "number" ? v : parseDuration(flag, v);
+  };
   const dataConnections = pick<string | number>("dataConnections", "data_connections");
   const logLevel = str("logLevel", "log_level");
   if (logLevel) flags.logLevel = logLevel as LogLevel;
@@ -87,11 +127,16 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     adminAddr: str("adminAddr", "admin_addr"),
     domain: str("domain", "domain"),
     region: str("region", "region"),
+    edgeId: str("edgeId", "edge_id"),
+    advertiseAddr: str("advertiseAddr", "advertise_addr"),
+    clusterSecret: str("clusterSecret", "cluster_secret"),
+    meshHeartbeatMs: duration("meshHeartbeat", "mesh_heartbeat", "--mesh-heartbeat"),
+    meshDeadAfterMs: duration("meshDeadAfter", "mesh_dead_after", "--mesh-dead-after"),
     authtokens: list,
     allowAnyToken: Boolean(pick<boolean>("allowAnyToken", "allow_any_token")),
     maxRequestBodyBytes: size("maxRequestBody", "max_request_body", "--max-request-body"),
     maxHeaderBytes: size("maxHeaderSize", "max_header_size", "--max-header-size"),
-    drainTimeoutMs: drain === undefined ? undefined : typeof drain === "number" ? drain : parseDuration("--drain-timeout", drain),
+    drainTimeoutMs: duration("drainTimeout", "drain_timeout", "--drain-timeout"),
     dataConnections: dataConnections === undefined ? undefined : Number(dataConnections),
     cloudEndpoints: cloudEndpointsFrom(config.cloud_endpoints, flags.config ?? "config"),
   };

@@ -15,6 +15,8 @@ interface HttpFlags {
   upstreamTimeout?: string;
   drainTimeout?: string;
   trafficPolicyFile?: string;
+  agentId?: string;
+  extraEdges?: string;
   logLevel?: LogLevel;
 }
 
@@ -25,7 +27,9 @@ export function registerHttpCommand(program: Command): void {
     .argument("<upstream>", "port, host:port or URL of the local service, e.g. 3000")
     .option("--url <url>", "URL to bind, e.g. http://app.example.com (default: a random URL from the edge)")
     .option("--pooling-enabled", "share the URL with other agents binding it with pooling enabled")
-    .option("--edge <host:port...>", "edge agent address(es); repeat or comma-separate for failover")
+    .option("--edge <host:port...>", "edge agent address(es); repeat or comma-separate: the agent holds a session with each and serves through the others while one is down")
+    .option("--extra-edges <n>", "also hold sessions with up to n other edges of the mesh that the edges name (default 0)")
+    .option("--agent-id <id>", "stable id of this agent (default: random per process); a restarted agent with the same id replaces its own stale binds")
     .option("--authtoken <token>", "authtoken for the edge")
     .option("--upstream-timeout <duration>", "time the upstream has to start answering before a 504 (default 60s; 0 disables)")
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 30s)")
@@ -56,25 +60,30 @@ export function registerHttpCommand(program: Command): void {
         process.stderr.write(`onramp: no --edge given; embedded edge listening on http://${addresses.http}\n`);
       }
 
+      const lost = new Set<string>();
       const agent = createAgent({
         edge: edges,
         authtoken,
         upstreamTimeoutMs,
+        drainTimeoutMs,
+        agentId: flags.agentId,
+        extraEdges: flags.extraEdges === undefined ? undefined : Number(flags.extraEdges),
         logger,
         onStatus: (s) => {
-          if (s.kind === "disconnected") process.stderr.write(`onramp: lost ${s.edge} (${s.error.message}); retrying in ${s.retryInMs} ms\n`);
-          if (s.kind === "connected" && announced) process.stderr.write(`onramp: reconnected to ${s.edge}\n`);
+          if (s.kind === "disconnected") {
+            lost.add(s.edge);
+            process.stderr.write(`onramp: lost ${s.edge} (${s.error.message}); retrying in ${s.retryInMs} ms\n`);
+          }
+          if (s.kind === "connected" && lost.delete(s.edge)) process.stderr.write(`onramp: reconnected to ${s.edge}\n`);
         },
       });
-      let announced = false;
       onShutdown(async () => {
-        await agent.close(drainTimeoutMs);
+        await agent.close();
         await embedded?.close();
       });
       await agent.start();
       const endpoint = await agent.bind({ upstream, url: flags.url, poolingEnabled: flags.poolingEnabled ?? false, trafficPolicy });
       process.stdout.write(`Forwarding ${endpoint.url} -> ${endpoint.upstream}\n`);
-      announced = true;
 
       const fatal = await agent.stopped();
       if (fatal) throw fatal;

@@ -15,7 +15,7 @@ interface EndpointConfig {
   traffic_policy_file?: string;
 }
 
-const TOP_KEYS = ["edge", "authtoken", "upstream_timeout", "drain_timeout", "log_level", "endpoints"] as const;
+const TOP_KEYS = ["edge", "authtoken", "agent_id", "extra_edges", "upstream_timeout", "drain_timeout", "log_level", "endpoints"] as const;
 const ENDPOINT_KEYS = ["upstream", "url", "pooling_enabled", "traffic_policy", "traffic_policy_file"];
 
 export function registerStartCommand(program: Command): void {
@@ -30,8 +30,12 @@ export function registerStartCommand(program: Command): void {
       const edges = ([] as unknown[]).concat(config.edge ?? []).map(String);
       if (edges.length === 0) throw new OnrampError(ErrorCode.InvalidArgument, `${flags.config}: edge (host:port, or a list) is required`);
       const endpoints = endpointsFrom(config.endpoints, flags.config);
+      const drainMs = config.drain_timeout === undefined ? undefined : parseDuration("drain_timeout", String(config.drain_timeout));
       const agent = createAgent({
         edge: edges,
+        agentId: config.agent_id === undefined ? undefined : String(config.agent_id),
+        extraEdges: config.extra_edges === undefined ? undefined : Number(config.extra_edges),
+        drainTimeoutMs: drainMs,
         authtoken: flags.authtoken ?? (config.authtoken === undefined ? undefined : String(config.authtoken)),
         upstreamTimeoutMs: config.upstream_timeout === undefined ? undefined : parseDuration("upstream_timeout", String(config.upstream_timeout)),
         logger: createLogger({ level: flags.logLevel ?? ((config.log_level as LogLevel | undefined) ?? "warn"), name: "agent" }),
@@ -39,8 +43,7 @@ export function registerStartCommand(program: Command): void {
           if (s.kind === "disconnected") process.stderr.write(`onramp: lost ${s.edge} (${s.error.message}); retrying in ${s.retryInMs} ms\n`);
         },
       });
-      const drainMs = config.drain_timeout === undefined ? 30_000 : parseDuration("drain_timeout", String(config.drain_timeout));
-      onShutdown(() => agent.close(drainMs));
+      onShutdown(() => agent.close());
       await agent.start();
       for (const e of endpoints) {
         const bound = await agent.bind(e);

@@ -10,6 +10,7 @@ import {
   type ConnectResponse,
   type Hello,
 } from "@onramp/proto";
+import type { BindingClaim } from "@onramp/registry";
 import type { Logger } from "@onramp/telemetry";
 import { randomBytes, randomUUID } from "node:crypto";
 
@@ -31,8 +32,8 @@ export class AgentSession {
   readonly dataToken = randomBytes(32);
   readonly agentId: string;
   readonly connections: MuxConnection[] = [];
-  /** bind id → endpoint host, for unbinding. */
-  readonly binds = new Map<string, { host: string; memberId: string }>();
+  /** bind id → its claim in the registry, for unbinding. */
+  readonly binds = new Map<string, BindingClaim>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatSeq = 0n;
   private rttUs = 0n;

@@ -15,12 +15,13 @@ import { AgentSession, type ControlChannel } from "./agent-session.js";
 
 export interface ControlServiceDeps {
   checkAuthtoken(token: string): boolean;
-  /** Binds an endpoint for the session; throws OnrampError when refused. */
-  bind(session: AgentSession, bind: Bind): { endpointId: string; url: string };
-  unbind(session: AgentSession, bindId: string): void;
+  /** Binds an endpoint for the session; rejects with an OnrampError when refused. */
+  bind(session: AgentSession, bind: Bind): Promise<{ endpointId: string; url: string }>;
+  unbind(session: AgentSession, bindId: string): Promise<void>;
   addSession(session: AgentSession): void;
   removeSession(session: AgentSession): void;
-  welcome: { edgeId: string; region: string; heartbeatIntervalMs: number; dataConnections: number; initialStreamWindow: number };
+  /** What the Welcome says, decided when the session starts (the mesh's other edges change). */
+  welcome(): { edgeId: string; region: string; heartbeatIntervalMs: number; dataConnections: number; initialStreamWindow: number; edges: string[] };
   handshakeTimeoutMs: number;
   logger: Logger;
 }
@@ -37,6 +38,7 @@ function grpcStatusOf(code: ErrorCode): status {
       return status.ALREADY_EXISTS;
     case ErrorCode.EdgeDraining:
     case ErrorCode.AgentDisconnected:
+    case ErrorCode.RegistryUnavailable:
       return status.UNAVAILABLE;
     default:
       return status.INTERNAL;
@@ -89,11 +91,12 @@ export function createConnectHandler(deps: ControlServiceDeps) {
         }
         session = new AgentSession(message.msg.value, peer, channel, deps.logger, deps.removeSession);
         deps.addSession(session);
+        const welcome = deps.welcome();
         session.send({
           case: "welcome",
-          value: create(WelcomeSchema, { ...deps.welcome, sessionId: session.id, dataToken: session.dataToken }),
+          value: create(WelcomeSchema, { ...welcome, sessionId: session.id, dataToken: session.dataToken }),
         });
-        session.startHeartbeats(deps.welcome.heartbeatIntervalMs);
+        session.startHeartbeats(welcome.heartbeatIntervalMs);
         deps.logger.info({ session: session.id, agent: session.agentId, peer }, "agent session started");
         return;
       }
@@ -104,8 +107,8 @@ export function createConnectHandler(deps: ControlServiceDeps) {
           return;
         case "unbind": {
           const bindId = message.msg.value.bindId;
-          deps.unbind(session, bindId);
-          session.send({ case: "unbindResult", value: create(UnbindResultSchema, { bindId }) });
+          const s = session;
+          void deps.unbind(s, bindId).finally(() => s.send({ case: "unbindResult", value: create(UnbindResultSchema, { bindId }) }));
           return;
         }
         case "upstreamHealth":
@@ -129,7 +132,7 @@ export function createConnectHandler(deps: ControlServiceDeps) {
       try {
         // Agents open data connections before binding; wait briefly in case they race.
         await s.ready(deps.handshakeTimeoutMs);
-        const { endpointId, url } = deps.bind(s, bind);
+        const { endpointId, url } = await deps.bind(s, bind);
         s.send({ case: "bindResult", value: create(BindResultSchema, { bindId: bind.bindId, endpointId, url }) });
       } catch (err) {
         const error = OnrampError.from(err, ErrorCode.Internal);

@@ -1,22 +1,31 @@
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { decodeDataHello, MuxConnection, resolveMuxOptions } from "@onramp/mux";
-import { AgentService, grpcServiceDefinition, type Bind } from "@onramp/proto";
+import { createInProcessBus, Gossip, type Bus } from "@onramp/mesh";
+import { resolveMuxOptions } from "@onramp/mux";
+import { AgentService, grpcServiceDefinition } from "@onramp/proto";
 import { createPolicyRuntime, formatPolicyErrors, loadPolicy, type Policy, type PolicyRuntime } from "@onramp/policy";
+import { createMemoryRegistry, type Registry, type RegistryWatch } from "@onramp/registry";
 import { createEdgeMetrics, type EdgeMetrics } from "@onramp/telemetry";
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Server as HttpServer } from "node:http";
-import type { AddressInfo, Server as NetServer, Socket } from "node:net";
+import type { AddressInfo, Server as NetServer } from "node:net";
+import { hostname } from "node:os";
 import { createAdminServer } from "./admin-server.js";
 import { createAgentListener } from "./agent-listener.js";
 import type { AgentSession } from "./agent-session.js";
 import { createAuthtokenCheck } from "./authtokens.js";
+import { ClientConnections } from "./client-connections.js";
 import { createConnectHandler } from "./control-service.js";
+import { acceptDataConnection } from "./data-connections.js";
 import { parseEndpointUrl, type EndpointUrl } from "./endpoint-url.js";
 import { HttpProxy } from "./http-proxy.js";
 import { createHttpIngress } from "./http-ingress.js";
+import { LocalBinds, randomLabel } from "./local-binds.js";
+import { MeshRouting } from "./mesh-routing.js";
 import { PolicyFlow } from "./policy-flow.js";
 import { resolveEdgeOptions, type EdgeOptions, type HostPort, type ResolvedEdgeOptions } from "./options.js";
+import { RelayClient } from "./relay-client.js";
+import { acceptRelayConnection } from "./relay-server.js";
 import { RoutingTable } from "./routing-table.js";
 
 /** Where a started edge listens, as host:port strings. */
@@ -24,6 +33,8 @@ export interface EdgeAddresses {
   http: string;
   agent: string;
   admin: string | undefined;
+  /** Where other edges reach this one. */
+  advertise: string;
 }
 
 /** gRPC keepalive: ping idle agents every 10 s, give up after 5 s; let agents ping every 5 s. */
@@ -34,63 +45,107 @@ const GRPC_SERVER_OPTIONS = {
   "grpc.http2.min_ping_interval_without_data_ms": 5_000,
 };
 
+/** 15 s for the registry to accept this edge at start: long enough for an etcd election, short enough to fail visibly. */
+const REGISTER_TIMEOUT_MS = 15_000;
+
+export const EDGE_VERSION = "0.1.0";
+
 /**
- * An edge: public HTTP ingress, the agent port (gRPC control + data connections), and the admin
- * port, over an in-memory routing table.
+ * An edge: public HTTP ingress, the agent port (gRPC control, data and relay connections) and
+ * the admin port. Assembled from parts it is given — registry, bus, rate-limit store — so the
+ * same edge runs alone (in-memory defaults) or as one of many in a mesh (etcd, NATS).
  */
 export class Edge {
   readonly options: ResolvedEdgeOptions;
   readonly metrics: EdgeMetrics = createEdgeMetrics();
-  readonly table: RoutingTable<AgentSession>;
+  readonly table: RoutingTable;
   /** Shared by every policy on this edge: clock, JWKS fetching, rate-limit counters. */
-  readonly policyRuntime: PolicyRuntime = createPolicyRuntime();
+  readonly policyRuntime: PolicyRuntime;
+  readonly registry: Registry;
+  readonly bus: Bus;
   private readonly sessions = new Map<string, AgentSession>();
   private readonly grpc = new GrpcServer(GRPC_SERVER_OPTIONS);
   private readonly http: HttpServer;
   private readonly agentListener: NetServer;
   private readonly admin: HttpServer | undefined;
+  private readonly connections = new ClientConnections();
+  private routing: MeshRouting | undefined;
+  private binds: LocalBinds | undefined;
+  private relay: RelayClient | undefined;
+  private gossip: Gossip | undefined;
+  private watch: RegistryWatch | undefined;
+  private edgeIdValue: string | undefined;
   private addressesValue: EdgeAddresses | undefined;
   private draining = false;
 
   constructor(options: EdgeOptions) {
     this.options = resolveEdgeOptions(options);
     const { logger } = this.options;
-    this.table = new RoutingTable<AgentSession>(this.options.region);
+    this.registry = this.options.registry ?? createMemoryRegistry();
+    this.bus = this.options.bus ?? createInProcessBus();
+    this.policyRuntime = createPolicyRuntime(this.options.rateLimits ? { rateLimits: this.options.rateLimits } : {});
+    this.table = new RoutingTable(this.options.region);
     const proxy = new HttpProxy(this.table, this.options, this.metrics);
-    proxy.policies = new PolicyFlow(proxy, this.table, this.policyRuntime, this.options.region, logger);
-    this.options.cloudEndpoints.forEach((c, i) => this.addCloudEndpoint(c, i));
-    this.http = createHttpIngress(proxy, this.table, this.options, logger);
+    proxy.policies = new PolicyFlow(proxy, this.table, this.policyRuntime, this.options.region, logger, this.connections);
+    // Cloud endpoints are checked now, so a bad config fails before anything listens.
+    this.options.cloudEndpoints.forEach((c, i) => this.compileCloudEndpoint(c, i));
+    this.http = createHttpIngress(proxy, this.table, this.options, this.connections, logger);
 
     const checkAuthtoken = createAuthtokenCheck(this.options.authtokens, this.options.allowAnyToken);
     this.grpc.addService(grpcServiceDefinition(AgentService), {
       connect: createConnectHandler({
         checkAuthtoken,
-        bind: (session, bind) => this.bind(session, bind),
-        unbind: (session, bindId) => this.unbind(session, bindId),
+        bind: (session, bind) => {
+          if (this.draining || !this.binds) return Promise.reject(new OnrampError(ErrorCode.EdgeDraining, "the edge is not serving; connect to another edge"));
+          return this.binds.bind(session, bind);
+        },
+        unbind: (session, bindId) => this.binds?.unbind(session, bindId) ?? Promise.resolve(),
         addSession: (session) => {
           this.sessions.set(session.id, session);
           this.metrics.sessions.set(this.sessions.size);
+          void this.registry.putSession({ id: session.id, edge: this.edgeId, agent_id: session.agentId, remote: session.remoteAddress, started_at: new Date().toISOString() });
         },
         removeSession: (session) => this.removeSession(session),
-        welcome: {
-          edgeId: this.options.edgeId,
+        welcome: () => ({
+          edgeId: this.edgeId,
           region: this.options.region,
           heartbeatIntervalMs: this.options.heartbeatIntervalMs,
           dataConnections: this.options.dataConnections,
           initialStreamWindow: resolveMuxOptions(this.options.mux).initialStreamWindow,
-        },
+          edges: this.gossip?.livePeers().map((p) => p.advertise) ?? [],
+        }),
         handshakeTimeoutMs: this.options.handshakeTimeoutMs,
         logger,
       }),
     });
     const injector = this.grpc.createConnectionInjector(ServerCredentials.createInsecure());
+    const handshakeTimeoutMs = this.options.handshakeTimeoutMs;
     this.agentListener = createAgentListener(
-      { grpc: (socket) => injector.injectConnection(socket), data: (socket) => this.acceptDataConnection(socket) },
-      this.options.handshakeTimeoutMs,
+      {
+        grpc: (socket) => injector.injectConnection(socket),
+        data: (socket) =>
+          acceptDataConnection(socket, { sessionById: (id) => this.sessions.get(id), mux: this.options.mux, handshakeTimeoutMs, metrics: this.metrics, logger }),
+        relay: (socket) =>
+          acceptRelayConnection(socket, {
+            edgeId: this.edgeId,
+            clusterSecret: this.options.clusterSecret,
+            sessionFor: (bindId) => this.binds?.sessionFor(bindId),
+            mux: this.options.mux,
+            handshakeTimeoutMs,
+            logger,
+          }),
+      },
+      handshakeTimeoutMs,
       logger,
     );
     this.admin = this.options.adminAddr
-      ? createAdminServer(this.table, this.metrics, () => ({ sessions: this.sessions.size, draining: this.draining }))
+      ? createAdminServer(this.table, this.metrics, () => ({
+          edge: this.edgeIdValue ?? "",
+          region: this.options.region,
+          sessions: this.sessions.size,
+          draining: this.draining,
+          peers: this.gossip?.livePeers().map((p) => ({ id: p.id, region: p.region, advertise: p.advertise, relay: this.relay?.connectedPeers().includes(p.id) ?? false })) ?? [],
+        }))
       : undefined;
   }
 
@@ -99,24 +154,39 @@ export class Edge {
     return this.addressesValue;
   }
 
+  /** This edge's id in the mesh; known once started. */
+  get edgeId(): string {
+    if (!this.edgeIdValue) throw new OnrampError(ErrorCode.Internal, "the edge is not started");
+    return this.edgeIdValue;
+  }
+
   async start(): Promise<EdgeAddresses> {
     const o = this.options;
     const http = await listen(this.http, o.httpAddr, "http");
     const agent = await listen(this.agentListener, o.grpcAddr, "agent (gRPC)");
     const admin = this.admin && o.adminAddr ? await listen(this.admin, o.adminAddr, "admin") : undefined;
-    this.addressesValue = { http, agent, admin };
-    o.logger.info({ http, agent, admin, region: o.region, edge: o.edgeId, domain: o.domain }, "edge ready");
+    const advertise = o.advertiseAddr ?? advertiseOf(agent);
+    const edgeId = (this.edgeIdValue = o.edgeId ?? derivedEdgeId(http, agent));
+    this.addressesValue = { http, agent, admin, advertise };
+    try {
+      await this.joinMesh(edgeId, advertise, http);
+    } catch (err) {
+      await this.closeListeners();
+      throw err;
+    }
+    o.logger.info({ edge: edgeId, region: o.region, advertise, http, agent, admin, domain: o.domain }, "edge ready");
     return this.addressesValue;
   }
 
   /**
-   * Stops taking new requests and sessions, asks agents to drain, gives in-flight requests up to
-   * `drainTimeoutMs`, then closes everything.
+   * Stops taking new requests and sessions, leaves the mesh (peers drop this edge's members at
+   * once), asks agents to drain, gives in-flight requests up to `drainTimeoutMs`, then closes.
    */
   async close(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     const timeout = this.options.drainTimeoutMs;
+    await this.gossip?.close();
     this.agentListener.close();
     const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
@@ -125,8 +195,109 @@ export class Edge {
     await httpClosed;
     clearTimeout(force);
     this.grpc.forceShutdown();
+    this.relay?.close();
+    this.watch?.close();
+    await this.registry.close();
+    await this.bus.close();
     await new Promise<void>((resolve) => (this.admin ? this.admin.close(() => resolve()) : resolve()));
     this.options.logger.info("edge stopped");
+  }
+
+  private async joinMesh(edgeId: string, advertise: string, http: string): Promise<void> {
+    const o = this.options;
+    const { logger } = o;
+    const relay = o.clusterSecret
+      ? new RelayClient({
+          edgeId,
+          clusterSecret: o.clusterSecret,
+          addressOf: (edge) => this.routing?.edges.get(edge)?.advertise ?? this.gossip?.livePeers().find((p) => p.id === edge)?.advertise,
+          mux: o.mux,
+          handshakeTimeoutMs: o.handshakeTimeoutMs,
+          logger,
+        })
+      : undefined;
+    this.relay = relay;
+    const routing = (this.routing = new MeshRouting({
+      edgeId,
+      table: this.table,
+      localOpener: (bindId, sessionId) => {
+        const session = this.binds?.sessionFor(bindId, sessionId);
+        return session ? { opener: () => session.pickConnection() } : undefined;
+      },
+      relayOpener: (edge) => relay?.opener(edge),
+      compilePolicy: (text, kind, source) => this.compilePolicy(text, kind, source, ErrorCode.PolicyInvalid),
+      logger,
+      onChange: () => this.metrics.endpoints.set(this.table.size),
+    }));
+    this.binds = new LocalBinds({
+      edgeId,
+      region: o.region,
+      registry: this.registry,
+      routing,
+      validatePolicy: (text) => void this.compilePolicy(text, "agent", "traffic policy", ErrorCode.PolicyInvalid),
+      randomUrl: () => this.randomUrl(),
+      announce: (key, revision, binding) => this.gossip?.announce(key, revision, binding),
+      metrics: this.metrics,
+      logger,
+    });
+    this.registry.onLostBinding = (claim, why) => {
+      logger.error({ url: claim.binding.url, err: why.message }, "a binding was lost while the registry was unreachable and is held by someone else now");
+      this.sessions.get(claim.binding.session_id)?.end(OnrampError.from(why, ErrorCode.BindConflict));
+    };
+    await withTimeout(
+      this.registry.registerEdge({ id: edgeId, region: o.region, advertise, http, started_at: new Date().toISOString(), version: EDGE_VERSION }),
+      REGISTER_TIMEOUT_MS,
+      "registering this edge in the registry",
+    );
+    this.watch = this.registry.watch((event) => routing.onRegistryEvent(event));
+    await withTimeout(this.watch.ready(), REGISTER_TIMEOUT_MS, "listing the registry");
+    for (const [i, c] of o.cloudEndpoints.entries()) {
+      const url = parseEndpointUrl(c.url);
+      await this.registry.putCloudEndpoint({
+        url: url.url,
+        host: url.host,
+        traffic_policy: c.trafficPolicy,
+        source: c.source ?? `cloud_endpoints[${i}]`,
+        updated_by: edgeId,
+        updated_at: new Date().toISOString(),
+      });
+    }
+    this.gossip = new Gossip({
+      bus: this.bus,
+      edgeId,
+      region: o.region,
+      advertise,
+      heartbeatIntervalMs: o.meshHeartbeatMs,
+      deadAfterMs: o.meshDeadAfterMs,
+      ownBindings: () => routing.view.bindingsOf(edgeId),
+      digestOf: (edge) => routing.view.digest(edge),
+      handlers: {
+        delta: (d) => routing.onDelta(d.key, d.revision, d.binding),
+        snapshot: (edge, bindings, revision) => routing.onSnapshot(edge, bindings, revision),
+        peerUp: (peer) => {
+          logger.info({ peer: peer.id, region: peer.region, advertise: peer.advertise }, "edge joined");
+          routing.view.setEdgeDead(peer.id, false);
+          relay?.opener(peer.id); // dial now: the first relayed request should not wait for it
+        },
+        peerDown: (edge) => {
+          logger.warn({ peer: edge }, "edge left or stopped heartbeating; its members leave every pool");
+          routing.view.setEdgeDead(edge, true);
+          relay?.forget(edge);
+          this.metrics.endpoints.set(this.table.size);
+        },
+        error: (err) => logger.debug({ err: err.message }, "gossip"),
+      },
+    });
+    this.gossip.start();
+  }
+
+  private async closeListeners(): Promise<void> {
+    this.agentListener.close();
+    this.http.close();
+    this.admin?.close();
+    this.watch?.close();
+    await this.registry.close().catch(() => undefined);
+    await this.bus.close().catch(() => undefined);
   }
 
   /** A fresh random URL under the edge's domain. */
@@ -134,29 +305,21 @@ export class Edge {
     const [host, explicitPort] = this.options.domain.split(":");
     const port = explicitPort ?? String(this.addresses.http.split(":").pop());
     const suffix = port === "80" ? "" : `:${port}`;
-    for (;;) {
-      const name = randomBytes(8).toString("base64url").toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 10);
-      if (name.length < 8) continue;
-      const url = parseEndpointUrl(`http://${name}.${host}${suffix}`);
-      if (!this.table.lookup(url.host, true)) return url;
-    }
+    return parseEndpointUrl(`http://${randomLabel()}.${host}${suffix}`);
   }
 
-  private addCloudEndpoint(config: { url: string; trafficPolicy: string; source?: string }, index: number): void {
+  private compileCloudEndpoint(config: { url: string; trafficPolicy: string; source?: string }, index: number): void {
     const where = config.source ?? `cloud_endpoints[${index}]`;
-    let url: EndpointUrl;
     try {
-      url = parseEndpointUrl(config.url);
+      parseEndpointUrl(config.url);
     } catch (err) {
       throw new OnrampError(ErrorCode.InvalidArgument, `${where}: ${(err as Error).message}`);
     }
-    const policy = this.loadPolicy(config.trafficPolicy, "cloud", `${where}.traffic_policy`, ErrorCode.InvalidArgument);
-    this.table.addCloudEndpoint(url, policy);
-    this.options.logger.info({ url: url.url }, "cloud endpoint defined");
+    this.compilePolicy(config.trafficPolicy, "cloud", `${where}.traffic_policy`, ErrorCode.InvalidArgument);
   }
 
   /** Loads and validates a policy, or throws with every problem listed with its position. */
-  private loadPolicy(text: string, kind: "agent" | "cloud", filename: string, code: ErrorCode): Policy {
+  private compilePolicy(text: string, kind: "agent" | "cloud", filename: string, code: ErrorCode): Policy {
     const loaded = loadPolicy(text, { kind, filename, regionName: this.options.region });
     if (!loaded.ok) {
       throw new OnrampError(code, `the traffic policy is invalid:\n${formatPolicyErrors(loaded.errors)}`);
@@ -164,81 +327,39 @@ export class Edge {
     return loaded.policy;
   }
 
-  private bind(session: AgentSession, bind: Bind): { endpointId: string; url: string } {
-    if (this.draining) throw new OnrampError(ErrorCode.EdgeDraining, "the edge is shutting down; connect to another edge");
-    if (session.binds.has(bind.bindId)) {
-      throw new OnrampError(ErrorCode.InvalidArgument, `bind id ${bind.bindId} is already used in this session`);
-    }
-    const url = bind.url ? parseEndpointUrl(bind.url) : this.randomUrl();
-    const policy = bind.trafficPolicy.trim() ? this.loadPolicy(bind.trafficPolicy, "agent", "traffic policy", ErrorCode.PolicyInvalid) : undefined;
-    const member = {
-      policy,
-      id: `${session.id}/${bind.bindId}`,
-      bindId: bind.bindId,
-      region: this.options.region,
-      session,
-      upstream: bind.upstream?.url ?? "",
-    };
-    try {
-      const endpoint = this.table.bind(url, bind.poolingEnabled, member);
-      session.binds.set(bind.bindId, { host: url.host, memberId: member.id });
-      this.metrics.binds.inc({ result: "ok" });
-      this.metrics.endpoints.set(this.table.size);
-      this.options.logger.info({ session: session.id, url: url.url, pooling: bind.poolingEnabled, members: endpoint.pool.size }, "endpoint bound");
-      return { endpointId: endpoint.id, url: url.url };
-    } catch (err) {
-      this.metrics.binds.inc({ result: err instanceof OnrampError ? err.code : ErrorCode.Internal });
-      throw err;
-    }
-  }
-
-  private unbind(session: AgentSession, bindId: string): void {
-    const bound = session.binds.get(bindId);
-    if (!bound) return;
-    session.binds.delete(bindId);
-    this.table.unbind(bound.host, bound.memberId);
-    this.metrics.endpoints.set(this.table.size);
-    this.options.logger.info({ session: session.id, host: bound.host }, "endpoint unbound");
-  }
-
   private removeSession(session: AgentSession): void {
-    for (const bindId of [...session.binds.keys()]) this.unbind(session, bindId);
     this.sessions.delete(session.id);
     this.metrics.sessions.set(this.sessions.size);
-  }
-
-  private acceptDataConnection(socket: Socket): void {
-    const connection = new MuxConnection(socket, true, {}, this.options.mux);
-    const timer = setTimeout(() => connection.destroy(new Error("no data hello in time")), this.options.handshakeTimeoutMs);
-    connection.events.onHello = (payload) => {
-      clearTimeout(timer);
-      connection.events.onHello = undefined;
-      let session: AgentSession | undefined;
-      try {
-        const hello = decodeDataHello(payload);
-        session = this.sessions.get(hello.sessionId);
-        const token = Buffer.from(hello.dataToken);
-        if (!session || session.ended || token.length !== session.dataToken.length || !timingSafeEqual(token, session.dataToken)) {
-          session = undefined;
-        }
-      } catch {
-        session = undefined;
-      }
-      if (!session) {
-        this.options.logger.warn({ remote: connection.remoteAddress }, "data connection refused: unknown session or bad token");
-        connection.destroy(new Error("data hello refused"));
-        return;
-      }
-      connection.sendHello(new Uint8Array(0));
-      session.addConnection(connection);
-      this.metrics.dataConnections.inc();
-      void connection.closed().then(() => this.metrics.dataConnections.dec());
-    };
+    void this.binds?.removeSession(session);
+    void this.registry.deleteSession(this.edgeId, session.id);
   }
 }
 
 export function createEdge(options: EdgeOptions): Edge {
   return new Edge(options);
+}
+
+/** The same id for the same host and ports across restarts: `edge-<host>-<8 hex>`. */
+function derivedEdgeId(http: string, agent: string): string {
+  const host = hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-").slice(0, 48) || "host";
+  return `edge-${host}-${createHash("sha256").update(`${http}|${agent}`).digest("hex").slice(0, 8)}`;
+}
+
+/** The agent listener's address as others can dial it: a wildcard bind becomes the host name. */
+function advertiseOf(agent: string): string {
+  const i = agent.lastIndexOf(":");
+  const host = agent.slice(0, i);
+  return host === "0.0.0.0" || host === "[::]" ? `${hostname()}:${agent.slice(i + 1)}` : agent;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new OnrampError(ErrorCode.RegistryUnavailable, `${what} did not finish within ${ms} ms; is etcd reachable?`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function listen(server: NetServer, addr: HostPort, what: string): Promise<string> {

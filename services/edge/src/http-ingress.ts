@@ -1,10 +1,9 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { Logger } from "@onramp/telemetry";
 import { createServer, type Server } from "node:http";
-import type { AgentSession } from "./agent-session.js";
 import { writeRawError } from "./error-response.js";
 import type { HttpProxy } from "./http-proxy.js";
-import { connectionStart } from "./policy-flow.js";
+import type { ClientConnections } from "./client-connections.js";
 import type { RoutingTable } from "./routing-table.js";
 import { proxyUpgrade } from "./upgrade-proxy.js";
 
@@ -14,8 +13,9 @@ import { proxyUpgrade } from "./upgrade-proxy.js";
  */
 export function createHttpIngress(
   proxy: HttpProxy,
-  table: RoutingTable<AgentSession>,
+  table: RoutingTable,
   options: { maxHeaderBytes: number },
+  connections: ClientConnections,
   logger: Logger,
 ): Server {
   const server = createServer({
@@ -27,7 +27,7 @@ export function createHttpIngress(
     // 65 s: longer than the 60 s idle timeout of common load balancers in front of an edge.
     keepAliveTimeout: 65_000,
   });
-  server.on("connection", (socket) => connectionStart.set(socket, Date.now()));
+  server.on("connection", (socket) => connections.accepted(socket));
   server.on("request", (req, res) => proxy.handle(req, res, false));
   server.on("checkContinue", (req, res) => proxy.handle(req, res, true));
   server.on("upgrade", (req, socket, head) => proxyUpgrade(table, proxy.policies, req, socket, head));

@@ -5,11 +5,10 @@ import type { EdgeMetrics } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex, Writable } from "node:stream";
 import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
-import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
+import { pickRoute, resolveEndpoint, type EdgeEndpoint, type Route } from "./dispatch.js";
 import { sendError } from "./error-response.js";
 import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
 import type { RoutingTable } from "./routing-table.js";
-import type { AgentSession } from "./agent-session.js";
 
 export interface HttpProxyOptions {
   maxRequestBodyBytes: number;
@@ -40,8 +39,8 @@ export interface ForwardHooks {
 
 /** Takes requests whose endpoint or member has a traffic policy. */
 export interface PolicyHandler {
-  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Pick | undefined, expectContinue: boolean): void;
-  handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, pick: Pick | undefined): void;
+  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Route | undefined, expectContinue: boolean): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, pick: Route | undefined): void;
 }
 
 /**
@@ -53,7 +52,7 @@ export class HttpProxy {
   policies: PolicyHandler | undefined;
 
   constructor(
-    private readonly table: RoutingTable<AgentSession>,
+    private readonly table: RoutingTable,
     private readonly options: HttpProxyOptions,
     private readonly metrics: EdgeMetrics,
   ) {}
@@ -63,11 +62,11 @@ export class HttpProxy {
     res.sendDate = false; // the upstream's Date header is forwarded as is
     res.once("finish", () => this.record(res, started));
     let endpoint: EdgeEndpoint;
-    let pick: Pick | undefined;
+    let pick: Route | undefined;
     try {
       if (contentLength(req) > this.options.maxRequestBodyBytes) throw this.tooLarge();
       endpoint = resolveEndpoint(this.table, req.headers.host);
-      if (!endpoint.cloudPolicy) pick = pickMember(endpoint);
+      if (!endpoint.cloudPolicy) pick = pickRoute(endpoint);
     } catch (err) {
       // A refused body is never read: close the connection rather than drain it.
       sendError(res, OnrampError.from(err, ErrorCode.Internal), hasBody(req));
@@ -82,7 +81,7 @@ export class HttpProxy {
   }
 
   /** Sends the request to the picked member and streams the answer to `res`. */
-  forward(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Pick, shape: RequestShape, hooks: ForwardHooks | undefined): void {
+  forward(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Route, shape: RequestShape, hooks: ForwardHooks | undefined): void {
     const declared = contentLength(req);
     const head = {
       ...shape,
@@ -184,7 +183,7 @@ export class HttpProxy {
     };
 
     if (!hasBody(req)) {
-      stream = pick.connection.openStream(encodeRequestHead(head), true, handler);
+      stream = pick.opener.openStream(encodeRequestHead(head), true, handler);
       return;
     }
     if (declared >= 0 && declared <= this.options.inlineBodyBytes) {
@@ -194,11 +193,11 @@ export class HttpProxy {
         if (res.destroyed) return finish("error");
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         this.metrics.bytes.inc({ direction: "request" }, body.length);
-        stream = pick.connection.openStream(encodeRequestHead({ ...head, body }), true, handler);
+        stream = pick.opener.openStream(encodeRequestHead({ ...head, body }), true, handler);
       });
       return;
     }
-    stream = pick.connection.openStream(encodeRequestHead(head), false, handler);
+    stream = pick.opener.openStream(encodeRequestHead(head), false, handler);
     this.pumpBody(req, res, stream);
   }
 

@@ -1,5 +1,8 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
+import type { Bus } from "@onramp/mesh";
 import type { MuxOptions } from "@onramp/mux";
+import type { RateLimitStore } from "@onramp/policy";
+import { isValidId, type Registry } from "@onramp/registry";
 import { silentLogger, type Logger } from "@onramp/telemetry";
 
 /** Everything an edge can be told. Only `authtokens` (or `allowAnyToken`) is required. */
@@ -16,7 +19,28 @@ export interface EdgeOptions {
    */
   domain?: string;
   region?: string;
+  /**
+   * This edge's id in the mesh: letters, digits and `._:@-`. Default: derived from the host name
+   * and the listening ports, so a restarted edge comes back under the same id (never random).
+   */
   edgeId?: string;
+  /** Where other edges reach this edge's agent port (relay), host:port. Default: the agent listener's address. */
+  advertiseAddr?: string;
+  /** Shared secret that relay connections between edges prove they know. Required when `registry` is shared (a mesh). */
+  clusterSecret?: string;
+  /**
+   * The registry of endpoints and edges. Default: an in-memory registry of this edge alone. The
+   * edge owns it from here: `close()` closes it (and so revokes the edge's lease).
+   */
+  registry?: Registry;
+  /** The bus to the other edges (gossip). Default: in-process (no other edges). Closed by `close()`. */
+  bus?: Bus;
+  /** Counting for rate-limit actions. Default: in memory, this edge alone. */
+  rateLimits?: RateLimitStore;
+  /** How often this edge tells the mesh it is alive, in ms. Default 1 s. */
+  meshHeartbeatMs?: number;
+  /** Another edge silent this long is dead and its members leave every pool, in ms. Default 2.5 s (≤ 3 s detection). */
+  meshDeadAfterMs?: number;
   /** Authtokens agents may present. */
   authtokens?: string[];
   /** Accept any authtoken (embedded, loopback-only edges). */
@@ -62,7 +86,14 @@ export interface ResolvedEdgeOptions {
   adminAddr: HostPort | undefined;
   domain: string;
   region: string;
-  edgeId: string;
+  edgeId: string | undefined;
+  advertiseAddr: string | undefined;
+  clusterSecret: string | undefined;
+  registry: Registry | undefined;
+  bus: Bus | undefined;
+  rateLimits: RateLimitStore | undefined;
+  meshHeartbeatMs: number;
+  meshDeadAfterMs: number;
   authtokens: string[];
   allowAnyToken: boolean;
   maxRequestBodyBytes: number;
@@ -97,8 +128,15 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     grpcAddr: parseHostPort("grpcAddr", options.grpcAddr ?? "0.0.0.0:4443"),
     adminAddr: options.adminAddr === "" ? undefined : parseHostPort("adminAddr", options.adminAddr ?? "127.0.0.1:4040"),
     domain,
-    region: options.region ?? "local",
-    edgeId: options.edgeId ?? `edge_${Math.random().toString(36).slice(2, 10)}`,
+    region: id("region", options.region ?? "local"),
+    edgeId: options.edgeId === undefined ? undefined : id("edgeId", options.edgeId),
+    advertiseAddr: options.advertiseAddr === undefined ? undefined : hostPortText("advertiseAddr", options.advertiseAddr),
+    clusterSecret: clusterSecret(options),
+    registry: options.registry,
+    bus: options.bus,
+    rateLimits: options.rateLimits,
+    meshHeartbeatMs: integer("meshHeartbeatMs", options.meshHeartbeatMs ?? 1000, 10),
+    meshDeadAfterMs: integer("meshDeadAfterMs", options.meshDeadAfterMs ?? 2500, (options.meshHeartbeatMs ?? 1000) + 1),
     authtokens,
     allowAnyToken,
     maxRequestBodyBytes: integer("maxRequestBodyBytes", options.maxRequestBodyBytes ?? 1024 ** 3, 0),
@@ -120,6 +158,26 @@ export function parseHostPort(field: string, value: string): HostPort {
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) throw bad(field, `${JSON.stringify(value)} is not host:port`);
   return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+function id(field: string, value: string): string {
+  if (!isValidId(value)) throw bad(field, `${JSON.stringify(value)} must be 1-128 letters, digits or ._:@-`);
+  return value;
+}
+
+function hostPortText(field: string, value: string): string {
+  const { host, port } = parseHostPort(field, value);
+  if (port === 0 || host === "0.0.0.0" || host === "::") throw bad(field, `${JSON.stringify(value)} must name a reachable host and a port, not a wildcard`);
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function clusterSecret(options: EdgeOptions): string | undefined {
+  const secret = options.clusterSecret?.trim() || undefined;
+  if (options.registry && options.bus && !secret) {
+    throw bad("clusterSecret", "an edge in a mesh needs --cluster-secret (the same on every edge): it authenticates the relay between edges");
+  }
+  if (secret !== undefined && secret.length < 8) throw bad("clusterSecret", "must be at least 8 characters");
+  return secret;
 }
 
 function integer(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

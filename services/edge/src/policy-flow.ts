@@ -15,23 +15,18 @@ import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
 import type { Logger } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { AgentSession } from "./agent-session.js";
-import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
+import { pickRoute, resolveEndpoint, type EdgeEndpoint, type Route } from "./dispatch.js";
 import type { Duplex } from "node:stream";
 import { sendError, writeRawError, writeRawResponse } from "./error-response.js";
 import { clientIpOf } from "./forwarded-headers.js";
 import { hasBody, shapeOf, writeReplacement, type HttpProxy, type PolicyHandler, type RequestShape, type ResponseDecision } from "./http-proxy.js";
 import { forwardUpgrade } from "./upgrade-proxy.js";
 import type { RoutingTable } from "./routing-table.js";
+import type { ClientConnections } from "./client-connections.js";
 
 /** forward-internal may chain endpoints; 8 hops is far past any sane design and stops loops. */
 const MAX_INTERNAL_HOPS = 8;
 
-/** When each client connection was accepted (`conn.ts.start`), set by the ingress. */
-export const connectionStart = new WeakMap<Socket, number>();
-
-/** Endpoints whose `on_tcp_connect` phase already ran (and allowed) on a client connection. */
-const tcpPhaseDone = new WeakMap<Socket, Set<string>>();
 
 /**
  * Runs traffic policies around a request: the request phase decides (respond, close, forward to
@@ -41,13 +36,14 @@ const tcpPhaseDone = new WeakMap<Socket, Set<string>>();
 export class PolicyFlow implements PolicyHandler {
   constructor(
     private readonly proxy: HttpProxy,
-    private readonly table: RoutingTable<AgentSession>,
+    private readonly table: RoutingTable,
     private readonly runtime: PolicyRuntime,
     private readonly region: string,
     private readonly logger: Logger,
+    private readonly connections: ClientConnections,
   ) {}
 
-  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Pick | undefined, expectContinue: boolean): void {
+  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Route | undefined, expectContinue: boolean): void {
     const abort = new AbortController();
     // Only a client that left early cancels policy work (a JWKS wait); aborting on every normal
     // close would build a DOMException per request.
@@ -70,7 +66,7 @@ export class PolicyFlow implements PolicyHandler {
   }
 
   /** The request phase for a protocol switch (WebSocket): a policy that denies it denies the upgrade. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, pick: Pick | undefined): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, pick: Route | undefined): void {
     const abort = new AbortController();
     socket.once("close", () => abort.abort());
     this.start(req, endpoint, pick, abort.signal, shapeOf(req, true), {
@@ -84,70 +80,62 @@ export class PolicyFlow implements PolicyHandler {
     });
   }
 
-  private start(req: IncomingMessage, endpoint: EdgeEndpoint, pick: Pick | undefined, signal: AbortSignal, shape: RequestShape, exchange: Exchange): void {
-    const tickets: CircuitBreakerTicket[] = [];
-    this.run(req, endpoint, pick, signal, requestState(req, shape), 0, tickets, exchange).catch((err: unknown) => {
-      pick?.release();
-      settle(tickets, "error");
+  private start(req: IncomingMessage, endpoint: EdgeEndpoint, route: Route | undefined, signal: AbortSignal, shape: RequestShape, exchange: Exchange): void {
+    const x: PolicyExchange = { req, signal, request: requestState(req, shape), hops: 0, tickets: [], exchange };
+    this.run(x, endpoint, route).catch((err: unknown) => {
+      route?.release();
+      settle(x.tickets, "error");
       if (signal.aborted) return;
       this.logger.warn({ err, endpoint: endpoint.url.url }, "traffic policy failed");
       exchange.fail(OnrampError.from(err, ErrorCode.Internal, "the traffic policy failed"));
     });
   }
 
-  private async run(
-    req: IncomingMessage,
-    endpoint: EdgeEndpoint,
-    pick: Pick | undefined,
-    signal: AbortSignal,
-    request: HttpRequestState,
-    hops: number,
-    tickets: CircuitBreakerTicket[],
-    exchange: Exchange,
-  ): Promise<void> {
-    const policy = endpoint.cloudPolicy ?? pick?.member.policy;
-    if (!policy) return exchange.forward(endpoint, pick!, request, undefined, undefined, tickets);
+  private async run(x: PolicyExchange, endpoint: EdgeEndpoint, route: Route | undefined): Promise<void> {
+    const { req, exchange, tickets } = x;
+    const policy = endpoint.cloudPolicy ?? route?.member.policy;
+    if (!policy) return exchange.forward(endpoint, route!, x.request, undefined, undefined, tickets);
     const conn = {
       clientIp: clientIpOf(req),
       clientPort: req.socket.remotePort ?? 0,
       serverRegion: this.region,
-      startedAtMs: connectionStart.get(req.socket) ?? Date.now(),
+      startedAtMs: this.connections.of(req.socket).startedAt,
     };
     const endpointInfo = { id: endpoint.id, url: endpoint.url.url, host: endpoint.url.host, protocol: endpoint.url.scheme };
     if (policy.ruleCounts.on_tcp_connect > 0 && !this.tcpPhaseAllows(req.socket, policy, createTcpContext({ conn, endpoint: endpointInfo }), endpoint)) {
-      pick?.release();
+      route?.release();
       exchange.close();
       return;
     }
-    const ctx = createRequestContext({ conn, endpoint: endpointInfo, request });
-    let outcome: RequestOutcome = await policy.onHttpRequest(ctx, this.runtime, signal);
+    const ctx = createRequestContext({ conn, endpoint: endpointInfo, request: x.request });
+    let outcome: RequestOutcome = await policy.onHttpRequest(ctx, this.runtime, x.signal);
     for (;;) {
       this.log(outcome.logs, endpoint);
       tickets.push(...outcome.circuitBreakers);
       switch (outcome.kind) {
         case "respond":
-          pick?.release();
+          route?.release();
           settle(tickets, outcome.status);
           exchange.respond({ status: outcome.status, headers: flatten(outcome.headers), body: outcome.body, code: outcome.code });
           return;
         case "close":
-          pick?.release();
+          route?.release();
           settle(tickets, "error");
           exchange.close();
           return;
         case "continue":
-          if (!pick) {
+          if (!route) {
             throw new OnrampError(ErrorCode.Internal, `the policy of cloud endpoint ${endpoint.url.url} ended without a terminating action`);
           }
-          return exchange.forward(endpoint, pick, ctx.request, policy, ctx, tickets);
+          return exchange.forward(endpoint, route, ctx.request, policy, ctx, tickets);
         case "forward-internal": {
-          pick?.release();
+          route?.release();
           let target: EdgeEndpoint;
-          let targetPick: Pick;
+          let targetRoute: Route;
           try {
-            if (hops >= MAX_INTERNAL_HOPS) throw new OnrampError(ErrorCode.EndpointNotFound, `forward-internal went through ${MAX_INTERNAL_HOPS} endpoints; is there a loop?`);
+            if (x.hops >= MAX_INTERNAL_HOPS) throw new OnrampError(ErrorCode.EndpointNotFound, `forward-internal went through ${MAX_INTERNAL_HOPS} endpoints; is there a loop?`);
             target = this.internalEndpoint(outcome.url);
-            targetPick = pickMember(target);
+            targetRoute = pickRoute(target);
           } catch (err) {
             if (outcome.resume) {
               outcome = await outcome.resume();
@@ -157,7 +145,9 @@ export class PolicyFlow implements PolicyHandler {
             exchange.fail(OnrampError.from(err, ErrorCode.Internal));
             return;
           }
-          return this.run(req, target, targetPick, signal, ctx.request, hops + 1, tickets, exchange);
+          x.hops++;
+          x.request = ctx.request;
+          return this.run(x, target, targetRoute);
         }
       }
     }
@@ -168,13 +158,12 @@ export class PolicyFlow implements PolicyHandler {
    * the phase runs at the first request for each endpoint on a client connection.
    */
   private tcpPhaseAllows(socket: Socket, policy: Policy, ctx: TcpContext, endpoint: EdgeEndpoint): boolean {
-    let done = tcpPhaseDone.get(socket);
-    if (done?.has(endpoint.id)) return true;
+    const state = this.connections.of(socket);
+    if (state.tcpPhaseDone?.has(endpoint.id)) return true;
     const outcome = policy.onTcpConnect(ctx, this.runtime);
     this.log(outcome.logs, endpoint);
     if (outcome.kind === "close") return false;
-    if (!done) tcpPhaseDone.set(socket, (done = new Set()));
-    done.add(endpoint.id);
+    (state.tcpPhaseDone ??= new Set()).add(endpoint.id);
     return true;
   }
 
@@ -216,6 +205,20 @@ export class PolicyFlow implements PolicyHandler {
   }
 }
 
+/** One request on its way through the policies: what every step needs, instead of a parameter chain. */
+interface PolicyExchange {
+  readonly req: IncomingMessage;
+  /** Aborts when the client goes away. */
+  readonly signal: AbortSignal;
+  /** The request as the policies have shaped it so far. */
+  request: HttpRequestState;
+  /** forward-internal hops taken. */
+  hops: number;
+  /** Circuit-breaker tickets to settle with the outcome. */
+  readonly tickets: CircuitBreakerTicket[];
+  readonly exchange: Exchange;
+}
+
 /** How the outcome of a policy reaches the client: an HTTP response or a raw upgrade socket. */
 interface Exchange {
   respond(response: { status: number; headers: string[]; body: string; code: ErrorCode | undefined }): void;
@@ -223,7 +226,7 @@ interface Exchange {
   close(): void;
   forward(
     endpoint: EdgeEndpoint,
-    pick: Pick,
+    pick: Route,
     request: HttpRequestState,
     policy: Policy | undefined,
     ctx: RequestContext | undefined,

@@ -2,11 +2,22 @@ import { describe, expect, it } from "vitest";
 import { hostnameOf, parseEndpointUrl } from "./endpoint-url.js";
 import { RoutingTable, type Member } from "./routing-table.js";
 
-const member = (id: string): Member<string> => ({ id, region: "local", bindId: id, session: id, upstream: "http://localhost:3000", policy: undefined });
+const member = (id: string): Member => ({
+  id,
+  region: "local",
+  edge: "e1",
+  bindId: id,
+  agentId: "a1",
+  sessionId: "s1",
+  local: true,
+  upstream: "http://localhost:3000",
+  policy: undefined,
+  opener: () => undefined,
+});
 
-function tableWith(...urls: string[]): RoutingTable<string> {
-  const table = new RoutingTable<string>("local");
-  for (const u of urls) table.bind(parseEndpointUrl(u), false, member(u));
+function tableWith(...urls: string[]): RoutingTable {
+  const table = new RoutingTable("local");
+  for (const u of urls) table.addMember(parseEndpointUrl(u), false, member(u));
   return table;
 }
 
@@ -28,17 +39,28 @@ describe("RoutingTable", () => {
     expect(table.lookup("billing.internal", true)?.url.internal).toBe(true);
   });
 
-  it("refuses a second bind unless both enable pooling", () => {
-    const table = tableWith("http://solo.example.com");
-    expect(() => table.bind(parseEndpointUrl("http://solo.example.com"), true, member("b"))).toThrow(/already bound by another agent without pooling/);
-    const pooled = new RoutingTable<string>("local");
-    pooled.bind(parseEndpointUrl("http://pool.example.com"), true, member("a"));
-    expect(pooled.bind(parseEndpointUrl("http://pool.example.com"), true, member("b")).pool.size).toBe(2);
+  it("holds several members per endpoint and replaces a member with the same id", () => {
+    const table = new RoutingTable("local");
+    const url = parseEndpointUrl("http://pool.example.com");
+    table.addMember(url, true, member("a"));
+    table.addMember(url, true, member("b"));
+    expect(table.addMember(url, true, member("b")).pool.size).toBe(2);
+    table.removeMember("pool.example.com", "a");
+    expect(table.lookup("pool.example.com")?.pool.members().map((m) => m.id)).toEqual(["b"]);
+  });
+
+  it("never puts members on a cloud endpoint", () => {
+    const table = new RoutingTable("local");
+    const url = parseEndpointUrl("http://api.example.com");
+    table.setCloudEndpoint(url, {} as never);
+    expect(table.addMember(url, false, member("a")).pool.size).toBe(0);
+    table.removeCloudEndpoint("api.example.com");
+    expect(table.lookup("api.example.com")).toBeUndefined();
   });
 
   it("remembers an endpoint whose last member left as offline, not unknown", () => {
     const table = tableWith("http://gone.example.com");
-    table.unbind("gone.example.com", "http://gone.example.com");
+    table.removeMember("gone.example.com", "http://gone.example.com");
     expect(table.lookup("gone.example.com")).toBeUndefined();
     expect(table.wasOnline("gone.example.com")).toBe(true);
     expect(table.wasOnline("never.example.com")).toBe(false);
@@ -46,7 +68,7 @@ describe("RoutingTable", () => {
 
   it("knows a host under an offline wildcard endpoint is offline too", () => {
     const table = tableWith("http://*.apps.example.com");
-    table.unbind("*.apps.example.com", "http://*.apps.example.com");
+    table.removeMember("*.apps.example.com", "http://*.apps.example.com");
     expect(table.wasOnline("shop.apps.example.com")).toBe(true);
     expect(table.wasOnline("shop.other.example.com")).toBe(false);
   });

@@ -1,22 +1,38 @@
 import { Pool, type MemberInfo } from "@onramp/balancer";
-import { ErrorCode, OnrampError } from "@onramp/errors";
+import type { MuxStream, StreamHandler } from "@onramp/mux";
 import type { Policy } from "@onramp/policy";
+import { createHash } from "node:crypto";
 import type { EndpointUrl } from "./endpoint-url.js";
 
-/** One agent's bind of an endpoint: a pool member. */
-export interface Member<S = unknown> extends MemberInfo {
-  readonly bindId: string;
-  readonly session: S;
-  readonly upstream: string;
-  /** The traffic policy this member's agent bound with; runs for requests routed to it. */
-  readonly policy: Policy | undefined;
+/** Something a request stream can be opened on: an agent's data connection, or a relay to another edge. */
+export interface StreamOpener {
+  openStream(head: Uint8Array, endStream: boolean, handler: StreamHandler): MuxStream;
 }
 
-export interface Endpoint<S = unknown> {
+/** One agent's bind of an endpoint, on this edge or another: a pool member. */
+export interface Member extends MemberInfo {
+  /** The registry key of the binding. */
+  readonly id: string;
+  readonly bindId: string;
+  /** Id of the edge the agent's session is on. */
+  readonly edge: string;
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly upstream: string;
+  /** True when the agent's session is on this edge; otherwise requests go through the relay. */
+  readonly local: boolean;
+  /** The traffic policy this member's agent bound with; runs (here, on the receiving edge) for requests routed to it. */
+  readonly policy: Policy | undefined;
+  /** Where to open a request stream now, or undefined when this member cannot take one (session ending, relay down). */
+  opener(): StreamOpener | undefined;
+}
+
+export interface Endpoint {
+  /** Stable across edges: derived from the host. */
   readonly id: string;
   readonly url: EndpointUrl;
-  readonly pooling: boolean;
-  readonly pool: Pool<Member<S>>;
+  pooling: boolean;
+  readonly pool: Pool<Member>;
   /** Set on cloud endpoints: they have no members and their policy answers every request. */
   readonly cloudPolicy?: Policy;
 }
@@ -29,13 +45,14 @@ const TOMBSTONE_LIMIT = 10_000;
 const TOMBSTONE_TTL_MS = 60 * 60 * 1000;
 
 /**
- * The edge's view of which endpoints are online and who serves them. Exact hosts and wildcards
+ * The edge's routing table: which endpoints are online and who serves them. A read-only local
+ * view of the registry — it decides nothing (conflicts are the registry's); it is fed by the
+ * mesh view and answers lookups on the request path. Exact hosts and wildcards
  * (`*.example.com`) are looked up by walking up the labels, so the most specific match wins.
  */
-export class RoutingTable<S = unknown> {
-  private readonly byHost = new Map<string, Endpoint<S>>();
+export class RoutingTable {
+  private readonly byHost = new Map<string, Endpoint>();
   private readonly tombstones = new Map<string, number>();
-  private nextId = 1;
 
   constructor(private readonly localRegion: string) {}
 
@@ -43,63 +60,46 @@ export class RoutingTable<S = unknown> {
     return this.byHost.size;
   }
 
-  endpoints(): Endpoint<S>[] {
+  endpoints(): Endpoint[] {
     return [...this.byHost.values()];
   }
 
-  /** Adds a member to the endpoint at `url`, creating it, or refuses with BIND_CONFLICT. */
-  bind(url: EndpointUrl, pooling: boolean, member: Member<S>): Endpoint<S> {
-    const existing = this.byHost.get(url.host);
-    if (existing?.cloudPolicy) {
-      throw new OnrampError(ErrorCode.BindConflict, `${url.url} is a cloud endpoint defined in the edge's configuration; choose another URL.`);
+  /** Adds or replaces a member of the endpoint at `url`, creating the endpoint. */
+  addMember(url: EndpointUrl, pooling: boolean, member: Member): Endpoint {
+    let endpoint = this.byHost.get(url.host);
+    if (endpoint?.cloudPolicy) return endpoint;
+    if (!endpoint) {
+      endpoint = { id: endpointIdOf(url.host), url, pooling, pool: new Pool<Member>({ localRegion: this.localRegion }) };
+      this.byHost.set(url.host, endpoint);
+      this.tombstones.delete(url.host);
     }
-    if (existing) {
-      if (!existing.pooling || !pooling) {
-        throw new OnrampError(
-          ErrorCode.BindConflict,
-          `${url.url} is already bound by another agent${existing.pooling ? "" : " without pooling"}. ` +
-            "Stop that agent, choose another URL, or pass --pooling-enabled on every agent that binds it.",
-        );
-      }
-      existing.pool.add(member);
-      return existing;
-    }
-    const endpoint: Endpoint<S> = {
-      id: `ep_${(this.nextId++).toString(36)}_${Date.now().toString(36)}`,
-      url,
-      pooling,
-      pool: new Pool<Member<S>>({ localRegion: this.localRegion }),
-    };
+    endpoint.pooling = pooling;
+    endpoint.pool.remove(member.id);
     endpoint.pool.add(member);
-    this.byHost.set(url.host, endpoint);
-    this.tombstones.delete(url.host);
-    return endpoint;
-  }
-
-  /** Adds a cloud endpoint: no agent, its policy answers (or forwards) every request. */
-  addCloudEndpoint(url: EndpointUrl, policy: Policy): Endpoint<S> {
-    if (this.byHost.has(url.host)) throw new OnrampError(ErrorCode.BindConflict, `${url.url} is defined twice`);
-    const endpoint: Endpoint<S> = {
-      id: `ep_cloud_${(this.nextId++).toString(36)}`,
-      url,
-      pooling: false,
-      pool: new Pool<Member<S>>({ localRegion: this.localRegion }),
-      cloudPolicy: policy,
-    };
-    this.byHost.set(url.host, endpoint);
     return endpoint;
   }
 
   /** Removes a member; an endpoint left with no members goes offline. */
-  unbind(host: string, memberId: string): void {
+  removeMember(host: string, memberId: string): void {
     const endpoint = this.byHost.get(host);
-    if (!endpoint || !endpoint.pool.remove(memberId) || endpoint.pool.size > 0) return;
+    if (!endpoint || endpoint.cloudPolicy || !endpoint.pool.remove(memberId) || endpoint.pool.size > 0) return;
     this.byHost.delete(host);
     this.rememberOffline(host);
   }
 
+  /** Defines or redefines a cloud endpoint: no agent, its policy answers (or forwards) every request. */
+  setCloudEndpoint(url: EndpointUrl, policy: Policy): Endpoint {
+    const endpoint: Endpoint = { id: endpointIdOf(url.host), url, pooling: false, pool: new Pool<Member>({ localRegion: this.localRegion }), cloudPolicy: policy };
+    this.byHost.set(url.host, endpoint);
+    return endpoint;
+  }
+
+  removeCloudEndpoint(host: string): void {
+    if (this.byHost.get(host)?.cloudPolicy) this.byHost.delete(host);
+  }
+
   /** The endpoint serving a request's hostname, if any. Internal endpoints only when asked. */
-  lookup(hostname: string, includeInternal = false): Endpoint<S> | undefined {
+  lookup(hostname: string, includeInternal = false): Endpoint | undefined {
     const exact = this.byHost.get(hostname);
     if (exact) return exact.url.internal && !includeInternal ? undefined : exact;
     let dot = hostname.indexOf(".");
@@ -138,4 +138,9 @@ export class RoutingTable<S = unknown> {
       if (oldest !== undefined) this.tombstones.delete(oldest);
     }
   }
+}
+
+/** The same id for the same host on every edge, so logs and policies (`endpoint.id`) agree across the mesh. */
+export function endpointIdOf(host: string): string {
+  return `ep_${createHash("sha256").update(host).digest("hex").slice(0, 12)}`;
 }

@@ -3,8 +3,7 @@ import { bridgeSocket, decodeResponseHead, encodeRequestHead, type MuxStream } f
 import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import type { AgentSession } from "./agent-session.js";
-import { pickMember, resolveEndpoint, type EdgeEndpoint, type Pick } from "./dispatch.js";
+import { pickRoute, resolveEndpoint, type EdgeEndpoint, type Route } from "./dispatch.js";
 import { writeRawError } from "./error-response.js";
 import { clientIpOf } from "./forwarded-headers.js";
 import { shapeOf, type PolicyHandler, type RequestShape } from "./http-proxy.js";
@@ -14,12 +13,12 @@ import type { RoutingTable } from "./routing-table.js";
  * Routes a protocol switch (WebSocket and other `Upgrade:` requests). When the endpoint or the
  * picked member has a traffic policy, its request phase decides first.
  */
-export function proxyUpgrade(table: RoutingTable<AgentSession>, policies: PolicyHandler | undefined, req: IncomingMessage, socket: Duplex, early: Buffer): void {
+export function proxyUpgrade(table: RoutingTable, policies: PolicyHandler | undefined, req: IncomingMessage, socket: Duplex, early: Buffer): void {
   let endpoint: EdgeEndpoint;
-  let pick: Pick | undefined;
+  let pick: Route | undefined;
   try {
     endpoint = resolveEndpoint(table, req.headers.host);
-    if (!endpoint.cloudPolicy) pick = pickMember(endpoint);
+    if (!endpoint.cloudPolicy) pick = pickRoute(endpoint);
   } catch (err) {
     writeRawError(socket, OnrampError.from(err, ErrorCode.Internal));
     return;
@@ -36,7 +35,7 @@ export function proxyUpgrade(table: RoutingTable<AgentSession>, policies: Policy
  * after the upstream's 101 the stream carries raw bytes both ways, each direction under its own
  * credit window.
  */
-export function forwardUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Pick, shape: RequestShape): void {
+export function forwardUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Route, shape: RequestShape): void {
   let switched = false;
   let released = false;
   const release = () => {
@@ -46,7 +45,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, early: Buff
     }
   };
 
-  const stream: MuxStream = route.connection.openStream(
+  const stream: MuxStream = route.opener.openStream(
     encodeRequestHead({
       ...shape,
       endpointId: endpoint.id,

@@ -1,0 +1,126 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import type { Bind } from "@onramp/proto";
+import { policyHash, type BindingClaim, type BindingRecord, type Registry } from "@onramp/registry";
+import type { EdgeMetrics, Logger } from "@onramp/telemetry";
+import { randomBytes } from "node:crypto";
+import type { AgentSession } from "./agent-session.js";
+import { parseEndpointUrl, type EndpointUrl } from "./endpoint-url.js";
+import type { MeshRouting } from "./mesh-routing.js";
+import { endpointIdOf } from "./routing-table.js";
+
+export interface LocalBindsDeps {
+  edgeId: string;
+  region: string;
+  registry: Registry;
+  routing: MeshRouting;
+  /** Validates a bind's policy text; throws POLICY_INVALID with every problem listed. */
+  validatePolicy(text: string): void;
+  /** A fresh random URL under the edge's domain. */
+  randomUrl(): EndpointUrl;
+  /** Tells the other edges at once (gossip). */
+  announce(key: string, revision: number, binding: BindingRecord | undefined): void;
+  metrics: EdgeMetrics;
+  logger: Logger;
+}
+
+/** Random URLs are 10 of [a-z0-9]: a collision is rare; 5 tries make a refusal practically impossible. */
+const RANDOM_URL_ATTEMPTS = 5;
+
+/**
+ * The binds of the agent sessions on this edge: each is claimed in the registry (which decides
+ * conflicts for the whole mesh), entered in the routing view at once, announced to the other
+ * edges, and released when the agent unbinds or its session ends.
+ */
+export class LocalBinds {
+  /** bind id → the session that holds it here. Bind ids are chosen by agents and kept across reconnects. */
+  private readonly sessions = new Map<string, AgentSession>();
+
+  constructor(private readonly deps: LocalBindsDeps) {}
+
+  /** The session holding `bindId` here, if it is the one the binding names. */
+  sessionFor(bindId: string, sessionId?: string): AgentSession | undefined {
+    const session = this.sessions.get(bindId);
+    return session && !session.ended && (sessionId === undefined || session.id === sessionId) ? session : undefined;
+  }
+
+  async bind(session: AgentSession, bind: Bind): Promise<{ endpointId: string; url: string }> {
+    const { metrics, logger } = this.deps;
+    try {
+      if (session.binds.has(bind.bindId)) {
+        throw new OnrampError(ErrorCode.InvalidArgument, `bind id ${bind.bindId} is already used in this session`);
+      }
+      const text = bind.trafficPolicy.trim();
+      if (text) this.deps.validatePolicy(bind.trafficPolicy);
+      const claim = await this.claim(session, bind, text);
+      if (session.ended) {
+        void this.deps.registry.releaseBinding(claim);
+        throw new OnrampError(ErrorCode.AgentDisconnected, "the session ended while binding");
+      }
+      session.binds.set(bind.bindId, claim);
+      this.sessions.set(bind.bindId, session);
+      this.deps.routing.view.put(claim.key, claim.revision, claim.binding);
+      this.deps.routing.refresh(claim.key);
+      this.deps.announce(claim.key, claim.revision, claim.binding);
+      metrics.binds.inc({ result: "ok" });
+      logger.info({ session: session.id, agent: session.agentId, url: claim.binding.url, pooling: bind.poolingEnabled }, "endpoint bound");
+      return { endpointId: endpointIdOf(claim.binding.host), url: claim.binding.url };
+    } catch (err) {
+      metrics.binds.inc({ result: err instanceof OnrampError ? err.code : ErrorCode.Internal });
+      throw err;
+    }
+  }
+
+  async unbind(session: AgentSession, bindId: string): Promise<void> {
+    const claim = session.binds.get(bindId);
+    if (!claim) return;
+    session.binds.delete(bindId);
+    if (this.sessions.get(bindId) === session) this.sessions.delete(bindId);
+    this.deps.routing.refresh(claim.key);
+    const revision = await this.deps.registry.releaseBinding(claim);
+    // Released here, or replaced by a newer claim of the same agent: either way this member is
+    // gone; announce a removal only when the key itself went.
+    if (revision !== undefined) {
+      this.deps.routing.view.remove(claim.key, revision);
+      this.deps.announce(claim.key, revision, undefined);
+    }
+    this.deps.logger.info({ session: session.id, url: claim.binding.url }, "endpoint unbound");
+  }
+
+  /** Releases every bind of an ended session. */
+  async removeSession(session: AgentSession): Promise<void> {
+    await Promise.all([...session.binds.keys()].map((id) => this.unbind(session, id)));
+  }
+
+  private async claim(session: AgentSession, bind: Bind, policyText: string): Promise<BindingClaim> {
+    const record = (url: EndpointUrl): BindingRecord => ({
+      url: url.url,
+      host: url.host,
+      pooling: bind.poolingEnabled,
+      traffic_policy: policyText ? bind.trafficPolicy : "",
+      policy_hash: policyHash(policyText),
+      edge: this.deps.edgeId,
+      region: this.deps.region,
+      agent_id: session.agentId,
+      session_id: session.id,
+      bind_id: bind.bindId,
+      upstream: bind.upstream?.url ?? "",
+      bound_at: new Date().toISOString(),
+    });
+    if (bind.url) return this.deps.registry.claimBinding(record(parseEndpointUrl(bind.url)));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.registry.claimBinding(record(this.deps.randomUrl()));
+      } catch (err) {
+        if (!(err instanceof OnrampError && err.code === ErrorCode.BindConflict) || attempt >= RANDOM_URL_ATTEMPTS) throw err;
+      }
+    }
+  }
+}
+
+/** A random hostname label: 10 of [a-z0-9]. */
+export function randomLabel(): string {
+  for (;;) {
+    const name = randomBytes(8).toString("base64url").toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 10);
+    if (name.length >= 8) return name;
+  }
+}

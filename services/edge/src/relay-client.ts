@@ -1,0 +1,127 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import { MuxConnection, RELAY_MAGIC, type MuxOptions } from "@onramp/mux";
+import type { Logger } from "@onramp/telemetry";
+import { connect } from "node:net";
+import { dialerHello, verifyHello } from "./relay-auth.js";
+
+export interface RelayClientOptions {
+  edgeId: string;
+  clusterSecret: string;
+  /** Where another edge takes relay connections (its advertise address), if known. */
+  addressOf(edge: string): string | undefined;
+  mux: MuxOptions;
+  handshakeTimeoutMs: number;
+  logger: Logger;
+}
+
+interface Link {
+  connection: MuxConnection | undefined;
+  dialing: boolean;
+  failures: number;
+  retryAt: number;
+}
+
+/** First retry after a failed dial 100 ms, doubling to 5 s: quick after a blip, quiet towards a dead edge. */
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * Relay connections from this edge to the others: one long-lived multiplexed connection per peer,
+ * dialled on first need (or when a peer's members appear), authenticated with the cluster secret,
+ * and carrying every request this edge sends to members connected there, each on its own stream
+ * with its own credit window.
+ */
+export class RelayClient {
+  private readonly links = new Map<string, Link>();
+  private closed = false;
+
+  constructor(private readonly options: RelayClientOptions) {}
+
+  /** The connection to `edge` if it takes streams now; otherwise starts dialing and returns undefined. */
+  opener(edge: string): MuxConnection | undefined {
+    const link = this.links.get(edge);
+    if (link?.connection?.acceptsNewStreams) return link.connection;
+    this.dial(edge);
+    return undefined;
+  }
+
+  /** Peers with a live relay connection, for the admin API. */
+  connectedPeers(): string[] {
+    return [...this.links].filter(([, l]) => l.connection && !l.connection.isClosed).map(([id]) => id);
+  }
+
+  /** Forgets a peer that left the mesh, closing its connection. */
+  forget(edge: string): void {
+    const link = this.links.get(edge);
+    this.links.delete(edge);
+    link?.connection?.destroy(undefined);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const link of this.links.values()) link.connection?.destroy(undefined);
+    this.links.clear();
+  }
+
+  private dial(edge: string): void {
+    if (this.closed) return;
+    let link = this.links.get(edge);
+    if (!link) this.links.set(edge, (link = { connection: undefined, dialing: false, failures: 0, retryAt: 0 }));
+    if (link.dialing || Date.now() < link.retryAt) return;
+    const address = this.options.addressOf(edge);
+    if (!address) return;
+    link.dialing = true;
+    const l = link;
+    this.connect(edge, address).then(
+      (connection) => {
+        l.dialing = false;
+        l.failures = 0;
+        if (this.closed || this.links.get(edge) !== l) return connection.destroy(undefined);
+        l.connection = connection;
+        this.options.logger.info({ peer: edge, address }, "relay connected");
+        void connection.closed().then(() => {
+          if (l.connection === connection) l.connection = undefined;
+          if (!this.closed) this.options.logger.info({ peer: edge }, "relay connection closed");
+        });
+      },
+      (err: Error) => {
+        l.dialing = false;
+        l.failures++;
+        l.retryAt = Date.now() + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (l.failures - 1));
+        this.options.logger.warn({ peer: edge, address, err: err.message }, "relay connection failed");
+      },
+    );
+  }
+
+  private connect(edge: string, address: string): Promise<MuxConnection> {
+    const { clusterSecret, edgeId, handshakeTimeoutMs, mux } = this.options;
+    const i = address.lastIndexOf(":");
+    const socket = connect({ host: address.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(address.slice(i + 1)) });
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(new OnrampError(ErrorCode.RelayFailed, `relay to edge ${edge} at ${address}: ${why}`));
+      };
+      const timer = setTimeout(() => fail(`no answer within ${handshakeTimeoutMs} ms`), handshakeTimeoutMs);
+      socket.once("error", (err) => fail(err.message));
+      socket.once("connect", () => {
+        socket.write(RELAY_MAGIC);
+        const connection = new MuxConnection(socket, true, {}, mux);
+        const hello = dialerHello(clusterSecret, edgeId);
+        connection.events.onHello = (payload) => {
+          connection.events.onHello = undefined;
+          const answer = verifyHello(clusterSecret, payload, hello.nonce);
+          if (!answer || answer.edgeId !== edge) {
+            connection.destroy(undefined);
+            return fail(answer ? `it says it is edge ${answer.edgeId}` : "its hello did not verify (is --cluster-secret the same on every edge?)");
+          }
+          clearTimeout(timer);
+          resolve(connection);
+        };
+        void connection.closed().then(() => fail("closed during the handshake (is --cluster-secret the same on every edge?)"));
+        connection.sendHello(hello.payload);
+      });
+    });
+  }
+}

@@ -1,0 +1,111 @@
+import { decodeRequestHead, decodeResponseHead, encodeRequestHead, encodeResponseHead, MuxConnection } from "@onramp/mux";
+import { silentLogger } from "@onramp/telemetry";
+import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { createAgentListener } from "./agent-listener.js";
+import type { AgentSession } from "./agent-session.js";
+import { acceptorHello, dialerHello, verifyHello } from "./relay-auth.js";
+import { RelayClient } from "./relay-client.js";
+import { acceptRelayConnection } from "./relay-server.js";
+
+const SECRET = "relay-test-secret";
+const closers: Array<() => void> = [];
+afterEach(() => {
+  for (const c of closers.splice(0)) c();
+});
+
+/** An "agent": a mux connection pair on loopback whose agent side answers every request with its bind id. */
+async function fakeAgentConnection(): Promise<MuxConnection> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const accepted = new Promise<Socket>((r) => server.once("connection", r));
+  const agentSocket = connect((server.address() as AddressInfo).port, "127.0.0.1");
+  const edgeSide = new MuxConnection(await accepted, true);
+  const agentSide = new MuxConnection(agentSocket, false);
+  agentSide.events.onStream = (stream, head) => {
+    const req = decodeRequestHead(head);
+    stream.sendHead(encodeResponseHead({ status: 200, statusText: "OK", headers: ["x-bind", req.bindId], body: Buffer.from(`hello ${req.path}`) }), true);
+  };
+  closers.push(() => {
+    edgeSide.destroy(undefined);
+    agentSide.destroy(undefined);
+    server.close();
+  });
+  return edgeSide;
+}
+
+async function relayListener(sessions: Record<string, MuxConnection>): Promise<{ server: Server; address: string }> {
+  const server = createAgentListener(
+    {
+      grpc: (s) => s.destroy(),
+      data: (s) => s.destroy(),
+      relay: (s) =>
+        acceptRelayConnection(s, {
+          edgeId: "b",
+          clusterSecret: SECRET,
+          sessionFor: (bindId) => (sessions[bindId] ? ({ pickConnection: () => sessions[bindId] } as unknown as AgentSession) : undefined),
+          mux: {},
+          handshakeTimeoutMs: 2000,
+          logger: silentLogger(),
+        }),
+    },
+    2000,
+    silentLogger(),
+  );
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  closers.push(() => server.close());
+  return { server, address: `127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function connectedOpener(client: RelayClient, edge: string): Promise<MuxConnection> {
+  for (let i = 0; i < 200; i++) {
+    const c = client.opener(edge);
+    if (c) return c;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("relay never connected");
+}
+
+describe("relay between edges", () => {
+  it("carries a request to the agent session holding the bind on the other edge", async () => {
+    const { address } = await relayListener({ b1: await fakeAgentConnection() });
+    const client = new RelayClient({ edgeId: "a", clusterSecret: SECRET, addressOf: () => address, mux: {}, handshakeTimeoutMs: 2000, logger: silentLogger() });
+    closers.push(() => client.close());
+    const relay = await connectedOpener(client, "b");
+    const head = encodeRequestHead({ method: "GET", path: "/x", bindId: "b1" });
+    const response = await new Promise<ReturnType<typeof decodeResponseHead>>((resolve, reject) => {
+      relay.openStream(head, true, { onHead: (p) => resolve(decodeResponseHead(p)), onReset: (code) => reject(new Error(code)) });
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers).toEqual(["x-bind", "b1"]);
+    expect(Buffer.from(response.body).toString()).toBe("hello /x");
+    expect(client.connectedPeers()).toEqual(["b"]);
+  });
+
+  it("resets a stream for a bind no session here holds, with ENDPOINT_OFFLINE", async () => {
+    const { address } = await relayListener({});
+    const client = new RelayClient({ edgeId: "a", clusterSecret: SECRET, addressOf: () => address, mux: {}, handshakeTimeoutMs: 2000, logger: silentLogger() });
+    closers.push(() => client.close());
+    const relay = await connectedOpener(client, "b");
+    const head = encodeRequestHead({ method: "GET", path: "/", bindId: "gone" });
+    const code = await new Promise((resolve) => relay.openStream(head, true, { onReset: (c) => resolve(c) }));
+    expect(code).toBe("ENDPOINT_OFFLINE");
+  });
+
+  it("refuses hellos made with another secret, replayed to another dialer, or from a skewed clock", () => {
+    const hello = dialerHello(SECRET, "a");
+    expect(verifyHello(SECRET, hello.payload)?.edgeId).toBe("a");
+    expect(verifyHello("another-secret", hello.payload)).toBeUndefined();
+    const answer = acceptorHello(SECRET, "b", hello.nonce);
+    expect(verifyHello(SECRET, answer, hello.nonce)?.edgeId).toBe("b");
+    expect(verifyHello(SECRET, answer, dialerHello(SECRET, "c").nonce)).toBeUndefined();
+    expect(verifyHello(SECRET, Buffer.from("garbage"))).toBeUndefined();
+  });
+
+  it("never connects to an edge with another cluster secret", async () => {
+    const { address } = await relayListener({});
+    const client = new RelayClient({ edgeId: "a", clusterSecret: "not-the-secret", addressOf: () => address, mux: {}, handshakeTimeoutMs: 500, logger: silentLogger() });
+    closers.push(() => client.close());
+    await expect(connectedOpener(client, "b")).rejects.toThrow(/never connected/);
+  });
+});
