@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, send } from "./harness/http-client.js";
 import { membersAt, startMesh, startMeshAgent, startMeshEdge, type Mesh, type MeshEdge } from "./harness/mesh.js";
-import { stopAll } from "./harness/processes.js";
+import { startOnramp, stopAll } from "./harness/processes.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startUpstream, type Upstream } from "./harness/upstream.js";
 
 // Three edges in three regions on real etcd and a real 3-node NATS cluster; agents from the
@@ -82,7 +85,6 @@ describe("a mesh of three edges", () => {
   it("refuses a non-pooled URL held at A when another agent binds it at B", async () => {
     const up = await upstream("solo");
     await startMeshAgent("solo-a", [a], up.target, ["--url", "http://solo.e2e.localhost"]);
-    const { startOnramp } = await import("./harness/processes.js");
     const second = startOnramp("solo-b", ["http", up.target, "--url", "http://solo.e2e.localhost", "--edge", b.agent, "--authtoken", "e2e-token"]);
     const exit = await second.exited;
     expect(exit.code).toBe(1);
@@ -119,6 +121,26 @@ describe("a mesh of three edges", () => {
     for (let i = 0; i < 30; i++) expect((await get(a, "api.e2e.localhost")).status).toBe(200);
     for (let i = 0; i < 30; i++) expect((await get(b, "onlyc.e2e.localhost")).status).toBe(200);
     await mesh.nats.nodes[1]!.restart();
+  });
+
+  it("falls back to etcd watches while the whole NATS cluster is down", async () => {
+    await Promise.all(mesh.nats.nodes.map((n) => n.kill()));
+    const up = await upstream("no-nats");
+    const agent = await startMeshAgent("no-nats", [b], up.target, ["--url", "http://nonats.e2e.localhost"]);
+    // The bind reaches A through the registry alone, and no edge is declared dead meanwhile.
+    await eventually(async () => expect((await get(a, agent.host)).body).toBe("no-nats"), 15_000);
+    for (let i = 0; i < 10; i++) expect((await get(a, "onlyc.e2e.localhost")).status).toBe(200);
+    await Promise.all(mesh.nats.nodes.map((n) => n.restart()));
+  });
+
+  it("refuses a pooled bind whose traffic policy differs from the pool's", async () => {
+    const up = await upstream("policy-pool");
+    const file = join(mkdtempSync(join(tmpdir(), "onramp-policy-")), "p.yml");
+    writeFileSync(file, "on_http_request:\n  - actions: [{type: add-headers, config: {headers: {x-pool: one}}}]\n");
+    await startMeshAgent("policy-1", [a], up.target, ["--url", "https://policy.internal", "--pooling-enabled", "--traffic-policy-file", file]);
+    const second = startOnramp("policy-2", ["http", up.target, "--url", "https://policy.internal", "--pooling-enabled", "--edge", b.agent, "--authtoken", "e2e-token"]);
+    expect((await second.exited).code).toBe(1);
+    expect(second.stderr.join("\n")).toMatch(/every member of a pool must bind with the same policy/);
   });
 
   it("keeps serving through etcd being down for 30 s, and reconciles after", async () => {

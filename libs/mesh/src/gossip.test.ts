@@ -17,11 +17,16 @@ afterEach(async () => {
   for (const n of nodes.splice(0)) await n.gossip.close();
 });
 
-function node(hub: InProcessBusHub, id: string, own: StoredBinding[] = []): Node {
+/** A bus whose incoming messages are dropped while `deaf.on`: a hung or cut-off connection. */
+function deafenable(bus: ReturnType<typeof createInProcessBus>, deaf: { on: boolean }): ReturnType<typeof createInProcessBus> {
+  return { ...bus, connected: true, publish: bus.publish, request: bus.request, onStatus: bus.onStatus, close: bus.close, subscribe: (subject, handler) => bus.subscribe(subject, (m) => deaf.on || handler(m)) };
+}
+
+function node(hub: InProcessBusHub, id: string, own: StoredBinding[] = [], deaf?: { on: boolean }): Node {
   const view = new BindingView();
   for (const b of own) view.put(b.key, b.revision, b.binding);
   const events: string[] = [];
-  const bus = createInProcessBus(hub);
+  const bus = deaf ? deafenable(createInProcessBus(hub), deaf) : createInProcessBus(hub);
   const gossip = new Gossip({
     bus,
     edgeId: id,
@@ -93,6 +98,20 @@ describe("Gossip", () => {
     await b.bus.close();
     await until(() => a.events.includes("down b"));
     expect(a.gossip.livePeers().map((p) => p.id)).toEqual([]);
+  });
+
+  it("judges no one while its own heartbeats do not come back (a hung bus), and resumes after", async () => {
+    const hub = new InProcessBusHub();
+    const deaf = { on: false };
+    const a = node(hub, "a", [], deaf);
+    node(hub, "b");
+    await until(() => a.gossip.isAlive("b"));
+    deaf.on = true; // a hears nothing, b and its heartbeats are fine
+    await until(() => Date.now() - a.gossip.livePeers()[0]!.lastSeen > 300);
+    expect(a.events).not.toContain("down b");
+    deaf.on = false;
+    await until(() => Date.now() - a.gossip.livePeers()[0]!.lastSeen < 50);
+    expect(a.events).not.toContain("down b");
   });
 
   it("lists live peers with their advertise addresses", async () => {

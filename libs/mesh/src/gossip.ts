@@ -65,14 +65,16 @@ export interface Peer {
  * Edge-to-edge gossip over the bus: heartbeats with a digest of the sender's bindings, pool
  * deltas the moment a binding changes, and snapshots on request when a digest disagrees, so a
  * missed message heals within a heartbeat. Also decides liveness: a peer silent for
- * `deadAfterMs` is dead — but only while this edge's own bus connection is up, since silence
- * heard through a broken connection says nothing about the peer.
+ * `deadAfterMs` is dead — but only while this edge hears its own heartbeats come back, since
+ * silence heard through a broken or hung connection says nothing about the peer.
  */
 export class Gossip {
   private readonly options: Required<Omit<GossipOptions, "now">> & { now: () => number };
   private readonly peers = new Map<string, Peer>();
   private readonly unsubscribe: Array<() => void> = [];
   private readonly snapshotsInFlight = new Set<string>();
+  /** When this edge last heard its own heartbeat come back: proof that the bus delivers to it. */
+  private lastEcho = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private seq = 0n;
@@ -148,14 +150,19 @@ export class Gossip {
   }
 
   private onHeartbeat(hb: EdgeHeartbeat): void {
-    if (hb.edgeId === this.options.edgeId) return;
+    const now = this.options.now();
+    if (hb.edgeId === this.options.edgeId) {
+      // Deaf until now (a hung server, a partition): what we missed proves nothing about peers.
+      if (now - this.lastEcho > this.options.deadAfterMs) for (const p of this.peers.values()) p.lastSeen = now;
+      this.lastEcho = now;
+      return;
+    }
     if (hb.leaving) {
       const peer = this.peers.get(hb.edgeId);
       if (peer?.alive) this.markDead(peer);
       return;
     }
     let peer = this.peers.get(hb.edgeId);
-    const now = this.options.now();
     if (!peer || peer.advertise !== hb.advertise || peer.region !== hb.region) {
       peer = { id: hb.edgeId, region: hb.region, advertise: hb.advertise, lastSeen: now, alive: false };
       this.peers.set(hb.edgeId, peer);
@@ -196,8 +203,10 @@ export class Gossip {
   }
 
   private checkPeers(): void {
-    if (!this.options.bus.connected) return;
     const now = this.options.now();
+    // Judge peers only while the bus demonstrably delivers to this edge: its own heartbeat came
+    // back recently. A hung server or a cut route silences everyone at once; that is not death.
+    if (!this.options.bus.connected || now - this.lastEcho > this.options.deadAfterMs) return;
     for (const peer of this.peers.values()) {
       if (peer.alive && now - peer.lastSeen > this.options.deadAfterMs) this.markDead(peer);
     }
