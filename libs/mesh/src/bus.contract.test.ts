@@ -1,6 +1,7 @@
 import { OnrampError } from "@onramp/errors";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startNatsCluster, type NatsCluster } from "../../../e2e/harness/nats-server.js";
+import { within } from "../../../e2e/harness/within.js";
 import type { Bus, BusMessage, BusStatus } from "./bus.js";
 import { createInProcessBus, InProcessBusHub } from "./in-process-bus.js";
 import { createNatsBus } from "./nats-bus.js";
@@ -11,18 +12,6 @@ let seq = 0;
 /** A subject no other test uses, so a late message from one test never reaches another. */
 const fresh = (): string => `test.${process.pid}.${++seq}`;
 
-/** Resolves with `promise`, or rejects naming `what` after `ms`: no test waits unbounded. */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Collects what a subscription receives; `waitFor(n)` resolves once `n` messages arrived. */
 function collect(bus: Bus, subject: string) {

@@ -2,6 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { RateLimitDeltaSchema } from "@onramp/proto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startNatsCluster, type NatsCluster } from "../../../e2e/harness/nats-server.js";
+import { within } from "../../../e2e/harness/within.js";
 import type { Bus } from "./bus.js";
 import { createInProcessBus, InProcessBusHub } from "./in-process-bus.js";
 import { createNatsBus } from "./nats-bus.js";
@@ -11,18 +12,6 @@ const MINUTE = 60_000;
 const KEY = "https://api.example.com\u0000per key\u0000alpha";
 const OTHER = "https://api.example.com\u0000per key\u0000beta";
 
-/** Resolves with `promise`, or rejects naming `what` after `ms`. */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Resolves once `cond()` holds, re-checked whenever `wake` is called. */
 function until(what: string, cond: () => boolean, wakers: Set<() => void>): Promise<void> {
