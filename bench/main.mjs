@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The bench: one upstream, one load generator, four targets (direct, nginx, pipenet, onramp).
+// The bench: one upstream, one load generator, four targets (direct, nginx, pipenet, onramp), and
+// the mesh part (etcd, NATS, three edges; lib/mesh.mjs).
 // See bench/README.md for what each figure means and how it is measured.
 //
-//   node bench/main.mjs [--quick] [--only onramp,nginx,...] [--skip rtt,memory,policy] [--repeat n]
+//   node bench/main.mjs [--quick] [--only onramp,nginx,...,mesh] [--skip rtt,memory,policy,mesh] [--repeat n]
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { runOpenLoop } from "./lib/open-loop-runner.mjs";
 import { installTeardown, startProcess, stopAll } from "./lib/processes.mjs";
 import { environment } from "./lib/environment.mjs";
 import { measureEdgeMemory } from "./lib/edge-memory.mjs";
+import { measureMesh } from "./lib/mesh.mjs";
 import { httpGet } from "./lib/http-get.mjs";
 import { renderMarkdown, summarize } from "./lib/report.mjs";
 import { measurePolicyOverhead } from "./lib/policy-overhead.mjs";
@@ -34,9 +36,11 @@ const { values } = parseArgs({
  */
 const SETTINGS = values.quick
   ? { mode: "quick", repeat: 1, wrk: { threads: 1, connections: 50, durationS: 3, warmupS: 1 }, openLoop: { durationS: 4, warmupS: 1, connections: 50 },
-      transferBytes: 20e6, transferLimitS: 20, sessions: 200, rttMs: 50 }
+      transferBytes: 20e6, transferLimitS: 20, sessions: 200, rttMs: 50, mesh: { propagationRounds: 10, failoverRounds: 1 } }
   : { mode: "full", repeat: 3, wrk: { threads: 1, connections: 50, durationS: 10, warmupS: 3 }, openLoop: { durationS: 10, warmupS: 2, connections: 50 },
-      transferBytes: 100e6, transferLimitS: 60, sessions: 1000, rttMs: 50 };
+      transferBytes: 100e6, transferLimitS: 60, sessions: 1000, rttMs: 50, mesh: { propagationRounds: 30, failoverRounds: 3 } };
+/** The global rate limit of the mesh part: ~2× capacity sent well inside one window. */
+const MESH_RATE_LIMIT = { capacity: 300, windowS: 60, requests: 600, ratePerS: 150 };
 
 /** Measured in this order: onramp first, because its max load sets the open-loop rate for all. */
 if (values.repeat !== undefined) {
@@ -47,10 +51,11 @@ if (values.repeat !== undefined) {
 
 const ORDER = ["onramp", "nginx", "direct", "pipenet"];
 const STARTERS = { direct: startDirect, nginx: startNginx, pipenet: startPipenet, onramp: startOnramp };
-const only = values.only ? values.only.split(",").map((s) => s.trim()) : ORDER;
+/** `mesh` (etcd, NATS, three edges) is a part of its own: in a run without --only, or named in it. */
+const only = values.only ? values.only.split(",").map((s) => s.trim()) : [...ORDER, "mesh"];
 const skip = new Set(values.skip ? values.skip.split(",").map((s) => s.trim()) : []);
-for (const name of only) if (!ORDER.includes(name)) usage(`--only: unknown target ${JSON.stringify(name)}`);
-for (const name of skip) if (!["rtt", "memory", "policy"].includes(name)) usage(`--skip: unknown part ${JSON.stringify(name)}`);
+for (const name of only) if (![...ORDER, "mesh"].includes(name)) usage(`--only: unknown target ${JSON.stringify(name)}`);
+for (const name of skip) if (!["rtt", "memory", "policy", "mesh"].includes(name)) usage(`--skip: unknown part ${JSON.stringify(name)}`);
 
 const tmp = await mkdtemp(join(tmpdir(), "onramp-bench-"));
 installTeardown(() => rm(tmp, { recursive: true, force: true }));
@@ -91,6 +96,11 @@ try {
   if (!skip.has("memory") && only.includes("onramp")) {
     log(`edge memory: ${SETTINGS.sessions} idle sessions`);
     results.memory = await attempt(() => measureEdgeMemory({ upstream: ctx.upstream, sessions: SETTINGS.sessions, log }));
+  }
+
+  if (!skip.has("mesh") && only.includes("mesh")) {
+    const settings = { wrk: SETTINGS.wrk, repeat: SETTINGS.repeat, ...SETTINGS.mesh, rateLimit: MESH_RATE_LIMIT };
+    results.mesh = await attempt(() => measureMesh({ upstream: ctx.upstream, tmp, settings, log }));
   }
 
   await upstream.proc.stop();
@@ -228,7 +238,7 @@ async function medianHelloMs(base, host, n) {
 
 /** @param {string} message @returns {never} */
 function usage(message) {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only onramp,nginx,direct,pipenet] [--skip rtt,memory,policy] [--repeat n]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only onramp,nginx,direct,pipenet,mesh] [--skip rtt,memory,policy,mesh] [--repeat n]\n`);
   process.exit(2);
 }
 

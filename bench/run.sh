@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# npm run bench [-- --quick] [-- --only direct,nginx,pipenet,onramp]
+# npm run bench [-- --quick] [-- --only direct,nginx,pipenet,onramp,mesh] [-- --skip mesh]
 # Checks the tools, installs the peers it compares against into bench/.peers (once), builds onramp
 # if it has not been built, then runs bench/main.mjs. Results: bench/results/latest.{json,md}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# wrk (the load generator) and nginx (a peer) come from Debian; install them when we can.
+# wrk (the load generator), nginx (a peer), etcd and nats-server (the mesh part) come from
+# Debian; install them when we can.
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 { [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; } || missing+=(nginx-light)
+{ [ -x /usr/bin/etcd ] || command -v etcd >/dev/null; } || missing+=(etcd-server)
+{ [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null; } || missing+=(nats-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "bench: installing ${missing[*]}" >&2
@@ -19,6 +22,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v wrk >/dev/null || { echo "bench: wrk not found" >&2; exit 1; }
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || echo "bench: nginx not found; its rows will be skipped" >&2
+{ [ -x /usr/bin/etcd ] || command -v etcd >/dev/null; } && { [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null; } ||
+  echo "bench: etcd or nats-server not found; the mesh part will be reported as failed" >&2
 
 # pipenet: every release declares node >= 22 but runs on Node 20 (checked by the bench itself:
 # a target that fails to start is reported as such). Installed outside the workspace, without

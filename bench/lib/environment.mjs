@@ -36,6 +36,8 @@ export async function environment() {
     wrk: await out("wrk", ["-v"]),
     nginx: await out("nginx", ["-v"]),
     pipenet,
+    etcd: (await out("etcd", ["--version"])).replace(/^etcd Version:\s*/, ""),
+    natsServer: (await out("nats-server", ["--version"])).replace(/^nats-server:\s*v?/, ""),
     onramp: `${commit}${dirty}`,
   };
 }

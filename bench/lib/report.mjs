@@ -44,7 +44,24 @@ export function summarize(results) {
     goal("a 10-rule policy keeps ≥ 90% of no-policy requests/s", results.policy?.error ? undefined : num(results.policy?.ratio), (v) => v >= 0.9,
       (v) => `${(v * 100).toFixed(0)}% (${fmtInt(results.policy.policyRps)} vs ${fmtInt(results.policy.noPolicyRps)} req/s)`),
   ];
-  return { ...results, ratios, goals };
+  return { ...results, ratios, goals, meshGoals: results.mesh ? meshGoals(results.mesh) : undefined };
+}
+
+/** The mesh goals; a part that failed is "not measured". @param {Record<string, any>} m */
+function meshGoals(m) {
+  const ok = (/** @type {any} */ part) => part && !part.error;
+  return [
+    goal("relayed (a→b) req/s ≥ 0.6× one edge's", ok(m.relay) ? num(m.relay.ratio) : undefined, (v) => v >= 0.6,
+      (v) => `${v.toFixed(2)}× (${fmtInt(m.relay.relayed.rps)} vs ${fmtInt(m.relay.local.rps)} req/s)`),
+    goal("membership add, edge to edge, p99 ≤ 100 ms", ok(m.propagation) ? num(m.propagation.add?.p99Ms) : undefined, (v) => v <= 100,
+      (v) => `${fmtMs(v)} (p50 ${fmtMs(m.propagation.add.p50Ms)})`),
+    goal("dead edge out of every pool ≤ 3 s", ok(m.failover) ? num(m.failover.detectMaxMs) : undefined, (v) => v <= 3000,
+      (v) => `${(v / 1000).toFixed(2)} s (max of ${m.failover.rounds.length})`),
+    goal("agent on two edges: longest gap via the surviving edge ≤ 2 s", ok(m.failover) ? num(m.failover.rehomeViaA.longestGapMs) : undefined, (v) => v <= 2000,
+      (v) => `${fmtMs(v)}, ${m.failover.rehomeViaA.failed} of ${m.failover.rehomeViaA.sent} failed`),
+    goal("global rate limit overshoot ≤ 5%", ok(m.rateLimit) ? num(m.rateLimit.overshoot) : undefined, (v) => v <= 0.05,
+      (v) => `${(v * 100).toFixed(1)}% (${m.rateLimit.allowed} allowed of capacity ${m.rateLimit.capacity})`),
+  ];
 }
 
 /**
@@ -57,12 +74,13 @@ export function renderMarkdown(r) {
   lines.push(`# Onramp bench (${s.mode})`, "");
   lines.push(`${e.date} · ${e.cores} × ${e.cpu} · Node ${e.node} · ${e.nginx} · ${e.wrk.split(" [")[0]} · pipenet ${e.pipenet} · onramp ${e.onramp} · ` +
     `load average ${e.loadAverage1m} at start, ${e.loadAverage1mAtEnd ?? "?"} at end`, "");
-  lines.push(`Small requests: \`GET /hello\` (13-byte body), \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationS}s --latency\` after a ${s.wrk.warmupS} s warm-up${s.repeat > 1 ? `, median of ${s.repeat} runs` : ""}. ` +
+  const targetsRun = Object.keys(r.targets).length > 0;
+  if (targetsRun) lines.push(`Small requests: \`GET /hello\` (13-byte body), \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationS}s --latency\` after a ${s.wrk.warmupS} s warm-up${s.repeat > 1 ? `, median of ${s.repeat} runs` : ""}. ` +
     `Open loop: ${r.openLoopRate ?? "—"} req/s (${r.openLoopRateSource ?? "no rate: onramp and nginx unavailable"}) for ${s.openLoop.durationS} s${s.repeat > 1 ? ` (median p99 of ${s.repeat} runs)` : ""}, ${s.openLoop.connections} connections, latency from the time each request was due. ` +
     `Transfers: one ${s.transferBytes / 1e6} MB body each way on a fresh connection (MB = 10^6 bytes).`, "");
 
-  lines.push("| target | req/s | vs direct | p50 | p99 | p99 open loop | down MB/s | up MB/s |");
-  lines.push("|---|--:|--:|--:|--:|--:|--:|--:|");
+  if (targetsRun) lines.push("| target | req/s | vs direct | p50 | p99 | p99 open loop | down MB/s | up MB/s |");
+  if (targetsRun) lines.push("|---|--:|--:|--:|--:|--:|--:|--:|");
   const direct = num(r.targets.direct?.closedLoop?.rps);
   for (const name of NAMES) {
     const t = r.targets[name];
@@ -110,6 +128,9 @@ export function renderMarkdown(r) {
     }
   }
 
+  if (r.mesh) lines.push(...renderMesh(r.mesh, r.meshGoals, r.environment));
+  if (!targetsRun) return lines.join("\n");
+
   const ra = r.ratios;
   lines.push(`Ratios: onramp/direct ${fmtX(ra.onrampVsDirectRps)}, onramp/nginx ${fmtX(ra.onrampVsNginxRps)}, onramp/pipenet ${fmtX(ra.onrampVsPipenetRps)} (req/s); ` +
     `nginx/direct ${fmtX(ra.nginxVsDirectRps)}, pipenet/direct ${fmtX(ra.pipenetVsDirectRps)}; ` +
@@ -120,6 +141,61 @@ export function renderMarkdown(r) {
   for (const g of r.goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met === undefined ? "n/a" : g.met ? "yes" : "**no**"} |`);
   lines.push("");
   return lines.join("\n");
+}
+
+/**
+ * The mesh section: relay, propagation, failover rounds, rate limit, and the mesh goals.
+ * @param {Record<string, any>} m @param {any[]} goals @param {Record<string, any>} e
+ */
+function renderMesh(m, goals, e) {
+  const lines = [`## Mesh: etcd ${e.etcd ?? "?"}, nats-server ${e.natsServer ?? "?"}, edges a, b, c (each its own region)`, ""];
+  if (m.error) return [...lines, `Mesh: failed: ${oneLine(m.error)}`, ""];
+  const failed = (/** @type {string} */ what, /** @type {any} */ part) => (part?.error ? [`${what}: failed: ${oneLine(part.error)}`, ""] : undefined);
+
+  const rl = m.relay;
+  lines.push(...(failed("Relay", rl) ?? [
+    `Relay: one agent at edge b; \`GET /hello\` with \`wrk -t${m.settings.wrk.threads} -c${m.settings.wrk.connections} -d${m.settings.wrk.durationS}s --latency\` ` +
+    `after a ${m.settings.wrk.warmupS} s warm-up (as the onramp row) sent to b and to a${m.settings.repeat > 1 ? `, alternately, median of ${m.settings.repeat} runs each` : ""}.`, "",
+    "| path | req/s | p50 | p99 | CPU µs/request: edge a, edge b, agent |", "|---|--:|--:|--:|--:|",
+    ...[["one edge (b, the agent's own)", rl.local], ["relayed (a → b → agent)", rl.relayed]].map(([label, w]) =>
+      `| ${label} | ${fmtInt(w.rps)}${w.non2xx + w.socketErrors ? ` (${w.non2xx + w.socketErrors} errors)` : ""} | ${fmtMs(w.p50Ms)} | ${fmtMs(w.p99Ms)} | ` +
+      `${w.cpuUsPerRequest["edge a"]}, ${w.cpuUsPerRequest["edge b"]}, ${w.cpuUsPerRequest.agent} |`),
+    "", `Relayed / one edge: **${fmtX(rl.ratio)}**.`, ""]));
+
+  const p = m.propagation;
+  lines.push(...(failed("Propagation", p) ?? [
+    `Propagation (${p.rounds} agents, one at a time, bind a new URL at b, then get SIGTERM; both admin APIs polled every 2 ms): ` +
+    `add, b lists → a lists: **p50 ${fmtMs(p.add.p50Ms)}, p99 ${fmtMs(p.add.p99Ms)}** (agent's \`Forwarding\` line → a lists: p50 ${fmtMs(p.addFromForwarding.p50Ms)}, p99 ${fmtMs(p.addFromForwarding.p99Ms)}); ` +
+    `removal, b drops → a drops: **p50 ${fmtMs(p.remove.p50Ms)}, p99 ${fmtMs(p.remove.p99Ms)}** (SIGTERM → a drops: p50 ${fmtMs(p.removeFromSigterm.p50Ms)}, p99 ${fmtMs(p.removeFromSigterm.p99Ms)}).`, ""]));
+
+  const f = m.failover;
+  lines.push(...(failed("Failover", f) ?? [
+    `Failover: pool members of \`https://pool.internal\` at a and c; a re-home agent with \`--edge c,a\` on a non-pooled URL, ${f.ratePerS} req/s to it through a and through b; edge c gets SIGKILL, then restarts on the same id and ports.`, "",
+    "| round | a drops c's member | b drops it | via a: failed, longest gap | via b: failed, longest gap | c down | agent back at c (after c ready) | a lists c's new member | a listed the dead session again |",
+    "|--:|--:|--:|--:|--:|--:|--:|--:|:-:|",
+    ...f.rounds.map((/** @type {any} */ x, /** @type {number} */ i) =>
+      `| ${i + 1} | ${fmtMs(x.detectMs)} | ${fmtMs(x.detectAtBMs)} | ${pacedCell(x.viaA)} | ${pacedCell(x.viaB)} | ` +
+      `${fmtMs(x.cDownMs)} | ${fmtMs(x.agentBackAtCMs)} | ${fmtMs(x.poolMemberBackAtAMs)} | ${x.staleMemberListedAtA ? "**yes**" : "no"} |`),
+    ""]));
+
+  const q = m.rateLimit;
+  lines.push(...(failed("Rate limit", q) ?? [
+    `Global rate limit (cloud endpoint on a, \`sliding_window\` ${q.capacity} per ${q.windowS} s, one bucket): ${q.sent} requests at ${q.ratePerS}/s round robin over a, b, c inside one window: ` +
+    `${q.allowed} allowed (a ${q.allowedPerEdge.a}, b ${q.allowedPerEdge.b}, c ${q.allowedPerEdge.c}), ${q.limited} limited (429)${q.other ? `, **${q.other} other** (${oneLine(JSON.stringify(q.statuses))})` : ""}: ` +
+    `overshoot **${(q.overshoot * 100).toFixed(1)}%**.`, ""]));
+
+  lines.push("| goal (mesh) | measured | met |", "|---|--:|:-:|");
+  for (const g of goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met === undefined ? "n/a" : g.met ? "yes" : "**no**"} |`);
+  lines.push("");
+  return lines;
+}
+
+/** Failed/sent, longest gap, and what failed when (ms after the kill). @param {any} x */
+function pacedCell(x) {
+  if (!x.failed) return `${x.failed}/${x.sent}, ${fmtMs(x.longestGapMs)}`;
+  const what = Object.entries(x.statuses).filter(([k]) => !k.startsWith("2")).map(([k, n]) => `${k}: ${n}`).join(", ");
+  const when = (x.failures ?? []).map((/** @type {any} */ f) => `sent ${f.sentMs} ms, answered ${f.answeredMs} ms`).join("; ");
+  return `${x.failed}/${x.sent}, ${fmtMs(x.longestGapMs)} (${oneLine(what)}${when ? `; ${oneLine(when)}` : ""})`;
 }
 
 /** @param {string} name @param {number | undefined} value @param {(v: number) => boolean} test @param {(v: number) => string} show */
