@@ -39,8 +39,8 @@ export interface ForwardHooks {
 
 /** Takes requests whose endpoint or member has a traffic policy. */
 export interface PolicyHandler {
-  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Route | undefined, expectContinue: boolean): void;
-  handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, pick: Route | undefined): void;
+  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route | undefined, expectContinue: boolean): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Route | undefined): void;
 }
 
 /**
@@ -62,31 +62,31 @@ export class HttpProxy {
     res.sendDate = false; // the upstream's Date header is forwarded as is
     res.once("finish", () => this.record(res, started));
     let endpoint: EdgeEndpoint;
-    let pick: Route | undefined;
+    let route: Route | undefined;
     try {
       if (contentLength(req) > this.options.maxRequestBodyBytes) throw this.tooLarge();
       endpoint = resolveEndpoint(this.table, req.headers.host);
-      if (!endpoint.cloudPolicy) pick = pickRoute(endpoint);
+      if (!endpoint.cloudPolicy) route = pickRoute(endpoint);
     } catch (err) {
       // A refused body is never read: close the connection rather than drain it.
       sendError(res, OnrampError.from(err, ErrorCode.Internal), hasBody(req));
       return;
     }
-    if (this.policies && (endpoint.cloudPolicy || pick?.member.policy)) {
-      this.policies.handle(req, res, endpoint, pick, expectContinue);
+    if (this.policies && (endpoint.cloudPolicy || route?.member.policy)) {
+      this.policies.handle(req, res, endpoint, route, expectContinue);
       return;
     }
     if (expectContinue) res.writeContinue();
-    this.forward(req, res, endpoint, pick!, shapeOf(req), undefined);
+    this.forward(req, res, endpoint, route!, shapeOf(req), undefined);
   }
 
   /** Sends the request to the picked member and streams the answer to `res`. */
-  forward(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Route, shape: RequestShape, hooks: ForwardHooks | undefined): void {
+  forward(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route, shape: RequestShape, hooks: ForwardHooks | undefined): void {
     const declared = contentLength(req);
     const head = {
       ...shape,
       endpointId: endpoint.id,
-      bindId: pick.member.bindId,
+      bindId: route.member.bindId,
       clientAddr: `${clientIpOf(req)}:${req.socket.remotePort ?? 0}`,
     };
     let stream: MuxStream | undefined;
@@ -99,7 +99,7 @@ export class HttpProxy {
     const finish = (result: number | "error") => {
       if (finished) return;
       finished = true;
-      pick.release();
+      route.release();
       hooks?.settled?.(result);
     };
     res.once("close", () => {
@@ -183,7 +183,7 @@ export class HttpProxy {
     };
 
     if (!hasBody(req)) {
-      stream = pick.opener.openStream(encodeRequestHead(head), true, handler);
+      stream = route.opener.openStream(encodeRequestHead(head), true, handler);
       return;
     }
     if (declared >= 0 && declared <= this.options.inlineBodyBytes) {
@@ -193,11 +193,11 @@ export class HttpProxy {
         if (res.destroyed) return finish("error");
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         this.metrics.bytes.inc({ direction: "request" }, body.length);
-        stream = pick.opener.openStream(encodeRequestHead({ ...head, body }), true, handler);
+        stream = route.opener.openStream(encodeRequestHead({ ...head, body }), true, handler);
       });
       return;
     }
-    stream = pick.opener.openStream(encodeRequestHead(head), false, handler);
+    stream = route.opener.openStream(encodeRequestHead(head), false, handler);
     this.pumpBody(req, res, stream);
   }
 

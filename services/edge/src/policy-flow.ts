@@ -43,21 +43,21 @@ export class PolicyFlow implements PolicyHandler {
     private readonly connections: ClientConnections,
   ) {}
 
-  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, pick: Route | undefined, expectContinue: boolean): void {
+  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route | undefined, expectContinue: boolean): void {
     const abort = new AbortController();
     // Only a client that left early cancels policy work (a JWKS wait); aborting on every normal
     // close would build a DOMException per request.
     res.once("close", () => {
       if (!res.writableFinished) abort.abort();
     });
-    this.start(req, endpoint, pick, abort.signal, shapeOf(req), {
+    this.start(req, endpoint, route, abort.signal, shapeOf(req), {
       respond: (r) => writeReplacement(res, r, hasBody(req)),
       fail: (error) => sendError(res, error, hasBody(req)),
       close: () => req.socket.destroy(),
-      forward: (target, targetPick, request, policy, ctx, tickets) => {
+      forward: (target, targetRoute, request, policy, ctx, tickets) => {
         if (expectContinue) res.writeContinue();
         const respond = policy && ctx && policy.ruleCounts.on_http_response > 0;
-        this.proxy.forward(req, res, target, targetPick, shapeOfState(request), {
+        this.proxy.forward(req, res, target, targetRoute, shapeOfState(request), {
           settled: (result) => settle(tickets, result),
           response: respond ? (head) => this.responsePhase(policy, ctx, head, target) : undefined,
         });
@@ -66,16 +66,16 @@ export class PolicyFlow implements PolicyHandler {
   }
 
   /** The request phase for a protocol switch (WebSocket): a policy that denies it denies the upgrade. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, pick: Route | undefined): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Route | undefined): void {
     const abort = new AbortController();
     socket.once("close", () => abort.abort());
-    this.start(req, endpoint, pick, abort.signal, shapeOf(req, true), {
+    this.start(req, endpoint, route, abort.signal, shapeOf(req, true), {
       respond: (r) => writeRawResponse(socket, r),
       fail: (error) => writeRawError(socket, error),
       close: () => socket.destroy(),
-      forward: (target, targetPick, request, _policy, _ctx, tickets) => {
+      forward: (target, targetRoute, request, _policy, _ctx, tickets) => {
         settle(tickets, 101);
-        forwardUpgrade(req, socket, early, target, targetPick, shapeOfState(request));
+        forwardUpgrade(req, socket, early, target, targetRoute, shapeOfState(request));
       },
     });
   }
@@ -226,7 +226,7 @@ interface Exchange {
   close(): void;
   forward(
     endpoint: EdgeEndpoint,
-    pick: Route,
+    route: Route,
     request: HttpRequestState,
     policy: Policy | undefined,
     ctx: RequestContext | undefined,

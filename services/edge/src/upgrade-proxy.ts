@@ -15,19 +15,19 @@ import type { RoutingTable } from "./routing-table.js";
  */
 export function proxyUpgrade(table: RoutingTable, policies: PolicyHandler | undefined, req: IncomingMessage, socket: Duplex, early: Buffer): void {
   let endpoint: EdgeEndpoint;
-  let pick: Route | undefined;
+  let route: Route | undefined;
   try {
     endpoint = resolveEndpoint(table, req.headers.host);
-    if (!endpoint.cloudPolicy) pick = pickRoute(endpoint);
+    if (!endpoint.cloudPolicy) route = pickRoute(endpoint);
   } catch (err) {
     writeRawError(socket, OnrampError.from(err, ErrorCode.Internal));
     return;
   }
-  if (policies && (endpoint.cloudPolicy || pick?.member.policy)) {
-    policies.handleUpgrade(req, socket, early, endpoint, pick);
+  if (policies && (endpoint.cloudPolicy || route?.member.policy)) {
+    policies.handleUpgrade(req, socket, early, endpoint, route);
     return;
   }
-  forwardUpgrade(req, socket, early, endpoint, pick!, shapeOf(req, true));
+  forwardUpgrade(req, socket, early, endpoint, route!, shapeOf(req, true));
 }
 
 /**
