@@ -103,13 +103,6 @@ export class BindingView {
     return this.entries.get(key)?.binding;
   }
 
-  /** Highest revision the view holds for `edge`'s bindings, tombstones included. */
-  revisionOf(edge: string): number {
-    let max = 0;
-    for (const e of this.entries.values()) if (e.binding?.edge === edge && e.revision > max) max = e.revision;
-    return max;
-  }
-
   /** Digest of an edge's live bindings (keys and revisions): equal digests, equal views. */
   digest(edge: string): string {
     return digestOf(this.bindingsOf(edge));

@@ -69,7 +69,7 @@ export interface Peer {
  * silence heard through a broken or hung connection says nothing about the peer.
  */
 export class Gossip {
-  private readonly options: Required<Omit<GossipOptions, "now">> & { now: () => number };
+  private readonly options: GossipOptions & { heartbeatIntervalMs: number; deadAfterMs: number; snapshotTimeoutMs: number; now: () => number };
   private readonly peers = new Map<string, Peer>();
   private readonly unsubscribe: Array<() => void> = [];
   private readonly snapshotsInFlight = new Set<string>();
@@ -86,7 +86,7 @@ export class Gossip {
     if (!Number.isInteger(deadAfterMs) || deadAfterMs <= heartbeatIntervalMs) {
       throw bad("deadAfterMs", `must be an integer above the heartbeat interval (${heartbeatIntervalMs} ms), got ${deadAfterMs}`);
     }
-    this.options = { heartbeatIntervalMs, deadAfterMs, snapshotTimeoutMs: 2000, ...stripUndefined(options), now: options.now ?? Date.now };
+    this.options = { ...options, heartbeatIntervalMs, deadAfterMs, snapshotTimeoutMs: options.snapshotTimeoutMs ?? 2000, now: options.now ?? Date.now };
   }
 
   start(): void {
@@ -268,6 +268,3 @@ function bad(field: string, why: string): OnrampError {
   return new OnrampError(ErrorCode.InvalidArgument, `gossip option ${field}: ${why}`);
 }
 
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
