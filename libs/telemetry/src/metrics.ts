@@ -11,6 +11,7 @@ export interface EdgeMetrics {
   readonly dataConnections: Gauge;
   readonly endpoints: Gauge;
   readonly binds: Counter<"result">;
+  readonly retries: Counter<"reason" | "result">;
 }
 
 export function createEdgeMetrics(): EdgeMetrics {
@@ -44,6 +45,12 @@ export function createEdgeMetrics(): EdgeMetrics {
       name: "onramp_edge_binds_total",
       help: "Bind attempts by result (ok or an Onramp error code).",
       labelNames: ["result"],
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: "onramp_edge_retries_total",
+      help: "Requests sent again to another pool member, by why the attempt failed (an Onramp error code) and whether a retry was made (retried, or budget / no-member when it was not).",
+      labelNames: ["reason", "result"],
       registers: [registry],
     }),
   };

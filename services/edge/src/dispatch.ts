@@ -29,11 +29,14 @@ export function resolveEndpoint(table: RoutingTable, hostHeader: string | undefi
   throw new OnrampError(ErrorCode.EndpointNotFound, `no endpoint is bound for ${hostname}`);
 }
 
-/** Chooses a member of the endpoint's pool that can take a request now, and the route to it. */
-export function pickRoute(endpoint: EdgeEndpoint): Route {
+/**
+ * Chooses a member of the endpoint's pool that can take a request now, and the route to it;
+ * members in `exclude` (already tried for this request) are passed over.
+ */
+export function pickRoute(endpoint: EdgeEndpoint, exclude?: ReadonlySet<string>): Route {
   // A member that cannot open a stream now (its session is ending, the relay to its edge is
   // down) is skipped.
-  let tried: Set<string> | undefined;
+  let tried: Set<string> | undefined = exclude ? new Set(exclude) : undefined;
   for (;;) {
     const pick = endpoint.pool.pick(tried);
     if (pick.kind === "fail") {

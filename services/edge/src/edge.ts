@@ -85,7 +85,7 @@ export class Edge {
     this.bus = this.options.bus ?? createInProcessBus();
     this.policyRuntime = createPolicyRuntime(this.options.rateLimits ? { rateLimits: this.options.rateLimits } : {});
     this.table = new RoutingTable(this.options.region);
-    const proxy = new HttpProxy(this.table, this.options, this.metrics);
+    const proxy = new HttpProxy(this.table, this.options, this.metrics, logger);
     proxy.policies = new PolicyFlow(proxy, this.table, this.policyRuntime, this.options.region, logger, this.connections);
     // Cloud endpoints are checked now, so a bad config fails before anything listens.
     this.options.cloudEndpoints.forEach((c, i) => this.compileCloudEndpoint(c, i));

@@ -1,14 +1,18 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { creditedWriter, decodeResponseHead, decodeTrailers, encodeRequestHead, type MuxStream } from "@onramp/mux";
 import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
-import type { EdgeMetrics } from "@onramp/telemetry";
+import type { EdgeMetrics, Logger } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex, Writable } from "node:stream";
 import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
 import { pickRoute, resolveEndpoint, type EdgeEndpoint, type Route } from "./dispatch.js";
 import { sendError } from "./error-response.js";
 import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
+import { retryable, RetryBudget } from "./retry-policy.js";
 import type { RoutingTable } from "./routing-table.js";
+
+/** Attempts per request, the first included: two retries ride out a dying member and a stale view of another. */
+const MAX_ATTEMPTS = 3;
 
 export interface HttpProxyOptions {
   maxRequestBodyBytes: number;
@@ -51,10 +55,13 @@ export interface PolicyHandler {
 export class HttpProxy {
   policies: PolicyHandler | undefined;
 
+  private readonly budget = new RetryBudget();
+
   constructor(
     private readonly table: RoutingTable,
     private readonly options: HttpProxyOptions,
     private readonly metrics: EdgeMetrics,
+    private readonly logger: Logger,
   ) {}
 
   handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
@@ -80,15 +87,25 @@ export class HttpProxy {
     this.forward(req, res, endpoint, route!, shapeOf(req), undefined);
   }
 
-  /** Sends the request to the picked member and streams the answer to `res`. */
-  forward(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route, shape: RequestShape, hooks: ForwardHooks | undefined): void {
+  /**
+   * Sends the request to the picked member and streams the answer to `res`. An attempt that fails
+   * before any response head, while the body is still whole here, goes to another member of the
+   * pool (see retry-policy.ts), within the retry budget.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, first: Route, shape: RequestShape, hooks: ForwardHooks | undefined): void {
     const declared = contentLength(req);
     const head = {
       ...shape,
       endpointId: endpoint.id,
-      bindId: route.member.bindId,
       clientAddr: `${clientIpOf(req)}:${req.socket.remotePort ?? 0}`,
     };
+    let route = first;
+    const tried = new Set<string>();
+    let inlineBody: Buffer | undefined;
+    let responded = false;
+    let streamedBody = false;
+    const endRequest = this.budget.begin();
+    let endRetry: (() => void) | undefined;
     let stream: MuxStream | undefined;
     let finished = false;
     let sink: Writable = res;
@@ -100,7 +117,38 @@ export class HttpProxy {
       if (finished) return;
       finished = true;
       route.release();
+      endRequest();
+      endRetry?.();
       hooks?.settled?.(result);
+    };
+    const open = (endStream: boolean): MuxStream => {
+      tried.add(route.member.id);
+      const bytes = encodeRequestHead(inlineBody ? { ...head, bindId: route.member.bindId, body: inlineBody } : { ...head, bindId: route.member.bindId });
+      return (stream = route.opener.openStream(bytes, endStream, handler));
+    };
+    /** Sends the request again to another member when that is safe and the budget allows. */
+    const retry = (code: ErrorCode, message: string): boolean => {
+      if (responded || streamedBody || res.destroyed || tried.size >= MAX_ATTEMPTS || !retryable(code, req.method ?? "GET")) return false;
+      let next: Route;
+      try {
+        next = pickRoute(endpoint, tried);
+      } catch {
+        this.metrics.retries.inc({ reason: code, result: "no-member" });
+        return false;
+      }
+      const slot = endRetry ?? this.budget.take();
+      if (!slot) {
+        next.release();
+        this.metrics.retries.inc({ reason: code, result: "budget" });
+        return false;
+      }
+      endRetry = slot;
+      this.logger.info({ endpoint: endpoint.url.url, failed: route.member.id, edge: route.member.edge, code, message, next: next.member.id, attempt: tried.size + 1 }, "retrying on another member");
+      this.metrics.retries.inc({ reason: code, result: "retried" });
+      route.release();
+      route = next;
+      open(true);
+      return true;
     };
     res.once("close", () => {
       finish(res.writableFinished ? res.statusCode : "error");
@@ -143,6 +191,7 @@ export class HttpProxy {
 
     const handler: MuxStream["handler"] = {
       onHead: (payload, endStream) => {
+        responded = true;
         const response = decodeResponseHead(payload);
         if (!hooks?.response) {
           if (writeHead(response.status, response.statusText, response.headers)) startBody(response.body, endStream);
@@ -178,12 +227,13 @@ export class HttpProxy {
       },
       onReset: (code, message) => {
         if (deferred) return void deferred.push(() => handler.onReset!(code, message));
+        if (retry(code, message)) return;
         sendError(res, new OnrampError(code, message));
       },
     };
 
     if (!hasBody(req)) {
-      stream = route.opener.openStream(encodeRequestHead(head), true, handler);
+      open(true);
       return;
     }
     if (declared >= 0 && declared <= this.options.inlineBodyBytes) {
@@ -191,14 +241,14 @@ export class HttpProxy {
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
         if (res.destroyed) return finish("error");
-        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        this.metrics.bytes.inc({ direction: "request" }, body.length);
-        stream = route.opener.openStream(encodeRequestHead({ ...head, body }), true, handler);
+        inlineBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        this.metrics.bytes.inc({ direction: "request" }, inlineBody.length);
+        open(true);
       });
       return;
     }
-    stream = route.opener.openStream(encodeRequestHead(head), false, handler);
-    this.pumpBody(req, res, stream);
+    streamedBody = true;
+    this.pumpBody(req, res, open(false));
   }
 
   /** Streams the client's body to the agent, pausing the client while the stream has no credit. */

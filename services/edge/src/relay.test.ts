@@ -1,9 +1,10 @@
-import { decodeRequestHead, decodeResponseHead, encodeRequestHead, encodeResponseHead, MuxConnection } from "@onramp/mux";
+import { decodeResponseHead, encodeRequestHead, type MuxConnection } from "@onramp/mux";
 import { silentLogger } from "@onramp/telemetry";
-import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
+import type { AddressInfo, Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createAgentListener } from "./agent-listener.js";
 import type { AgentSession } from "./agent-session.js";
+import { fakeAgentConnection } from "./fake-agent.js";
 import { acceptorHello, dialerHello, verifyHello } from "./relay-auth.js";
 import { RelayClient } from "./relay-client.js";
 import { acceptRelayConnection } from "./relay-server.js";
@@ -14,24 +15,10 @@ afterEach(() => {
   for (const c of closers.splice(0)) c();
 });
 
-/** An "agent": a mux connection pair on loopback whose agent side answers every request with its bind id. */
-async function fakeAgentConnection(): Promise<MuxConnection> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const accepted = new Promise<Socket>((r) => server.once("connection", r));
-  const agentSocket = connect((server.address() as AddressInfo).port, "127.0.0.1");
-  const edgeSide = new MuxConnection(await accepted, true);
-  const agentSide = new MuxConnection(agentSocket, false);
-  agentSide.events.onStream = (stream, head) => {
-    const req = decodeRequestHead(head);
-    stream.sendHead(encodeResponseHead({ status: 200, statusText: "OK", headers: ["x-bind", req.bindId], body: Buffer.from(`hello ${req.path}`) }), true);
-  };
-  closers.push(() => {
-    edgeSide.destroy(undefined);
-    agentSide.destroy(undefined);
-    server.close();
-  });
-  return edgeSide;
+async function fakeAgent(): Promise<MuxConnection> {
+  const agent = await fakeAgentConnection();
+  closers.push(agent.close);
+  return agent.connection;
 }
 
 async function relayListener(sessions: Record<string, MuxConnection>): Promise<{ server: Server; address: string }> {
@@ -68,7 +55,7 @@ async function connectedOpener(client: RelayClient, edge: string): Promise<MuxCo
 
 describe("relay between edges", () => {
   it("carries a request to the agent session holding the bind on the other edge", async () => {
-    const { address } = await relayListener({ b1: await fakeAgentConnection() });
+    const { address } = await relayListener({ b1: await fakeAgent() });
     const client = new RelayClient({ edgeId: "a", clusterSecret: SECRET, addressOf: () => address, mux: {}, handshakeTimeoutMs: 2000, logger: silentLogger() });
     closers.push(() => client.close());
     const relay = await connectedOpener(client, "b");
