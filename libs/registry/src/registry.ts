@@ -92,4 +92,3 @@ export interface RegistryWatch {
   close(): void;
 }
 
-export type { BindingRecord, CloudEndpointRecord, EdgeRecord, SessionRecord };

@@ -100,12 +100,13 @@ export class HttpProxy {
       clientAddr: `${clientIpOf(req)}:${req.socket.remotePort ?? 0}`,
     };
     let route = first;
-    const tried = new Set<string>();
+    /** Members already tried; made only when a retry is considered (most requests never need it). */
+    let tried: Set<string> | undefined;
     let inlineBody: Buffer | undefined;
     let responded = false;
     let streamedBody = false;
-    const endRequest = this.budget.begin();
-    let endRetry: (() => void) | undefined;
+    this.budget.begin();
+    let retrying = false;
     let stream: MuxStream | undefined;
     let finished = false;
     let sink: Writable = res;
@@ -117,18 +118,18 @@ export class HttpProxy {
       if (finished) return;
       finished = true;
       route.release();
-      endRequest();
-      endRetry?.();
+      this.budget.end(retrying);
       hooks?.settled?.(result);
     };
     const open = (endStream: boolean): MuxStream => {
-      tried.add(route.member.id);
       const bytes = encodeRequestHead(inlineBody ? { ...head, bindId: route.member.bindId, body: inlineBody } : { ...head, bindId: route.member.bindId });
       return (stream = route.opener.openStream(bytes, endStream, handler));
     };
     /** Sends the request again to another member when that is safe and the budget allows. */
     const retry = (code: ErrorCode, message: string): boolean => {
-      if (responded || streamedBody || res.destroyed || tried.size >= MAX_ATTEMPTS || !retryable(code, req.method ?? "GET")) return false;
+      if (responded || streamedBody || res.destroyed || !retryable(code, req.method ?? "GET")) return false;
+      (tried ??= new Set()).add(route.member.id);
+      if (tried.size >= MAX_ATTEMPTS) return false;
       let next: Route;
       try {
         next = pickRoute(endpoint, tried);
@@ -136,13 +137,11 @@ export class HttpProxy {
         this.metrics.retries.inc({ reason: code, result: "no-member" });
         return false;
       }
-      const slot = endRetry ?? this.budget.take();
-      if (!slot) {
+      if (!retrying && !(retrying = this.budget.take())) {
         next.release();
         this.metrics.retries.inc({ reason: code, result: "budget" });
         return false;
       }
-      endRetry = slot;
       this.logger.info({ endpoint: endpoint.url.url, failed: route.member.id, edge: route.member.edge, code, message, next: next.member.id, attempt: tried.size + 1 }, "retrying on another member");
       this.metrics.retries.inc({ reason: code, result: "retried" });
       route.release();

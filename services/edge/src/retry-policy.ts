@@ -37,26 +37,21 @@ export class RetryBudget {
     private readonly minConcurrent = 3,
   ) {}
 
-  /** One more request in flight; call the returned function once it is over. */
-  begin(): () => void {
+  /** One more request in flight. */
+  begin(): void {
     this.active++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.active--;
-    };
   }
 
-  /** Takes a retry from the budget; false when it is spent. Call the returned function when the retry ends. */
-  take(): (() => void) | undefined {
-    if (this.retrying >= Math.max(this.minConcurrent, this.ratio * this.active)) return undefined;
+  /** A request is over; `retried` when it held a retry from `take()`. Call once per `begin()`. */
+  end(retried: boolean): void {
+    this.active--;
+    if (retried) this.retrying--;
+  }
+
+  /** Takes a retry from the budget (given back by `end(true)`); false when it is spent. */
+  take(): boolean {
+    if (this.retrying >= Math.max(this.minConcurrent, this.ratio * this.active)) return false;
     this.retrying++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.retrying--;
-    };
+    return true;
   }
 }

@@ -74,12 +74,11 @@ describe("retries on another pool member", () => {
 describe("RetryBudget", () => {
   it("allows retries up to 20% of requests in flight, and at least 3", () => {
     const budget = new RetryBudget();
-    const requests = Array.from({ length: 20 }, () => budget.begin());
+    for (let i = 0; i < 20; i++) budget.begin();
     const taken = Array.from({ length: 6 }, () => budget.take());
     expect(taken.filter(Boolean)).toHaveLength(4);
-    taken[0]!();
-    expect(budget.take()).toBeDefined();
-    for (const end of requests) end();
+    budget.end(true);
+    expect(budget.take()).toBe(true);
     const quiet = new RetryBudget();
     expect([quiet.take(), quiet.take(), quiet.take(), quiet.take()].filter(Boolean)).toHaveLength(3);
   });
