@@ -105,8 +105,7 @@ export class HttpProxy {
     let inlineBody: Buffer | undefined;
     let responded = false;
     let streamedBody = false;
-    this.budget.begin();
-    let retrying = false;
+    this.budget.deposit();
     let stream: MuxStream | undefined;
     let finished = false;
     let sink: Writable = res;
@@ -118,7 +117,6 @@ export class HttpProxy {
       if (finished) return;
       finished = true;
       route.release();
-      this.budget.end(retrying);
       hooks?.settled?.(result);
     };
     const open = (endStream: boolean): MuxStream => {
@@ -137,7 +135,7 @@ export class HttpProxy {
         this.metrics.retries.inc({ reason: code, result: "no-member" });
         return false;
       }
-      if (!retrying && !(retrying = this.budget.take())) {
+      if (!this.budget.take()) {
         next.release();
         this.metrics.retries.inc({ reason: code, result: "budget" });
         return false;

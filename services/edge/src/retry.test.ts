@@ -72,14 +72,26 @@ describe("retries on another pool member", () => {
 });
 
 describe("RetryBudget", () => {
-  it("allows retries up to 20% of requests in flight, and at least 3", () => {
+  it("allows retries of 20% of the requests of the last 10 s on top of 10 a second", () => {
+    let now = 0;
+    const budget = new RetryBudget(0.2, 10, 10, () => now);
+    const takeAll = () => {
+      let n = 0;
+      while (budget.take()) n++;
+      return n;
+    };
+    expect(takeAll()).toBe(100); // the floor: 10/s over the 10 s window
+    for (let i = 0; i < 500; i++) budget.deposit();
+    expect(takeAll()).toBe(100); // 20% of 500
+    now = 5_000;
+    expect(takeAll()).toBe(0); // still spent: everything is inside the window
+    now = 10_500;
+    expect(takeAll()).toBe(100); // the requests and retries of second 0 left the window
+  });
+
+  it("lets a burst of retries through when a member takes many requests down at once", () => {
     const budget = new RetryBudget();
-    for (let i = 0; i < 20; i++) budget.begin();
-    const taken = Array.from({ length: 6 }, () => budget.take());
-    expect(taken.filter(Boolean)).toHaveLength(4);
-    budget.end(true);
-    expect(budget.take()).toBe(true);
-    const quiet = new RetryBudget();
-    expect([quiet.take(), quiet.take(), quiet.take(), quiet.take()].filter(Boolean)).toHaveLength(3);
+    for (let i = 0; i < 2_000; i++) budget.deposit(); // 200 req/s for 10 s
+    expect(Array.from({ length: 150 }, () => budget.take()).every(Boolean)).toBe(true);
   });
 });
