@@ -94,7 +94,7 @@ export class Agent {
    * A refusal no retry can fix (BIND_CONFLICT, INVALID_URL, …) stops the agent and rejects.
    */
   async bind(options: BindOptions): Promise<BoundEndpoint> {
-    const upstream = createUpstream(options.upstream, { timeoutMs: this.options.upstreamTimeoutMs });
+    const upstream = createUpstream(options.upstream);
     const spec: BindSpec = {
       bindId: `bind_${randomUUID()}`,
       url: options.url ?? "",

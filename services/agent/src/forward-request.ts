@@ -17,12 +17,25 @@ export interface ForwardOptions {
 export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: boolean, upstream: Upstream, options: ForwardOptions): void {
   let controller: Dispatcher.DispatchController | undefined;
   let body: Buffer | Readable | null = null;
-  if (!endStream) body = streamedBody(stream, head.body);
+  if (!endStream) body = streamedBody(stream, head.body, () => armTimeout());
   else if (head.body.length > 0) body = Buffer.from(head.body.buffer, head.body.byteOffset, head.body.byteLength);
   stream.handler.onReset = () => controller?.abort(new OnrampError(ErrorCode.ClientClosed, "the client went away"));
   stream.handler.onWritable = () => controller?.resume();
 
   let responded = false;
+  let timer: NodeJS.Timeout | undefined;
+  /**
+   * The upstream's time to answer runs from when the whole request is sent, on a timer of our
+   * own: undici's headersTimeout rides on a coarse clock (a 300 ms timeout fired after about 1 s).
+   */
+  const armTimeout = () => {
+    if (options.upstreamTimeoutMs <= 0 || stream.isClosed || responded) return;
+    timer = setTimeout(() => {
+      if (responded || stream.isClosed) return;
+      stream.reset(ErrorCode.UpstreamTimeout, `the upstream ${upstream.url} sent no response within ${options.upstreamTimeoutMs} ms`);
+      controller?.abort(new OnrampError(ErrorCode.UpstreamTimeout, "upstream timeout"));
+    }, options.upstreamTimeoutMs);
+  };
   let inline: Buffer[] | undefined;
   let status = 502;
   let statusText = "";
@@ -37,7 +50,9 @@ export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: 
       },
       onResponseStart(c, statusCode, parsed, statusMessage) {
         if (statusCode < 200) return; // informational (100, 103): the edge sends its own 100
+        if (stream.isClosed) return c.abort(new OnrampError(ErrorCode.ClientClosed, "the exchange is over"));
         responded = true;
+        clearTimeout(timer);
         status = statusCode;
         statusText = statusMessage ?? "";
         headers = forwardableHeaders(rawPairs(c.rawHeaders));
@@ -62,19 +77,21 @@ export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: 
         }
       },
       onResponseError(_c, err) {
+        clearTimeout(timer);
         if (stream.isClosed) return;
-        const error = upstreamError(err as NodeJS.ErrnoException, upstream.url, options.upstreamTimeoutMs);
+        const error = upstreamError(err as NodeJS.ErrnoException, upstream.url);
         stream.reset(responded ? ErrorCode.UpstreamError : error.code, responded ? "the upstream connection broke mid-response" : error.message);
       },
     },
   );
+  if (endStream) armTimeout();
 }
 
 /**
  * The request body as a Readable for undici, fed by the data stream. Credit goes back to the edge
  * only as undici reads, so a slow upstream slows the client instead of filling memory.
  */
-function streamedBody(stream: MuxStream, first: Uint8Array): Readable {
+function streamedBody(stream: MuxStream, first: Uint8Array, onSent: () => void): Readable {
   let held = 0;
   const body = new Readable({
     highWaterMark: 64 * 1024,
@@ -90,7 +107,10 @@ function streamedBody(stream: MuxStream, first: Uint8Array): Readable {
     if (body.push(chunk)) stream.consumed(chunk.length);
     else held += chunk.length;
   };
-  stream.handler.onEnd = () => body.push(null);
+  stream.handler.onEnd = () => {
+    body.push(null);
+    onSent();
+  };
   return body;
 }
 

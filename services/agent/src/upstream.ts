@@ -22,7 +22,7 @@ export function normalizeUpstream(target: string): string {
   return `http://${t}`;
 }
 
-export function createUpstream(target: string, options: { timeoutMs: number }): Upstream {
+export function createUpstream(target: string): Upstream {
   const url = normalizeUpstream(target);
   let parsed: URL;
   try {
@@ -41,8 +41,9 @@ export function createUpstream(target: string, options: { timeoutMs: number }): 
   return {
     url: origin,
     pool: new Pool(origin, {
-      // Time to response headers; 0 disables. Bodies may idle forever (SSE, long polls).
-      headersTimeout: options.timeoutMs,
+      // The time to response headers is timed by forwardRequest (undici's timer is too coarse).
+      // Bodies may idle forever (SSE, long polls).
+      headersTimeout: 0,
       bodyTimeout: 0,
     }),
     request: https ? httpsRequest : httpRequest,
@@ -58,10 +59,8 @@ export function createUpstream(target: string, options: { timeoutMs: number }): 
 }
 
 /** Maps an upstream connection error (node:http or undici) to what the edge tells the client. */
-export function upstreamError(err: NodeJS.ErrnoException, upstream: string, timeoutMs = 0): OnrampError {
+export function upstreamError(err: NodeJS.ErrnoException, upstream: string): OnrampError {
   switch (err.code) {
-    case "UND_ERR_HEADERS_TIMEOUT":
-      return new OnrampError(ErrorCode.UpstreamTimeout, `the upstream ${upstream} sent no response within ${timeoutMs} ms`, { cause: err });
     case "UND_ERR_CONNECT_TIMEOUT":
       return new OnrampError(ErrorCode.UpstreamRefused, `connecting to the upstream ${upstream} timed out`, { cause: err });
     case "ECONNREFUSED":
