@@ -1,58 +1,65 @@
-/** What the balancer needs to know about a pool member; the edge attaches the rest. */
-export interface MemberInfo {
-  readonly id: string;
-  /** Region of the edge the member is connected to; local members are preferred. */
-  readonly region: string;
-}
+import { type MemberInfo, TIERS, tierOf, weightOf } from "./member.js";
+import { type MemberSnapshot, type MemberState, createMemberState, snapshotOf } from "./member-state.js";
+import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "./options.js";
+import { type Ejection, OutlierDetector, type RequestResult } from "./outlier-detector.js";
+import type { PickResult } from "./pick-result.js";
+import { chooseOfTwo } from "./two-choices.js";
+import { chooseTier, tierHealth, tierLoads } from "./tier-load.js";
 
-interface MemberState<M extends MemberInfo> {
-  readonly member: M;
-  outstanding: number;
-  healthy: boolean;
-  /** Pick sequence number of the last time this member was chosen; breaks ties fairly. */
-  lastPicked: number;
-}
+type PerTier<T> = [T, T, T];
 
-export type FailReason = "no-members" | "no-healthy-members";
-
-/** Result of a pick: never `undefined`, never a throw. */
-export type PickResult<M> =
-  | { readonly kind: "pick"; readonly member: M; readonly release: () => void }
-  | { readonly kind: "fail"; readonly reason: FailReason };
-
-export interface PoolOptions {
-  /** Region of the edge that picks; members there are preferred. */
-  localRegion?: string;
-  /** Source of randomness in [0, 1); injectable so tests are deterministic. */
-  random?: () => number;
-}
+const NO_MEMBERS = { kind: "fail", reason: "no-members" } as const;
+const NO_AVAILABLE_MEMBERS = { kind: "fail", reason: "no-available-members" } as const;
+const MEMBERS_NOT_READY = { kind: "queue", reason: "members-not-ready" } as const;
 
 /**
- * The members bound to one URL and the choice among them: healthy members only, members in the
- * local region first, and within that set power-of-two-choices on outstanding requests. Ties go
- * to the member picked least recently, so an idle pool alternates instead of flipping coins.
+ * The members bound to one URL and the choice among them. Members are grouped in tiers by
+ * distance (this edge, this region, elsewhere); traffic stays in the nearest tier while it is
+ * healthy enough and spills to farther ones as it degrades (tier-load.ts). Within a tier,
+ * weighted power of two choices on outstanding requests (two-choices.ts). A member is available
+ * when healthy, not ejected by the outlier detector, not draining and ready; when too little of
+ * the pool is healthy, health and ejection are ignored (panic) so the pool still serves.
+ *
+ * Pure logic: no timers, no I/O. Times are the caller's clock in ms, passed as `now`.
  */
 export class Pool<M extends MemberInfo> {
   private readonly states = new Map<string, MemberState<M>>();
-  private readonly localRegion: string | undefined;
-  private readonly random: () => number;
-  private seq = 0;
+  private readonly options: ResolvedPoolOptions;
+  private readonly outliers: OutlierDetector;
+  private pickSeq = 0;
+  /** Virtual time of the last pick's weighted turn (see Contender.turn). */
+  private clock = 0;
 
   constructor(options: PoolOptions = {}) {
-    this.localRegion = options.localRegion;
-    this.random = options.random ?? Math.random;
+    this.options = resolvePoolOptions(options);
+    this.outliers = new OutlierDetector(this.options.outlier);
   }
 
   get size(): number {
     return this.states.size;
   }
 
+  /**
+   * Adds a member, or updates the info of one already there (same id) while keeping its state:
+   * health, readiness, draining, load, ejection history. Throws on an invalid weight.
+   */
   add(member: M): void {
-    this.states.set(member.id, { member, outstanding: 0, healthy: true, lastPicked: 0 });
+    const weight = weightOf(member);
+    const tier = tierOf(member, this.options.localEdge, this.options.localRegion);
+    const existing = this.states.get(member.id);
+    if (existing) {
+      existing.member = member;
+      existing.weight = weight;
+      existing.tier = tier;
+      return;
+    }
+    this.states.set(member.id, createMemberState(member, weight, tier, this.clock));
+    this.outliers.add(member.id);
   }
 
   /** Removes a member; requests it already carries finish or fail on their own. */
   remove(id: string): boolean {
+    this.outliers.remove(id);
     return this.states.delete(id);
   }
 
@@ -64,54 +71,141 @@ export class Pool<M extends MemberInfo> {
     return [...this.states.values()].map((s) => s.member);
   }
 
+  /** Requests this edge has in flight on the member. */
   outstanding(id: string): number {
     return this.states.get(id)?.outstanding ?? 0;
   }
 
+  /** Result of the member's active health check, as its agent reports it. Members start healthy. */
   setHealthy(id: string, healthy: boolean): void {
     const state = this.states.get(id);
     if (state) state.healthy = healthy;
   }
 
-  /** Picks a member and counts a request against it until `release()` is called. */
-  pick(exclude?: ReadonlySet<string>): PickResult<M> {
-    if (this.states.size === 0) return { kind: "fail", reason: "no-members" };
-    const candidates = this.candidates(exclude);
-    if (candidates.length === 0) return { kind: "fail", reason: "no-healthy-members" };
-    const chosen = candidates.length === 1 ? candidates[0]! : this.twoChoices(candidates);
-    chosen.outstanding++;
-    chosen.lastPicked = ++this.seq;
-    let released = false;
-    return {
-      kind: "pick",
-      member: chosen.member,
-      release: () => {
-        if (released) return;
-        released = true;
-        chosen.outstanding--;
-      },
-    };
+  /**
+   * False while the member has no usable connection; picks queue rather than fail on such
+   * members. True when this changed the member's state.
+   */
+  setReady(id: string, ready: boolean): boolean {
+    const state = this.states.get(id);
+    if (!state || state.ready === ready) return false;
+    state.ready = ready;
+    return true;
   }
 
-  private candidates(exclude: ReadonlySet<string> | undefined): MemberState<M>[] {
-    const local: MemberState<M>[] = [];
-    const remote: MemberState<M>[] = [];
-    for (const state of this.states.values()) {
-      if (!state.healthy || exclude?.has(state.member.id)) continue;
-      if (this.localRegion === undefined || state.member.region === this.localRegion) local.push(state);
-      else remote.push(state);
+  /** A draining member takes no new requests, not even in panic; those in flight finish. */
+  setDraining(id: string, draining: boolean): void {
+    const state = this.states.get(id);
+    if (state) state.draining = draining;
+  }
+
+  /**
+   * Requests other edges report in flight on the member (membership updates); added to this
+   * edge's own count when comparing load. Throws on a negative or non-finite value.
+   */
+  setReportedLoad(id: string, load: number): void {
+    if (!Number.isFinite(load) || load < 0) {
+      throw new RangeError(`balancer member ${id}: reported load must be a finite number ≥ 0, got ${load}`);
     }
-    return local.length > 0 ? local : remote;
+    const state = this.states.get(id);
+    if (state) state.reportedLoad = load;
   }
 
-  private twoChoices(candidates: MemberState<M>[]): MemberState<M> {
-    const n = candidates.length;
-    const i = Math.floor(this.random() * n);
-    let j = Math.floor(this.random() * (n - 1));
-    if (j >= i) j++;
-    const a = candidates[i]!;
-    const b = candidates[j]!;
-    if (a.outstanding !== b.outstanding) return a.outstanding < b.outstanding ? a : b;
-    return a.lastPicked <= b.lastPicked ? a : b;
+  /** Feeds one request's result to the outlier detector; true when it got the member ejected. */
+  report(id: string, result: RequestResult, now: number): boolean {
+    return this.outliers.report(id, result, now);
+  }
+
+  isEjected(id: string, now: number): boolean {
+    return this.outliers.isEjected(id, now);
+  }
+
+  /** Members ejected at `now`, with when they return and how many ejections count against them. */
+  ejections(now: number): Ejection[] {
+    return this.outliers.ejections(now);
+  }
+
+  /**
+   * True when the healthy (healthy and not ejected) share of the pool's weight is below the
+   * panic threshold. Draining and unready members count by their health: draining ones would
+   * not be picked in panic anyway, and unready ones are expected back.
+   */
+  panicking(now: number): boolean {
+    if (this.options.panicThreshold === 0 || this.states.size === 0) return false;
+    let total = 0;
+    let healthy = 0;
+    for (const state of this.states.values()) {
+      total += state.weight;
+      if (state.healthy && !this.outliers.isEjected(state.member.id, now)) healthy += state.weight;
+    }
+    return healthy < this.options.panicThreshold * total;
+  }
+
+  /**
+   * Picks a member and counts a request against it until `release()` is called. Members in
+   * `exclude` (already tried for this request) are passed over, and count as unavailable in
+   * their tier's health, so a retry spills to the next tier when the near one is used up.
+   * In panic (decided for the whole pool, not per request) a tier's health is its share of
+   * ready, non-draining weight, so locality still holds while health checks are ignored.
+   * `now` defaults to Date.now(); pass it to evaluate ejections against another clock.
+   */
+  pick(exclude?: ReadonlySet<string>, now: number = Date.now()): PickResult<M> {
+    if (this.states.size === 0) return NO_MEMBERS;
+    const panic = this.panicking(now);
+    const candidates: PerTier<MemberState<M>[]> = [[], [], []];
+    const totalWeight: PerTier<number> = [0, 0, 0];
+    const usableWeight: PerTier<number> = [0, 0, 0];
+    for (const state of this.states.values()) {
+      totalWeight[state.tier] += state.weight;
+      if (exclude?.has(state.member.id) || !this.usable(state, panic, now)) continue;
+      usableWeight[state.tier] += state.weight;
+      candidates[state.tier].push(state);
+    }
+    const healths = TIERS.map((t) => tierHealth(usableWeight[t], totalWeight[t], this.options.overprovisioning));
+    const index = chooseTier(tierLoads(healths), this.options.random());
+    if (index < 0) return this.waitOrFail(exclude, panic, now);
+    const tier = TIERS[index]!;
+    const chosen = chooseOfTwo(candidates[tier], this.clock, this.options.random);
+    return { kind: "pick", member: chosen.member, release: this.claim(chosen), tier, panic };
+  }
+
+  /** Every member's state, in the order they were added. */
+  snapshot(now: number): MemberSnapshot[] {
+    return [...this.states.values()].map((s) => snapshotOf(s, this.outliers.ejectedUntil(s.member.id, now)));
+  }
+
+  /** Whether a pick may choose the member: ready, not draining, and in service. */
+  private usable(state: MemberState<M>, panic: boolean, now: number): boolean {
+    return state.ready && !state.draining && this.inService(state, panic, now);
+  }
+
+  /** Healthy and not ejected, or anything in panic. */
+  private inService(state: MemberState<M>, panic: boolean, now: number): boolean {
+    return panic || (state.healthy && !this.outliers.isEjected(state.member.id, now));
+  }
+
+  /** Nothing usable: queue if a member would be usable once ready, fail if none would be. */
+  private waitOrFail(exclude: ReadonlySet<string> | undefined, panic: boolean, now: number): PickResult<M> {
+    for (const state of this.states.values()) {
+      if (state.ready || state.draining || exclude?.has(state.member.id)) continue;
+      if (this.inService(state, panic, now)) return MEMBERS_NOT_READY;
+    }
+    return NO_AVAILABLE_MEMBERS;
+  }
+
+  /** Counts a request against the member and moves its weighted turn on; returns its release. */
+  private claim(state: MemberState<M>): () => void {
+    const turn = Math.max(state.turn, this.clock);
+    this.clock = turn;
+    state.turn = turn + 1 / state.weight;
+    state.lastPicked = ++this.pickSeq;
+    state.picks++;
+    state.outstanding++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      state.outstanding--;
+    };
   }
 }
