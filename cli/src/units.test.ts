@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDuration, parseSize } from "./units.js";
+import { parseDuration, parsePoolWeight, parseSize } from "./units.js";
 
 describe("units", () => {
   it.each([
@@ -20,5 +20,11 @@ describe("units", () => {
   it("names the flag and the expected form on bad input", () => {
     expect(() => parseSize("--max-request-body", "lots")).toThrow(/--max-request-body: "lots" is not a size/);
     expect(() => parseDuration("--upstream-timeout", "soon")).toThrow(/--upstream-timeout: "soon" is not a duration/);
+  });
+
+  it("takes pool weights of 1 to 1000 and names the flag otherwise", () => {
+    expect(parsePoolWeight("3", "--pool-weight")).toBe(3);
+    expect(parsePoolWeight(1000, "pool_weight")).toBe(1000);
+    for (const bad of ["0", "1001", "1.5", "-2", "two", ""]) expect(() => parsePoolWeight(bad, "--pool-weight")).toThrow(/--pool-weight: must be an integer from 1 to 1000/);
   });
 });

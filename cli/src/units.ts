@@ -26,3 +26,12 @@ export function parseDuration(field: string, text: string): number {
 function bad(field: string, text: string, want: string): OnrampError {
   return new OnrampError(ErrorCode.InvalidArgument, `${field}: ${JSON.stringify(text)} is not ${want}`);
 }
+
+/** A pool weight from a flag or config value: an integer 1–1000. */
+export function parsePoolWeight(value: unknown, where: string): number {
+  const n = typeof value === "number" ? value : typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `${where}: must be an integer from 1 to 1000 (the member's share of the pool relative to the others), got ${JSON.stringify(value)}`);
+  }
+  return n;
+}

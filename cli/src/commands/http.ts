@@ -4,12 +4,14 @@ import { createLogger, type LogLevel } from "@onramp/telemetry";
 import type { Command } from "commander";
 import { randomBytes } from "node:crypto";
 import { readTextFile } from "../config-file.js";
+import { addHealthCheckFlags, createHealthPrinter, healthCheckOptions, type HealthCheckFlags } from "../health-check-flags.js";
 import { onShutdown } from "../shutdown.js";
-import { parseDuration } from "../units.js";
+import { parseDuration, parsePoolWeight } from "../units.js";
 
-interface HttpFlags {
+interface HttpFlags extends HealthCheckFlags {
   url?: string;
   poolingEnabled?: boolean;
+  poolWeight?: string;
   edge?: string[];
   authtoken?: string;
   upstreamTimeout?: string;
@@ -21,12 +23,13 @@ interface HttpFlags {
 }
 
 export function registerHttpCommand(program: Command): void {
-  program
+  const command = program
     .command("http")
     .description("expose a local HTTP service; with no --edge, an embedded edge runs in-process on loopback")
     .argument("<upstream>", "port, host:port or URL of the local service, e.g. 3000")
     .option("--url <url>", "URL to bind, e.g. http://app.example.com (default: a random URL from the edge)")
     .option("--pooling-enabled", "share the URL with other agents binding it with pooling enabled")
+    .option("--pool-weight <n>", "this agent's share of the pool's traffic relative to the other members, 1-1000 (default 1)")
     .option("--edge <host:port...>", "edge agent address(es); repeat or comma-separate: the agent holds a session with each and serves through the others while one is down")
     .option("--extra-edges <n>", "also hold sessions with up to n other edges of the mesh that the edges name (default 0)")
     .option("--agent-id <id>", "stable id of this agent (default: random per process); a restarted agent with the same id replaces its own stale binds")
@@ -34,13 +37,16 @@ export function registerHttpCommand(program: Command): void {
     .option("--upstream-timeout <duration>", "time the upstream has to start answering before a 504 (default 60s; 0 disables)")
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 30s)")
     .option("--traffic-policy-file <file>", "traffic policy (YAML or JSON) the edge applies to this endpoint")
-    .option("--log-level <level>", "trace, debug, info, warn, error or silent (default warn)")
+    .option("--log-level <level>", "trace, debug, info, warn, error or silent (default warn)");
+  addHealthCheckFlags(command)
     .action(async (target: string, flags: HttpFlags) => {
       const logger = createLogger({ level: flags.logLevel ?? "warn", name: "agent" });
       const upstream = normalizeUpstream(target);
       const upstreamTimeoutMs = flags.upstreamTimeout === undefined ? undefined : parseDuration("--upstream-timeout", flags.upstreamTimeout);
       const trafficPolicy = flags.trafficPolicyFile ? readTextFile(flags.trafficPolicyFile, "--traffic-policy-file") : undefined;
       const drainTimeoutMs = flags.drainTimeout === undefined ? 30_000 : parseDuration("--drain-timeout", flags.drainTimeout);
+      const healthCheck = healthCheckOptions(flags);
+      const poolWeight = flags.poolWeight === undefined ? undefined : parsePoolWeight(flags.poolWeight, "--pool-weight");
 
       let embedded: Edge | undefined;
       let edges = ([] as string[]).concat(flags.edge ?? []).flatMap((e) => e.split(",")).filter(Boolean);
@@ -61,6 +67,7 @@ export function registerHttpCommand(program: Command): void {
       }
 
       const lost = new Set<string>();
+      const printHealth = createHealthPrinter();
       const agent = createAgent({
         edge: edges,
         authtoken,
@@ -68,8 +75,10 @@ export function registerHttpCommand(program: Command): void {
         drainTimeoutMs,
         agentId: flags.agentId,
         extraEdges: flags.extraEdges === undefined ? undefined : Number(flags.extraEdges),
+        healthCheck,
         logger,
         onStatus: (s) => {
+          printHealth(s);
           if (s.kind === "disconnected") {
             lost.add(s.edge);
             process.stderr.write(`onramp: lost ${s.edge} (${s.error.message}); retrying in ${s.retryInMs} ms\n`);
@@ -82,7 +91,7 @@ export function registerHttpCommand(program: Command): void {
         await embedded?.close();
       });
       await agent.start();
-      const endpoint = await agent.bind({ upstream, url: flags.url, poolingEnabled: flags.poolingEnabled ?? false, trafficPolicy });
+      const endpoint = await agent.bind({ upstream, url: flags.url, poolingEnabled: flags.poolingEnabled ?? false, poolWeight, trafficPolicy });
       process.stdout.write(`Forwarding ${endpoint.url} -> ${endpoint.upstream}\n`);
 
       const fatal = await agent.stopped();

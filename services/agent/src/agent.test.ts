@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createAgent, type Agent } from "./agent.js";
 import { FakeEdge, type FakeEdgeOptions } from "./fake-edge.js";
 import type { AgentOptions, AgentStatus } from "./options.js";
+import { closedPort, ScriptedUpstream } from "./scripted-upstream.js";
 
 let upstream: Server;
 let upstreamAddr: string;
@@ -342,5 +343,56 @@ describe("draining", () => {
     expect(tookMs).toBeGreaterThanOrEqual(180);
     expect(tookMs).toBeLessThan(2_000);
     expect(await inFlight).toMatchObject({ code: ErrorCode.AgentDisconnected });
+  });
+});
+
+describe("upstream health checks", () => {
+  const upstreams: ScriptedUpstream[] = [];
+  afterEach(async () => {
+    await Promise.all(upstreams.splice(0).map((u) => u.close()));
+  });
+
+  it("tells every edge carrying the bind when its upstream turns unhealthy, and when it recovers", async () => {
+    const up = await ScriptedUpstream.start();
+    upstreams.push(up);
+    const [a, b] = [await fakeEdge(), await fakeEdge()];
+    const { agent, statuses, reported } = startAgent([a.address, b.address], { healthCheck: { path: "/healthz", intervalMs: 50 } });
+    await agent.start();
+    await Promise.all([reported(1, "connected", a.address), reported(1, "connected", b.address)]);
+    const bound = await agent.bind({ upstream: up.origin });
+    const [onA, onB] = [await a.boundSession(), await b.boundSession()];
+    const reports = (s: typeof onA) => s.health.map((h) => [h.bindId, h.healthy, h.detail]);
+
+    up.status = 503;
+    await a.until(() => onA.health.length === 1, "an unhealthy report");
+    await b.until(() => onB.health.length === 1, "an unhealthy report");
+    expect(reports(onA)).toEqual([[bound.bindId, false, "GET /healthz: 503"]]);
+    expect(reports(onB)).toEqual([[bound.bindId, false, "GET /healthz: 503"]]);
+    await reported(1, "health");
+    expect(statuses.filter((s) => s.kind === "health")).toEqual([{ kind: "health", bindId: bound.bindId, upstream: up.origin, healthy: false, detail: "GET /healthz: 503" }]);
+
+    up.status = 200;
+    await a.until(() => onA.health.length === 2, "a healthy report");
+    await b.until(() => onB.health.length === 2, "a healthy report");
+    expect(reports(onA)[1]).toEqual([bound.bindId, true, "GET /healthz: 200"]);
+    expect(reports(onB)[1]).toEqual([bound.bindId, true, "GET /healthz: 200"]);
+    await reported(2, "health");
+  });
+
+  it("reports an unhealthy upstream right after the bind on a new session, as after a reconnect", async () => {
+    const port = await closedPort();
+    const a = await fakeEdge();
+    const { agent, reported } = startAgent(a.address, { healthCheck: { intervalMs: 50 } });
+    await agent.start();
+    const bound = await agent.bind({ upstream: `127.0.0.1:${port}` });
+    await reported(1, "health");
+    const first = await a.boundSession();
+    await a.until(() => first.health.length === 1, "the unhealthy report");
+
+    a.endSession(first);
+    await a.until(() => a.sessions.length === 2 && a.sessions[1]!.health.length === 1, "a new session with the report");
+    const again = a.sessions[1]!;
+    expect(again.bindLog.map((x) => x.bindId)).toEqual([bound.bindId]);
+    expect(again.health.map((h) => [h.bindId, h.healthy, h.detail])).toEqual([[bound.bindId, false, `connect ECONNREFUSED 127.0.0.1:${port}`]]);
   });
 });

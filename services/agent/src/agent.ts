@@ -1,5 +1,6 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { randomUUID } from "node:crypto";
+import { BindHealth, type HealthChange } from "./bind-health.js";
 import { EdgeLink, type LinkOwner } from "./edge-link.js";
 import type { BindSpec } from "./edge-session.js";
 import { isEdgeAddress, resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from "./options.js";
@@ -11,6 +12,8 @@ export interface BindOptions {
   /** URL to bind; empty asks the edge for a random one (then bound on every edge and kept across reconnects). */
   url?: string;
   poolingEnabled?: boolean;
+  /** Share of the pool's traffic this member takes relative to the others, 1–1000. Default 1. */
+  poolWeight?: number;
   trafficPolicy?: string;
 }
 
@@ -51,6 +54,8 @@ export class Agent {
   private readonly pending = new Map<string, BindSpec>();
   /** Addresses a Welcome named that turned out to reach an edge the agent already holds. */
   private readonly sameEdge = new Set<string>();
+  /** Health checks of every bind's upstream, from the start of its first bind until close. */
+  private readonly health: BindHealth;
   private readonly owner: LinkOwner;
   private started = false;
   private closing = false;
@@ -63,9 +68,11 @@ export class Agent {
   constructor(options: AgentOptions) {
     this.options = resolveAgentOptions(options);
     this.stoppedPromise = new Promise((resolve) => (this.resolveStopped = resolve));
+    this.health = new BindHealth(this.options.healthCheck, (change) => this.onHealthChange(change));
     this.owner = {
       binds: this.binds,
       upstreamFor: (bindId) => (this.binds.get(bindId) ?? this.pending.get(bindId))?.upstream,
+      healthOf: (bindId) => this.health.stateOf(bindId),
       welcomed: () => this.onWelcome(),
       up: (link) => {
         for (const w of this.upWaiters.splice(0)) w.resolve(link);
@@ -94,20 +101,29 @@ export class Agent {
    * A refusal no retry can fix (BIND_CONFLICT, INVALID_URL, …) stops the agent and rejects.
    */
   async bind(options: BindOptions): Promise<BoundEndpoint> {
+    const weight = options.poolWeight ?? 1;
+    if (!Number.isInteger(weight) || weight < 1 || weight > 1000) {
+      throw new OnrampError(ErrorCode.InvalidArgument, `pool weight must be an integer from 1 to 1000, got ${weight}`);
+    }
     const upstream = createUpstream(options.upstream);
     const spec: BindSpec = {
       bindId: `bind_${randomUUID()}`,
       url: options.url ?? "",
       poolingEnabled: options.poolingEnabled ?? false,
+      weight,
       trafficPolicy: options.trafficPolicy ?? "",
       upstream,
     };
     this.startLinks();
     this.pending.set(spec.bindId, spec);
+    // Probing starts with the bind rather than after it: an upstream that is down from the start
+    // is known sooner, and each edge is told right after it accepts the bind.
+    this.health.track(spec.bindId, upstream.url);
     try {
       // Keep the URL the edge chose: every other edge and every reconnect binds the same one.
       spec.url = await this.firstBind(spec);
     } catch (err) {
+      this.health.untrack(spec.bindId);
       void upstream.pool.destroy().catch(() => undefined);
       throw err;
     } finally {
@@ -127,6 +143,7 @@ export class Agent {
   async close(drainTimeoutMs = this.options.drainTimeoutMs): Promise<void> {
     if (this.closing) return void (await this.stoppedPromise);
     this.closing = true;
+    this.health.close();
     this.rejectWaiters(new OnrampError(ErrorCode.AgentDisconnected, "the agent is shutting down"));
     const bindIds = [...this.binds.keys(), ...this.pending.keys()];
     await Promise.all([...this.links.values()].map((link) => link.close(bindIds, drainTimeoutMs)));
@@ -231,6 +248,17 @@ export class Agent {
     return named;
   }
 
+  /** Tells every edge carrying an affected bind, the logs and the status callback. */
+  private onHealthChange({ upstream, bindIds, state }: HealthChange): void {
+    const { logger, onStatus } = this.options;
+    if (state.healthy) logger.info({ upstream, detail: state.detail }, "upstream healthy again; the edges send it traffic");
+    else logger.warn({ upstream, detail: state.detail }, "upstream unhealthy; the edges stop sending it traffic");
+    for (const bindId of bindIds) {
+      for (const link of this.links.values()) link.reportHealth(bindId, state);
+      onStatus({ kind: "health", bindId, upstream, healthy: state.healthy, detail: state.detail });
+    }
+  }
+
   private fail(error: OnrampError): void {
     if (this.stoppedFlag || this.fatalError) return;
     this.fatalError = error;
@@ -242,6 +270,7 @@ export class Agent {
     if (this.stoppedFlag) return;
     this.stoppedFlag = true;
     this.closing = true;
+    this.health.close();
     const reason = error ?? new OnrampError(ErrorCode.AgentDisconnected, "the agent is shutting down");
     for (const link of this.links.values()) link.stop(reason);
     this.rejectWaiters(reason);

@@ -2,6 +2,7 @@ import { ErrorCode, OnrampError, parseErrorCode } from "@onramp/errors";
 import type { Welcome } from "@onramp/proto";
 import { Backoff } from "./backoff.js";
 import { EdgeSession, type BindSpec } from "./edge-session.js";
+import type { HealthState } from "./health-check.js";
 import type { ResolvedAgentOptions } from "./options.js";
 import type { Upstream } from "./upstream.js";
 
@@ -10,6 +11,8 @@ export interface LinkOwner {
   /** The endpoints every session carries, in bind order. A spec joins once its URL is known. */
   readonly binds: ReadonlyMap<string, BindSpec>;
   upstreamFor(bindId: string): Upstream | undefined;
+  /** The bind's upstream health; undefined when it is not checked. */
+  healthOf(bindId: string): HealthState | undefined;
   /** A session got its Welcome (before any bind). */
   welcomed(link: EdgeLink): void;
   /** A session is up: it carries every bind. */
@@ -22,6 +25,8 @@ export interface LinkOwner {
 interface Attempt {
   readonly session: EdgeSession;
   readonly binds: Map<string, Promise<string>>;
+  /** Binds the edge accepted on this session: the ones it takes health reports for. */
+  readonly bound: Set<string>;
   up: boolean;
 }
 
@@ -70,6 +75,15 @@ export class EdgeLink {
     return this.bindOn(a, spec);
   }
 
+  /**
+   * Tells this edge a bind's upstream changed health, if the bind is established on the current
+   * session; a bind still in flight gets the then current health as soon as it is accepted.
+   */
+  reportHealth(bindId: string, health: HealthState): void {
+    const a = this.attempt;
+    if (a?.bound.has(bindId)) a.session.reportHealth(bindId, health);
+  }
+
   /** Stops reconnecting; if a session is up, unbinds `bindIds` and drains it (up to `timeoutMs`). */
   async close(bindIds: string[], timeoutMs: number): Promise<void> {
     this.stopping = true;
@@ -95,7 +109,7 @@ export class EdgeLink {
     const { logger, onStatus } = this.options;
     while (!this.stopping) {
       const session = new EdgeSession(this.edge, this.options, (bindId) => this.owner.upstreamFor(bindId));
-      const attempt: Attempt = { session, binds: new Map(), up: false };
+      const attempt: Attempt = { session, binds: new Map(), bound: new Set(), up: false };
       this.attempt = attempt;
       try {
         await session.open();
@@ -134,7 +148,7 @@ export class EdgeLink {
   private bindOn(attempt: Attempt, spec: BindSpec): Promise<string> {
     let url = attempt.binds.get(spec.bindId);
     if (!url) {
-      url = this.sendBind(attempt.session, spec);
+      url = this.sendBind(attempt, spec);
       // Callers handle the rejection; this keeps a bind nobody waits for from being "unhandled".
       url.catch(() => undefined);
       attempt.binds.set(spec.bindId, url);
@@ -142,7 +156,8 @@ export class EdgeLink {
     return url;
   }
 
-  private async sendBind(session: EdgeSession, spec: BindSpec): Promise<string> {
+  private async sendBind(attempt: Attempt, spec: BindSpec): Promise<string> {
+    const session = attempt.session;
     const result = await session.bind(spec);
     if (result.error) {
       const error = new OnrampError(parseErrorCode(result.error.code), result.error.message);
@@ -152,6 +167,11 @@ export class EdgeLink {
       session.end(error);
       throw error;
     }
+    // The edge takes a new bind (a first one, or again after a reconnect) as healthy: correct it
+    // at once. From here on, changes reach this session through reportHealth.
+    attempt.bound.add(spec.bindId);
+    const health = this.owner.healthOf(spec.bindId);
+    if (health && !health.healthy) session.reportHealth(spec.bindId, health);
     this.options.onStatus({ kind: "bound", bindId: spec.bindId, url: result.url, edge: this.edge });
     return result.url;
   }

@@ -8,6 +8,7 @@ import {
   ConnectRequestSchema,
   HelloSchema,
   UnbindSchema,
+  UpstreamHealthSchema,
   UpstreamSchema,
   grpcServiceDefinition,
   type BindResult,
@@ -19,6 +20,7 @@ import { hostname } from "node:os";
 import { connect } from "node:net";
 import { forwardRequest } from "./forward-request.js";
 import { forwardUpgrade } from "./forward-upgrade.js";
+import type { HealthState } from "./health-check.js";
 import type { ResolvedAgentOptions } from "./options.js";
 import type { Upstream } from "./upstream.js";
 
@@ -40,6 +42,7 @@ export interface BindSpec {
   bindId: string;
   url: string;
   poolingEnabled: boolean;
+  weight: number;
   trafficPolicy: string;
   upstream: Upstream;
 }
@@ -125,6 +128,7 @@ export class EdgeSession {
         bindId: spec.bindId,
         url: spec.url,
         poolingEnabled: spec.poolingEnabled,
+        weight: spec.weight,
         trafficPolicy: spec.trafficPolicy,
         upstream: create(UpstreamSchema, { url: spec.upstream.url, protocol: "http" }),
       }),
@@ -136,6 +140,11 @@ export class EdgeSession {
     const done = new Promise<void>((resolve) => this.pendingUnbinds.set(bindId, resolve));
     this.send({ case: "unbind", value: create(UnbindSchema, { bindId }) });
     await Promise.race([done, this.ended().then(() => undefined)]);
+  }
+
+  /** Tells the edge whether a bound endpoint's upstream passes its health checks; the edge assumes it does until told. */
+  reportHealth(bindId: string, health: HealthState): void {
+    this.send({ case: "upstreamHealth", value: create(UpstreamHealthSchema, { bindId, healthy: health.healthy, detail: health.detail }) });
   }
 
   /** Takes no new requests, waits for in-flight ones to finish (up to `timeoutMs`), then ends the session. */

@@ -16,6 +16,7 @@ import {
   type ConnectRequest,
   type ConnectResponse,
   type Hello,
+  type UpstreamHealth,
 } from "@onramp/proto";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -24,9 +25,10 @@ import { createServer, type AddressInfo, type Server as NetServer, type Socket }
 /**
  * A stand-in edge for this package's tests (not exported from the package): the agent port of
  * services/edge cut down to what the agent's side of the protocol needs. gRPC Connect answers
- * Hello with Welcome and Bind with BindResult; data connections start with DATA_MAGIC and a mux
- * HELLO the edge answers. Hooks refuse sessions and binds; `drain`, `endSession` and `kill` play
- * an edge going away. The real edge is exercised by the e2e tests.
+ * Hello with Welcome and Bind with BindResult, and records UpstreamHealth reports; data
+ * connections start with DATA_MAGIC and a mux HELLO the edge answers. Hooks refuse sessions and
+ * binds; `drain`, `endSession` and `kill` play an edge going away. The real edge is exercised by
+ * the e2e tests.
  */
 
 export interface FakeEdgeOptions {
@@ -50,6 +52,8 @@ export interface FakeSession {
   /** Every Bind received, in order, refused or not. */
   readonly bindLog: Bind[];
   readonly unbinds: string[];
+  /** Every UpstreamHealth received, in order. */
+  readonly health: UpstreamHealth[];
   connection: MuxConnection | undefined;
   ended: boolean;
   endedAt: number;
@@ -202,7 +206,7 @@ export class FakeEdge {
         if (msg.case !== "hello") return this.fail(call, ErrorCode.ProtocolError, "the first message must be hello");
         const refused = this.options.hello?.(msg.value);
         if (refused) return this.fail(call, refused, `refused by the fake edge: ${refused}`);
-        const session: FakeSession = { id: `sess_${this.nextId++}`, agentId: msg.value.agentId, binds: new Map(), bindLog: [], unbinds: [], connection: undefined, ended: false, endedAt: 0 };
+        const session: FakeSession = { id: `sess_${this.nextId++}`, agentId: msg.value.agentId, binds: new Map(), bindLog: [], unbinds: [], health: [], connection: undefined, ended: false, endedAt: 0 };
         live = { session, call, dataToken: randomBytes(16) };
         this.live.set(session.id, live);
         this.sessions.push(session);
@@ -220,7 +224,10 @@ export class FakeEdge {
       }
       const session = live.session;
       if (msg.case === "bind") this.bind(session, msg.value);
-      else if (msg.case === "unbind") {
+      else if (msg.case === "upstreamHealth") {
+        session.health.push(msg.value);
+        this.changed();
+      } else if (msg.case === "unbind") {
         session.binds.delete(msg.value.bindId);
         session.unbinds.push(msg.value.bindId);
         this.send(session, { case: "unbindResult", value: create(UnbindResultSchema, { bindId: msg.value.bindId }) });

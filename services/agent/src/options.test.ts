@@ -32,8 +32,35 @@ describe("resolveAgentOptions", () => {
     [{ drainTimeoutMs: -1 }, "drainTimeoutMs"],
     [{ drainTimeoutMs: 0.5 }, "drainTimeoutMs"],
     [{ edge: "no-port" }, "edge"],
+    [{ healthCheck: { path: "healthz" } }, "healthCheck.path"],
+    [{ healthCheck: { path: "/health z" } }, "healthCheck.path"],
+    [{ healthCheck: { intervalMs: -1 } }, "healthCheck.intervalMs"],
+    [{ healthCheck: { intervalMs: 5 } }, "healthCheck.intervalMs"],
+    [{ healthCheck: { intervalMs: 1.5 } }, "healthCheck.intervalMs"],
+    [{ healthCheck: { intervalMs: 1_000, timeoutMs: 1_000 } }, "healthCheck.timeoutMs"],
+    [{ healthCheck: { timeoutMs: 0 } }, "healthCheck.timeoutMs"],
+    [{ healthCheck: { intervalMs: 0, timeoutMs: -1 } }, "healthCheck.timeoutMs"],
+    [{ healthCheck: { healthyThreshold: 0 } }, "healthCheck.healthyThreshold"],
+    [{ healthCheck: { unhealthyThreshold: 11 } }, "healthCheck.unhealthyThreshold"],
+    [{ healthCheck: { unhealthyThreshold: Number.NaN } }, "healthCheck.unhealthyThreshold"],
   ])("rejects %j naming %s", (bad, field) => {
     expect(() => resolveAgentOptions({ edge: "a:1", ...bad })).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining(`agent option ${field}:`) }));
+  });
+
+  it("health checks: a TCP connect every 2 s with a 1 s timeout and thresholds of 2, by default", () => {
+    expect(resolveAgentOptions({ edge: "a:1" }).healthCheck).toEqual({ path: undefined, intervalMs: 2_000, timeoutMs: 1_000, healthyThreshold: 2, unhealthyThreshold: 2 });
+  });
+
+  it("health checks: off with interval 0; a short interval halves the default timeout", () => {
+    expect(resolveAgentOptions({ edge: "a:1", healthCheck: { intervalMs: 0, path: "/healthz" } }).healthCheck).toBeUndefined();
+    expect(resolveAgentOptions({ edge: "a:1", healthCheck: { intervalMs: 500 } }).healthCheck?.timeoutMs).toBe(250);
+    expect(resolveAgentOptions({ edge: "a:1", healthCheck: { path: "/healthz?full=1", intervalMs: 10, timeoutMs: 9, healthyThreshold: 10, unhealthyThreshold: 1 } }).healthCheck).toEqual({
+      path: "/healthz?full=1",
+      intervalMs: 10,
+      timeoutMs: 9,
+      healthyThreshold: 10,
+      unhealthyThreshold: 1,
+    });
   });
 
   it("accepts the bounds", () => {

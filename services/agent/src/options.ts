@@ -7,7 +7,44 @@ export type AgentStatus =
   | { kind: "connected"; edge: string; sessionId: string; region: string }
   | { kind: "disconnected"; edge: string; error: OnrampError; retryInMs: number }
   | { kind: "bound"; bindId: string; url: string; edge: string }
-  | { kind: "bind-failed"; bindId: string; error: OnrampError; edge: string };
+  | { kind: "bind-failed"; bindId: string; error: OnrampError; edge: string }
+  /** The endpoint's upstream changed health (see `healthCheck`); every edge carrying the bind was told. */
+  | { kind: "health"; bindId: string; upstream: string; healthy: boolean; detail: string };
+
+/**
+ * Active checks of each upstream, whose results the edges act on: an unhealthy member stops
+ * receiving traffic at every edge. One set of settings applies to every bind of the agent.
+ */
+export interface HealthCheckOptions {
+  /**
+   * Path to GET, e.g. "/healthz"; any status 200–399 within the timeout passes. Default none: the
+   * check is a TCP connect to the upstream's host:port, which any upstream answers.
+   */
+  path?: string;
+  /**
+   * Time from the start of one probe to the start of the next, in ms; 0 disables checks. Default
+   * 2 s: with the default thresholds and timeout a dead upstream leaves the pools within 2–5 s.
+   */
+  intervalMs?: number;
+  /**
+   * Time one probe has, in ms; less than the interval, so probes never overlap. Default 1 s, or
+   * half the interval when that is shorter.
+   */
+  timeoutMs?: number;
+  /** Consecutive passes that make an unhealthy upstream healthy again, 1–10. Default 2: one lucky answer from a flapping upstream brings no traffic back. */
+  healthyThreshold?: number;
+  /** Consecutive failures that make a healthy upstream unhealthy, 1–10. Default 2: one lost probe takes nothing out of the pools. */
+  unhealthyThreshold?: number;
+}
+
+/** Health checks as the agent runs them; `undefined` in `ResolvedAgentOptions` when disabled. */
+export interface HealthCheckSettings {
+  path: string | undefined;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
 
 export interface AgentOptions {
   /**
@@ -45,6 +82,8 @@ export interface AgentOptions {
   reconnectMaxMs?: number;
   /** Time for Hello/Welcome and data connection handshakes, in ms. Default 10 s. */
   handshakeTimeoutMs?: number;
+  /** Active upstream health checks; on by default (a TCP connect every 2 s), off with `intervalMs: 0`. */
+  healthCheck?: HealthCheckOptions;
   mux?: MuxOptions;
   logger?: Logger;
   onStatus?: (status: AgentStatus) => void;
@@ -62,6 +101,7 @@ export interface ResolvedAgentOptions {
   reconnectInitialMs: number;
   reconnectMaxMs: number;
   handshakeTimeoutMs: number;
+  healthCheck: HealthCheckSettings | undefined;
   mux: MuxOptions;
   logger: Logger;
   onStatus: (status: AgentStatus) => void;
@@ -89,6 +129,7 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
     reconnectInitialMs: options.reconnectInitialMs ?? 250,
     reconnectMaxMs: options.reconnectMaxMs ?? 30_000,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    healthCheck: resolveHealthCheck(options.healthCheck ?? {}),
     mux: options.mux ?? {},
     logger: options.logger ?? silentLogger(),
     onStatus: options.onStatus ?? (() => undefined),
@@ -106,6 +147,30 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
   int("reconnectMaxMs", resolved.reconnectInitialMs);
   int("handshakeTimeoutMs", 100);
   return resolved;
+}
+
+function resolveHealthCheck(options: HealthCheckOptions): HealthCheckSettings | undefined {
+  const int = (field: keyof HealthCheckOptions, value: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (!Number.isInteger(value) || value < min || value > max) throw bad(`healthCheck.${field}`, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+    return value;
+  };
+  const { path } = options;
+  // Node refuses a request path with spaces or control characters; say so before the first probe.
+  if (path !== undefined && !/^\/[\x21-\x7e]*$/.test(path)) {
+    throw bad("healthCheck.path", `${JSON.stringify(path)} must start with "/" and contain no spaces or control characters`);
+  }
+  const healthyThreshold = int("healthyThreshold", options.healthyThreshold ?? 2, 1, 10);
+  const unhealthyThreshold = int("unhealthyThreshold", options.unhealthyThreshold ?? 2, 1, 10);
+  const intervalMs = options.intervalMs ?? 2_000;
+  if (intervalMs === 0) {
+    if (options.timeoutMs !== undefined) int("timeoutMs", options.timeoutMs, 1);
+    return undefined;
+  }
+  // Probing more than 100 times a second tells nothing more and costs the upstream.
+  if (!Number.isInteger(intervalMs) || intervalMs < 10) throw bad("healthCheck.intervalMs", `must be 0 (no checks) or an integer of at least 10, got ${String(intervalMs)}`);
+  const timeoutMs = int("timeoutMs", options.timeoutMs ?? Math.min(1_000, Math.floor(intervalMs / 2)), 1);
+  if (timeoutMs >= intervalMs) throw bad("healthCheck.timeoutMs", `must be less than healthCheck.intervalMs (${intervalMs}), got ${timeoutMs}`);
+  return { path, intervalMs, timeoutMs, healthyThreshold, unhealthyThreshold };
 }
 
 const AGENT_ID = /^[A-Za-z0-9._:@-]{1,64}$/;
