@@ -82,6 +82,27 @@ describe("a mesh of three edges", () => {
     expect([...served.keys()].sort()).toEqual(["fa", "fb", "fc"]);
   });
 
+  it("takes a member whose health check fails out of the pool at every edge, and back when it passes", async () => {
+    const [upB, upC] = [await upstream("hc-b"), await upstream("hc-c")];
+    const checks = ["--pooling-enabled", "--url", "http://hc.e2e.localhost", "--health-check-path", "/healthz", "--health-check-interval", "100ms", "--health-check-unhealthy-threshold", "1", "--health-check-healthy-threshold", "1"];
+    await startMeshAgent("hc-b", [b], upB.target, checks);
+    await startMeshAgent("hc-c", [c], upC.target, checks);
+    const healthAt = async (edge: MeshEdge) => (await membersAt(edge, "http://hc.e2e.localhost")).map((m) => `${m.edge}:${m.healthy}`).sort().join(",");
+    for (const edge of [a, b, c]) await eventually(async () => expect(await healthAt(edge)).toBe("b:true,c:true"));
+
+    upC.health.ok = false;
+    for (const edge of [a, b, c]) await eventually(async () => expect(await healthAt(edge)).toBe("b:true,c:false"));
+    // C prefers its own member and A spreads across both; neither sends anything to C's now.
+    for (const edge of [a, c]) {
+      const served = await Promise.all(Array.from({ length: 10 }, () => get(edge, "hc.e2e.localhost")));
+      expect(served.map((r) => r.body)).toEqual(Array(10).fill("hc-b"));
+    }
+
+    upC.health.ok = true;
+    await eventually(async () => expect(await healthAt(a)).toBe("b:true,c:true"));
+    await eventually(async () => expect((await get(c, "hc.e2e.localhost")).body).toBe("hc-c"));
+  });
+
   it("refuses a non-pooled URL held at A when another agent binds it at B", async () => {
     const up = await upstream("solo");
     await startMeshAgent("solo-a", [a], up.target, ["--url", "http://solo.e2e.localhost"]);

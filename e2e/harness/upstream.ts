@@ -7,6 +7,8 @@ export interface Upstream {
   port: number;
   /** host:port, as `onramp http` takes it. */
   target: string;
+  /** What GET /healthz answers: 200 while true, 503 while false. */
+  health: { ok: boolean };
   close(): Promise<void>;
 }
 
@@ -20,11 +22,13 @@ export interface Upstream {
  *   GET  /sse               three server-sent events, 50 ms apart
  *   GET  /slow/:ms          answers after ms milliseconds
  *   GET  /whoami            the name given to this upstream (for pools)
+ *   GET  /healthz           200 "ok", or 503 while `health.ok` is false
  *   WS   /ws                echoes messages
  *   *    anything else      {upstream: name, method, path, headers} as JSON
  */
 export async function startUpstream(name = "upstream"): Promise<Upstream> {
-  const server = createServer((req, res) => route(name, req, res));
+  const health = { ok: true };
+  const server = createServer((req, res) => route(name, health, req, res));
   const wss = new WebSocketServer({ server, path: "/ws" });
   wss.on("connection", (ws) => ws.on("message", (data, binary) => ws.send(data, { binary })));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -33,6 +37,7 @@ export async function startUpstream(name = "upstream"): Promise<Upstream> {
     server,
     port,
     target: `127.0.0.1:${port}`,
+    health,
     close: () =>
       new Promise((resolve) => {
         for (const client of wss.clients) client.terminate();
@@ -43,7 +48,7 @@ export async function startUpstream(name = "upstream"): Promise<Upstream> {
   };
 }
 
-function route(name: string, req: IncomingMessage, res: ServerResponse): void {
+function route(name: string, health: { ok: boolean }, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? "/", "http://upstream");
   const [, first, arg] = url.pathname.split("/");
   switch (first) {
@@ -109,6 +114,10 @@ function route(name: string, req: IncomingMessage, res: ServerResponse): void {
       return;
     case "whoami":
       res.end(name);
+      return;
+    case "healthz":
+      res.statusCode = health.ok ? 200 : 503;
+      res.end(health.ok ? "ok" : "unhealthy");
       return;
     default:
       res.setHeader("content-type", "application/json");

@@ -27,6 +27,7 @@ interface EdgeFlags {
   maxHeaderSize?: string;
   drainTimeout?: string;
   dataConnections?: string;
+  attemptsHeader?: boolean;
   logLevel?: LogLevel;
 }
 
@@ -35,6 +36,7 @@ const CONFIG_KEYS = [
   "http_addr", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
   "max_request_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "cloud_endpoints",
   "edge_id", "advertise_addr", "etcd", "nats", "cluster_secret", "mesh_heartbeat", "mesh_dead_after",
+  "attempts_header",
 ] as const;
 
 export function registerEdgeCommand(program: Command): void {
@@ -60,6 +62,7 @@ export function registerEdgeCommand(program: Command): void {
     .option("--max-header-size <size>", "largest request head accepted (default 16KiB)")
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 10s)")
     .option("--data-connections <n>", "data connections each agent opens (default 1; 2-4 spread TCP stalls on lossy links)")
+    .option("--attempts-header", "add Onramp-Attempts (how many pool members a request was sent to) to every proxied response")
     .option("--log-level <level>", "trace, debug, info, warn, error or silent (default info)")
     .action(async (flags: EdgeFlags, command: Command) => {
       const options = edgeOptionsFrom(flags, command);
@@ -138,6 +141,7 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     maxHeaderBytes: size("maxHeaderSize", "max_header_size", "--max-header-size"),
     drainTimeoutMs: duration("drainTimeout", "drain_timeout", "--drain-timeout"),
     dataConnections: dataConnections === undefined ? undefined : Number(dataConnections),
+    attemptsHeader: Boolean(pick<boolean>("attemptsHeader", "attempts_header")),
     cloudEndpoints: cloudEndpointsFrom(config.cloud_endpoints, flags.config ?? "config"),
   };
 }

@@ -103,6 +103,12 @@ export class BindingView {
     return this.entries.get(key)?.binding;
   }
 
+  /** The revision of the live binding at `key`, if any. */
+  revisionOf(key: string): number | undefined {
+    const entry = this.entries.get(key);
+    return entry?.binding ? entry.revision : undefined;
+  }
+
   /** Digest of an edge's live bindings (keys and revisions): equal digests, equal views. */
   digest(edge: string): string {
     return digestOf(this.bindingsOf(edge));
@@ -129,5 +135,5 @@ export function digestOf(bindings: readonly { key: string; revision: number }[])
 
 /** The same member on the same session: a rewrite that routing need not hear about. */
 function sameMember(a: BindingRecord, b: BindingRecord): boolean {
-  return a.session_id === b.session_id && a.bind_id === b.bind_id && a.policy_hash === b.policy_hash && a.pooling === b.pooling;
+  return a.session_id === b.session_id && a.bind_id === b.bind_id && a.policy_hash === b.policy_hash && a.pooling === b.pooling && (a.weight ?? 1) === (b.weight ?? 1);
 }

@@ -3,10 +3,12 @@ import { ErrorCode, OnrampError } from "@onramp/errors";
 import {
   BindingSnapshotSchema,
   EdgeHeartbeatSchema,
+  MemberStatusUpdateSchema,
   MeshBindingSchema,
   PoolDeltaSchema,
   type BindingSnapshot,
   type EdgeHeartbeat,
+  type MemberStatusUpdate,
   type MeshBinding,
   type PoolDelta,
 } from "@onramp/proto";
@@ -16,6 +18,18 @@ import type { Bus } from "./bus.js";
 export const SUBJECT_HEARTBEAT = "onramp.v1.heartbeat";
 export const SUBJECT_POOL = "onramp.v1.pool";
 export const SUBJECT_SNAPSHOT = "onramp.v1.snapshot";
+export const SUBJECT_STATUS = "onramp.v1.status";
+
+/** What the edge holding a member's agent session says about it (not part of the registry record). */
+export interface MemberStatus {
+  /** The binding's registry key and revision. */
+  readonly key: string;
+  readonly revision: number;
+  readonly healthy: boolean;
+  /** Requests in flight on the member's agent session. */
+  readonly load: number;
+  readonly detail: string;
+}
 
 export interface GossipOptions {
   bus: Bus;
@@ -36,6 +50,8 @@ export interface GossipOptions {
   ownBindings(): StoredBinding[];
   /** What this edge's view holds of another edge, to compare with its heartbeat. */
   digestOf(edge: string): string;
+  /** The status of this edge's pooled members, published with every heartbeat. */
+  ownStatuses?(): MemberStatus[];
   handlers: GossipHandlers;
   now?: () => number;
 }
@@ -45,6 +61,8 @@ export interface GossipHandlers {
   delta(delta: { edge: string; key: string; revision: number; binding: BindingRecord | undefined }): void;
   /** A peer's full listing, after its digest differed from ours. */
   snapshot(edge: string, bindings: StoredBinding[], revision: number): void;
+  /** A peer said how its members are (health changes at once, load every heartbeat). */
+  status?(edge: string, statuses: MemberStatus[]): void;
   /** A peer was heard from for the first time, or again after it was dead. */
   peerUp(peer: Peer): void;
   /** A peer stopped heartbeating (or said it is leaving). */
@@ -94,6 +112,7 @@ export class Gossip {
     this.unsubscribe.push(
       bus.subscribe(SUBJECT_HEARTBEAT, (m) => this.onHeartbeat(fromBinary(EdgeHeartbeatSchema, m.data))),
       bus.subscribe(SUBJECT_POOL, (m) => this.onDelta(fromBinary(PoolDeltaSchema, m.data))),
+      bus.subscribe(SUBJECT_STATUS, (m) => this.onStatus(fromBinary(MemberStatusUpdateSchema, m.data))),
       bus.subscribe(`${SUBJECT_SNAPSHOT}.${edgeId}`, (m) => m.respond(toBinary(BindingSnapshotSchema, this.ownSnapshot()))),
       bus.onStatus((s) => {
         if (s.kind === "connected") {
@@ -129,6 +148,16 @@ export class Gossip {
     this.options.bus.publish(SUBJECT_POOL, toBinary(PoolDeltaSchema, delta));
   }
 
+  /** Tells every peer how some of this edge's members are (a health change, say). */
+  publishStatus(statuses: readonly MemberStatus[]): void {
+    if (statuses.length === 0 || !this.options.bus.connected) return;
+    const update = create(MemberStatusUpdateSchema, {
+      edgeId: this.options.edgeId,
+      members: statuses.map((s) => ({ key: s.key, revision: BigInt(s.revision), healthy: s.healthy, load: s.load, detail: s.detail })),
+    });
+    this.options.bus.publish(SUBJECT_STATUS, toBinary(MemberStatusUpdateSchema, update));
+  }
+
   /** Says goodbye (peers drop this edge's members at once) and stops. */
   async close(): Promise<void> {
     clearInterval(this.heartbeatTimer);
@@ -147,6 +176,7 @@ export class Gossip {
     const own = this.options.ownBindings();
     const hb = create(EdgeHeartbeatSchema, { edgeId, region, advertise, seq: ++this.seq, digest: this.options.digestOf(edgeId), bindings: own.length, leaving });
     bus.publish(SUBJECT_HEARTBEAT, toBinary(EdgeHeartbeatSchema, hb));
+    if (!leaving && this.options.ownStatuses) this.publishStatus(this.options.ownStatuses());
   }
 
   private onHeartbeat(hb: EdgeHeartbeat): void {
@@ -180,6 +210,12 @@ export class Gossip {
     } else if (delta.removedKey) {
       this.options.handlers.delta({ edge: delta.edgeId, key: delta.removedKey, revision: Number(delta.removedRevision), binding: undefined });
     }
+  }
+
+  private onStatus(update: MemberStatusUpdate): void {
+    if (update.edgeId === this.options.edgeId || !this.options.handlers.status) return;
+    const statuses = update.members.map((m) => ({ key: m.key, revision: Number(m.revision), healthy: m.healthy, load: m.load, detail: m.detail }));
+    this.options.handlers.status(update.edgeId, statuses);
   }
 
   private async requestSnapshot(edge: string): Promise<void> {
@@ -239,7 +275,7 @@ export function toMesh(b: StoredBinding): MeshBinding {
     sessionId: r.session_id,
     bindId: r.bind_id,
     upstream: r.upstream,
-    healthy: true,
+    weight: r.weight ?? 0,
   });
 }
 
@@ -260,6 +296,7 @@ export function fromMesh(m: MeshBinding): StoredBinding {
       bind_id: m.bindId,
       upstream: m.upstream,
       bound_at: "",
+      ...(m.weight > 0 ? { weight: m.weight } : {}),
     },
   };
 }

@@ -13,7 +13,9 @@ afterEach(() => {
 });
 
 /** A connected pair over loopback TCP: `opener` (edge role) and `acceptor` (agent role). */
-async function pair(onStream: (stream: MuxStream, head: Buffer, end: boolean) => void) {
+type Timing = { pingIntervalMs?: number; idleTimeoutMs?: number };
+
+async function pair(onStream: (stream: MuxStream, head: Buffer, end: boolean) => void, timing: Timing = {}, acceptorTiming: Timing = timing) {
   const server = createServer();
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -21,13 +23,32 @@ async function pair(onStream: (stream: MuxStream, head: Buffer, end: boolean) =>
   const port = (server.address() as { port: number }).port;
   const client = connect(port, "127.0.0.1");
   await new Promise<void>((resolve) => client.once("connect", resolve));
-  const opener = new MuxConnection(await accepted, true, {}, { initialStreamWindow: 64 * 1024, maxStreamWindow: 256 * 1024 });
-  const acceptor = new MuxConnection(client, false, { onStream }, { initialStreamWindow: 64 * 1024, maxStreamWindow: 256 * 1024 });
+  const opener = new MuxConnection(await accepted, true, {}, { initialStreamWindow: 64 * 1024, maxStreamWindow: 256 * 1024, ...timing });
+  const acceptor = new MuxConnection(client, false, { onStream }, { initialStreamWindow: 64 * 1024, maxStreamWindow: 256 * 1024, ...acceptorTiming });
   conns.push(opener, acceptor);
-  return { opener, acceptor };
+  return { opener, acceptor, client };
 }
 
 describe("MuxConnection", () => {
+  it("gives up a peer that stops answering pings, and stops offering it first", async () => {
+    // The peer pings rarely itself, so after it hangs nothing at all comes from it.
+    const { opener, client } = await pair(() => undefined, { pingIntervalMs: 20, idleTimeoutMs: 200 }, { pingIntervalMs: 60_000, idleTimeoutMs: 120_000 });
+    // Pongs flow while the peer runs.
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => opener.rttMs > 0 && (clearInterval(check), resolve()), 5);
+    });
+    expect(opener.overdue).toBe(false);
+    // The peer hangs (as under SIGSTOP): it reads nothing more, so it answers no ping.
+    client.pause();
+    let overdueBeforeClose = false;
+    const watch = setInterval(() => (overdueBeforeClose ||= opener.overdue && !opener.isClosed), 5);
+    const closed = new Promise<Error | undefined>((resolve) => (opener.events.onClose = resolve));
+    const error = await closed;
+    clearInterval(watch);
+    expect(error?.message).toMatch(/no frames for 200 ms/);
+    expect(overdueBeforeClose).toBe(true);
+  });
+
   it("carries heads, a large body under flow control, and trailers", async () => {
     const total = 8 * 1024 * 1024;
     let received = 0;

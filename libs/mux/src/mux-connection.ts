@@ -32,6 +32,7 @@ export class MuxConnection implements StreamTransport {
   private corked = false;
   private congestedFlag = false;
   private lastReceivedAt = performance.now();
+  private lastTickAt = performance.now();
   private pingTimer: NodeJS.Timeout;
   private srttMs = 0;
   private goingAway = false;
@@ -84,6 +85,14 @@ export class MuxConnection implements StreamTransport {
   /** False once either side said GOAWAY or the connection closed. */
   get acceptsNewStreams(): boolean {
     return !this.closedFlag && !this.goingAway && !this.peerGoingAway;
+  }
+
+  /**
+   * Nothing received for two ping intervals: a pong is overdue and the peer may be hung. New
+   * requests should go elsewhere while this lasts; the connection is given up after `idleTimeoutMs`.
+   */
+  get overdue(): boolean {
+    return performance.now() - this.lastReceivedAt > 2 * this.options.pingIntervalMs;
   }
 
   get isClosed(): boolean {
@@ -265,7 +274,12 @@ export class MuxConnection implements StreamTransport {
   }
 
   private tick(): void {
-    if (performance.now() - this.lastReceivedAt > this.options.idleTimeoutMs) {
+    const now = performance.now();
+    // This process stalled (a long GC, a blocked event loop): the peer's frames may be sitting
+    // unread in the socket. Judge the peer again from now rather than for our own silence.
+    if (now - this.lastTickAt > 2 * this.options.pingIntervalMs) this.lastReceivedAt = now;
+    this.lastTickAt = now;
+    if (now - this.lastReceivedAt > this.options.idleTimeoutMs) {
       this.destroy(new Error(`no frames for ${this.options.idleTimeoutMs} ms`));
       return;
     }

@@ -45,10 +45,12 @@ export type { DataHello, RequestHead, ResponseHead, StreamReset, Trailers } from
 export {
   BindingSnapshotSchema,
   EdgeHeartbeatSchema,
+  MemberStatusSchema,
+  MemberStatusUpdateSchema,
   MeshBindingSchema,
   PoolDeltaSchema,
   RateLimitCountSchema,
   RateLimitDeltaSchema,
   RelayHelloSchema,
 } from "./gen/onramp/v1/mesh_pb.js";
-export type { BindingSnapshot, EdgeHeartbeat, MeshBinding, PoolDelta, RateLimitCount, RateLimitDelta, RelayHello } from "./gen/onramp/v1/mesh_pb.js";
+export type { BindingSnapshot, EdgeHeartbeat, MemberStatusUpdate, MeshBinding, PoolDelta, RateLimitCount, RateLimitDelta, RelayHello } from "./gen/onramp/v1/mesh_pb.js";

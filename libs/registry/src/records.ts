@@ -24,6 +24,8 @@ export interface BindingRecord {
   /** Where the agent forwards, for operators (`http://localhost:3000`). */
   upstream: string;
   bound_at: string;
+  /** Share of the pool's traffic relative to the other members (1–1000); absent means 1. */
+  weight?: number;
 }
 
 /** An endpoint without an agent, answered by its policy. Durable: no lease. */

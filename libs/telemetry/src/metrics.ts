@@ -12,6 +12,8 @@ export interface EdgeMetrics {
   readonly endpoints: Gauge;
   readonly binds: Counter<"result">;
   readonly retries: Counter<"reason" | "result">;
+  readonly ejections: Counter<"reason">;
+  readonly memberHealth: Counter<"healthy">;
 }
 
 export function createEdgeMetrics(): EdgeMetrics {
@@ -51,6 +53,18 @@ export function createEdgeMetrics(): EdgeMetrics {
       name: "onramp_edge_retries_total",
       help: "Requests sent again to another pool member, by why the attempt failed (an Onramp error code) and whether a retry was made (retried, or budget / no-member when it was not).",
       labelNames: ["reason", "result"],
+      registers: [registry],
+    }),
+    ejections: new Counter({
+      name: "onramp_edge_pool_ejections_total",
+      help: "Pool members this edge stopped sending requests to after consecutive failures (passive outlier detection), by the failure that tipped it (5xx, reset, timeout).",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+    memberHealth: new Counter({
+      name: "onramp_edge_member_health_changes_total",
+      help: "Health changes of this edge's own pool members, as their agents' upstream health checks report them.",
+      labelNames: ["healthy"],
       registers: [registry],
     }),
   };

@@ -11,6 +11,8 @@ export interface EndpointView {
   pooling_enabled: boolean;
   internal: boolean;
   cloud: boolean;
+  /** Nearly every member is unhealthy: health is ignored and every member gets requests. */
+  panic: boolean;
   members: MemberView[];
 }
 
@@ -28,6 +30,20 @@ export interface MemberView {
   upstream: string;
   /** Requests this edge has in flight to the member. */
   outstanding: number;
+  /** Requests in flight on the member as its own edge last reported (remote members). */
+  reported_load: number;
+  /** Share of the pool's traffic relative to the other members. */
+  weight: number;
+  /** 0 = on this edge, 1 = another edge in this region, 2 = another region: lower tiers are preferred. */
+  tier: number;
+  /** What the agent's health check of its upstream last said. */
+  healthy: boolean;
+  /** False while the route to it is down (a relay being dialled). */
+  ready: boolean;
+  /** Set while passive outlier detection keeps requests away from it (ISO time it is let back). */
+  ejected_until: string | null;
+  /** Requests this edge sent it so far. */
+  picks: number;
 }
 
 /** What /healthz reports besides the routing table. */
@@ -40,25 +56,40 @@ export interface EdgeStatus {
 }
 
 export function endpointViews(table: RoutingTable): EndpointView[] {
-  return table.endpoints().map((e) => ({
-    id: e.id,
-    url: e.url.url,
-    pooling: e.pooling,
-    pooling_enabled: e.pooling,
-    internal: e.url.internal,
-    cloud: e.cloudPolicy !== undefined,
-    members: e.pool.members().map((m) => ({
-      id: m.id,
-      edge: m.edge,
-      region: m.region,
-      local: m.local,
-      session_id: m.sessionId,
-      agent_id: m.agentId,
-      bind_id: m.bindId,
-      upstream: m.upstream,
-      outstanding: e.pool.outstanding(m.id),
-    })),
-  }));
+  const now = Date.now();
+  return table.endpoints().map((e) => {
+    const states = new Map(e.pool.snapshot(now).map((s) => [s.id, s]));
+    return {
+      id: e.id,
+      url: e.url.url,
+      pooling: e.pooling,
+      pooling_enabled: e.pooling,
+      internal: e.url.internal,
+      cloud: e.cloudPolicy !== undefined,
+      panic: e.pool.size > 0 && e.pool.panicking(now),
+      members: e.pool.members().map((m) => {
+        const s = states.get(m.id);
+        return {
+          id: m.id,
+          edge: m.edge,
+          region: m.region,
+          local: m.local,
+          session_id: m.sessionId,
+          agent_id: m.agentId,
+          bind_id: m.bindId,
+          upstream: m.upstream,
+          outstanding: e.pool.outstanding(m.id),
+          reported_load: s?.reportedLoad ?? 0,
+          weight: s?.weight ?? 1,
+          tier: s?.tier ?? 0,
+          healthy: s?.healthy ?? true,
+          ready: s?.ready ?? true,
+          ejected_until: s?.ejectedUntil === undefined ? null : new Date(s.ejectedUntil).toISOString(),
+          picks: s?.picks ?? 0,
+        };
+      }),
+    };
+  });
 }
 
 /** GET /healthz, GET /metrics (Prometheus text), GET /api/endpoints (JSON: every endpoint of the mesh). */

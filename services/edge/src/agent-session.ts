@@ -103,13 +103,23 @@ export class AgentSession {
     });
   }
 
-  /** The data connection with the fewest streams in flight, or undefined when none takes new ones. */
+  /**
+   * The data connection with the fewest streams in flight, or undefined when none takes new ones
+   * (closing, or silent past its ping: the agent may be hung).
+   */
   pickConnection(): MuxConnection | undefined {
     let best: MuxConnection | undefined;
     for (const c of this.connections) {
-      if (c.acceptsNewStreams && (!best || c.activeStreams < best.activeStreams)) best = c;
+      if (c.acceptsNewStreams && !c.overdue && (!best || c.activeStreams < best.activeStreams)) best = c;
     }
     return best;
+  }
+
+  /** Requests in flight on the agent, from every edge (relayed ones pass through here too). */
+  get load(): number {
+    let n = 0;
+    for (const c of this.connections) n += c.activeStreams;
+    return n;
   }
 
   /** Ends the session: binds are removed by `onEnd`, data connections closed. */

@@ -18,6 +18,8 @@ export interface ControlServiceDeps {
   /** Binds an endpoint for the session; rejects with an OnrampError when refused. */
   bind(session: AgentSession, bind: Bind): Promise<{ endpointId: string; url: string }>;
   unbind(session: AgentSession, bindId: string): Promise<void>;
+  /** The agent's health checks of a bind's upstream changed their verdict. */
+  upstreamHealth(session: AgentSession, bindId: string, healthy: boolean, detail: string): void;
   addSession(session: AgentSession): void;
   removeSession(session: AgentSession): void;
   /** What the Welcome says, decided when the session starts (the mesh's other edges change). */
@@ -111,9 +113,11 @@ export function createConnectHandler(deps: ControlServiceDeps) {
           void deps.unbind(s, bindId).finally(() => s.send({ case: "unbindResult", value: create(UnbindResultSchema, { bindId }) }));
           return;
         }
-        case "upstreamHealth":
-          deps.logger.info({ session: session.id, ...message.msg.value }, "upstream health reported");
+        case "upstreamHealth": {
+          const { bindId, healthy, detail } = message.msg.value;
+          deps.upstreamHealth(session, bindId, healthy, detail);
           return;
+        }
         default:
           channel.fail(new OnrampError(ErrorCode.ProtocolError, `unexpected ${message.msg.case ?? "empty"} message`));
       }

@@ -30,21 +30,68 @@ export function resolveEndpoint(table: RoutingTable, hostHeader: string | undefi
 }
 
 /**
+ * No member of the pool can take a request right now, but one is expected to soon (the relay to
+ * its edge is being dialled): wait with `routeWhenReady` where the caller can.
+ */
+export class RouteQueued extends OnrampError {
+  constructor(endpoint: EdgeEndpoint) {
+    super(ErrorCode.EndpointOffline, `the endpoint ${endpoint.url.url} is offline: no agent serving it could be reached in time`);
+  }
+}
+
+/** How long a request waits for a member that is not ready yet (a relay being dialled): a handshake or two. */
+export const QUEUE_TIMEOUT_MS = 2_000;
+
+/**
  * Chooses a member of the endpoint's pool that can take a request now, and the route to it;
- * members in `exclude` (already tried for this request) are passed over.
+ * members in `exclude` (already tried for this request) are passed over. Throws ENDPOINT_OFFLINE
+ * when no member can, and `RouteQueued` when one may soon.
+ *
+ * A member without a route (its session is ending or silent, the relay to its edge is down or
+ * silent) is marked not ready in the pool, so its tier's health drops and traffic spills over;
+ * it is checked again at every pick until its route is back.
  */
 export function pickRoute(endpoint: EdgeEndpoint, exclude?: ReadonlySet<string>): Route {
-  // A member that cannot open a stream now (its session is ending, the relay to its edge is
-  // down) is skipped.
-  let tried: Set<string> | undefined = exclude ? new Set(exclude) : undefined;
+  const pool = endpoint.pool;
+  if (endpoint.unready?.size) recheck(endpoint);
   for (;;) {
-    const pick = endpoint.pool.pick(tried);
-    if (pick.kind === "fail") {
-      throw new OnrampError(ErrorCode.EndpointOffline, `the endpoint ${endpoint.url.url} is offline: no agent serving it can take requests`);
+    const pick = pool.pick(exclude);
+    if (pick.kind === "pick") {
+      const opener = pick.member.opener();
+      if (opener) return { member: pick.member, opener, release: pick.release };
+      pick.release();
+      pool.setReady(pick.member.id, false);
+      (endpoint.unready ??= new Set()).add(pick.member.id);
+      continue;
     }
-    const opener = pick.member.opener();
-    if (opener) return { member: pick.member, opener, release: pick.release };
-    pick.release();
-    (tried ??= new Set()).add(pick.member.id);
+    if (pick.kind === "queue") throw new RouteQueued(endpoint);
+    throw new OnrampError(ErrorCode.EndpointOffline, `the endpoint ${endpoint.url.url} is offline: no agent serving it can take requests`);
+  }
+}
+
+/** Marks members whose route is back as ready again; forgets members that left. */
+function recheck(endpoint: EdgeEndpoint): void {
+  for (const id of endpoint.unready!) {
+    const member = endpoint.pool.get(id);
+    if (member && !member.opener()) continue;
+    endpoint.unready!.delete(id);
+    if (member) endpoint.pool.setReady(id, true);
+  }
+}
+
+/** How often a queued request looks again when no event came (a hung member that recovers sends none). */
+const QUEUE_RECHECK_MS = 100;
+
+/** Like `pickRoute`, but waits (up to `timeoutMs`) for a member that is not ready yet. */
+export async function routeWhenReady(table: RoutingTable, endpoint: EdgeEndpoint, exclude?: ReadonlySet<string>, timeoutMs = QUEUE_TIMEOUT_MS): Promise<Route> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      return pickRoute(endpoint, exclude);
+    } catch (err) {
+      const left = deadline - performance.now();
+      if (!(err instanceof RouteQueued) || left <= 0) throw err;
+      await table.changed(Math.min(left, QUEUE_RECHECK_MS));
+    }
   }
 }

@@ -100,6 +100,7 @@ export class Edge {
           return this.binds.bind(session, bind);
         },
         unbind: (session, bindId) => this.binds?.unbind(session, bindId) ?? Promise.resolve(),
+        upstreamHealth: (session, bindId, healthy, detail) => this.binds?.setHealth(session, bindId, healthy, detail),
         addSession: (session) => {
           this.sessions.set(session.id, session);
           this.metrics.sessions.set(this.sessions.size);
@@ -214,9 +215,11 @@ export class Edge {
           mux: o.mux,
           handshakeTimeoutMs: o.handshakeTimeoutMs,
           logger,
+          onConnected: () => this.table.notifyChanged(),
         })
       : undefined;
     this.relay = relay;
+    this.table.localEdge = edgeId;
     const routing = (this.routing = new MeshRouting({
       edgeId,
       table: this.table,
@@ -224,6 +227,7 @@ export class Edge {
         const session = this.binds?.sessionFor(bindId, sessionId);
         return session ? { opener: () => session.pickConnection() } : undefined;
       },
+      localLoad: (bindId, sessionId) => this.binds?.sessionFor(bindId, sessionId)?.load ?? 0,
       relayOpener: (edge) => relay?.opener(edge),
       compilePolicy: (text, kind, source) => this.compilePolicy(text, kind, source, ErrorCode.PolicyInvalid),
       logger,
@@ -237,6 +241,7 @@ export class Edge {
       validatePolicy: (text) => void this.compilePolicy(text, "agent", "traffic policy", ErrorCode.PolicyInvalid),
       randomUrl: () => this.randomUrl(),
       announce: (key, revision, binding) => this.gossip?.announce(key, revision, binding),
+      announceStatus: (status) => this.gossip?.publishStatus([status]),
       metrics: this.metrics,
       logger,
     });
@@ -271,9 +276,11 @@ export class Edge {
       deadAfterMs: o.meshDeadAfterMs,
       ownBindings: () => routing.view.bindingsOf(edgeId),
       digestOf: (edge) => routing.view.digest(edge),
+      ownStatuses: () => routing.ownStatuses(),
       handlers: {
         delta: (d) => routing.onDelta(d.key, d.revision, d.binding),
         snapshot: (edge, bindings, revision) => routing.onSnapshot(edge, bindings, revision),
+        status: (_edge, statuses) => routing.onStatus(statuses),
         peerUp: (peer) => {
           logger.info({ peer: peer.id, region: peer.region, advertise: peer.advertise }, "edge joined");
           routing.view.setEdgeDead(peer.id, false);

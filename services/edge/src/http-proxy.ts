@@ -1,11 +1,12 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { creditedWriter, decodeResponseHead, decodeTrailers, encodeRequestHead, type MuxStream } from "@onramp/mux";
 import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
+import type { RequestResult } from "@onramp/balancer";
 import type { EdgeMetrics, Logger } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex, Writable } from "node:stream";
 import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
-import { pickRoute, resolveEndpoint, type EdgeEndpoint, type Route } from "./dispatch.js";
+import { pickRoute, resolveEndpoint, RouteQueued, routeWhenReady, type EdgeEndpoint, type Route } from "./dispatch.js";
 import { sendError } from "./error-response.js";
 import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
 import { retryable, RetryBudget } from "./retry-policy.js";
@@ -17,6 +18,8 @@ const MAX_ATTEMPTS = 3;
 export interface HttpProxyOptions {
   maxRequestBodyBytes: number;
   inlineBodyBytes: number;
+  /** Add `Onramp-Attempts` to every proxied response. */
+  attemptsHeader?: boolean;
 }
 
 /** The request as it goes to the agent: the client's, or what a traffic policy made of it. */
@@ -68,17 +71,35 @@ export class HttpProxy {
     const started = performance.now();
     res.sendDate = false; // the upstream's Date header is forwarded as is
     res.once("finish", () => this.record(res, started));
-    let endpoint: EdgeEndpoint;
+    let endpoint: EdgeEndpoint | undefined;
     let route: Route | undefined;
     try {
       if (contentLength(req) > this.options.maxRequestBodyBytes) throw this.tooLarge();
       endpoint = resolveEndpoint(this.table, req.headers.host);
       if (!endpoint.cloudPolicy) route = pickRoute(endpoint);
     } catch (err) {
+      if (err instanceof RouteQueued) return void this.handleQueued(req, res, endpoint!, expectContinue);
       // A refused body is never read: close the connection rather than drain it.
       sendError(res, OnrampError.from(err, ErrorCode.Internal), hasBody(req));
       return;
     }
+    this.dispatch(req, res, endpoint, route, expectContinue);
+  }
+
+  /** No member could take the request yet (a relay is being dialled): waits briefly for one. */
+  private async handleQueued(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, expectContinue: boolean): Promise<void> {
+    let route: Route;
+    try {
+      route = await routeWhenReady(this.table, endpoint);
+    } catch (err) {
+      sendError(res, OnrampError.from(err, ErrorCode.Internal), hasBody(req));
+      return;
+    }
+    if (res.destroyed) return route.release();
+    this.dispatch(req, res, endpoint, route, expectContinue);
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route | undefined, expectContinue: boolean): void {
     if (this.policies && (endpoint.cloudPolicy || route?.member.policy)) {
       this.policies.handle(req, res, endpoint, route, expectContinue);
       return;
@@ -102,6 +123,7 @@ export class HttpProxy {
     let route = first;
     /** Members already tried; made only when a retry is considered (most requests never need it). */
     let tried: Set<string> | undefined;
+    let attempts = 1;
     let inlineBody: Buffer | undefined;
     let responded = false;
     let streamedBody = false;
@@ -127,7 +149,7 @@ export class HttpProxy {
     const retry = (code: ErrorCode, message: string): boolean => {
       if (responded || streamedBody || res.destroyed || !retryable(code, req.method ?? "GET")) return false;
       (tried ??= new Set()).add(route.member.id);
-      if (tried.size >= MAX_ATTEMPTS) return false;
+      if (attempts >= MAX_ATTEMPTS) return false;
       let next: Route;
       try {
         next = pickRoute(endpoint, tried);
@@ -140,7 +162,7 @@ export class HttpProxy {
         this.metrics.retries.inc({ reason: code, result: "budget" });
         return false;
       }
-      this.logger.info({ endpoint: endpoint.url.url, failed: route.member.id, edge: route.member.edge, code, message, next: next.member.id, attempt: tried.size + 1 }, "retrying on another member");
+      this.logger.info({ endpoint: endpoint.url.url, failed: route.member.id, edge: route.member.edge, code, message, next: next.member.id, attempt: ++attempts }, "retrying on another member");
       this.metrics.retries.inc({ reason: code, result: "retried" });
       route.release();
       route = next;
@@ -153,6 +175,7 @@ export class HttpProxy {
     });
 
     const writeHead = (status: number, statusText: string, headers: string[]): boolean => {
+      if (this.options.attemptsHeader) headers = [...headers, "onramp-attempts", String(attempts)];
       try {
         res.writeHead(status, statusText || undefined, headers);
         return true;
@@ -190,6 +213,7 @@ export class HttpProxy {
       onHead: (payload, endStream) => {
         responded = true;
         const response = decodeResponseHead(payload);
+        this.outcome(endpoint, route, response.status >= 500 ? "5xx" : "success");
         if (!hooks?.response) {
           if (writeHead(response.status, response.statusText, response.headers)) startBody(response.body, endStream);
           return;
@@ -224,7 +248,9 @@ export class HttpProxy {
       },
       onReset: (code, message) => {
         if (deferred) return void deferred.push(() => handler.onReset!(code, message));
+        if (!responded) this.outcome(endpoint, route, failureOf(code));
         if (retry(code, message)) return;
+        if (this.options.attemptsHeader && !res.headersSent) res.setHeader("onramp-attempts", String(attempts));
         sendError(res, new OnrampError(code, message));
       },
     };
@@ -266,6 +292,18 @@ export class HttpProxy {
     req.on("end", () => stream.end());
   }
 
+  /** Feeds one attempt's result to the pool's outlier detection; logs and counts an ejection. */
+  private outcome(endpoint: EdgeEndpoint, route: Route, result: RequestResult | undefined): void {
+    if (!result || !endpoint.pooling) return;
+    if (!endpoint.pool.report(route.member.id, result, Date.now())) return;
+    this.metrics.ejections.inc({ reason: result });
+    const until = endpoint.pool.ejections(Date.now()).find((e) => e.id === route.member.id);
+    this.logger.warn(
+      { endpoint: endpoint.url.url, member: route.member.id, edge: route.member.edge, reason: result, ejectedForMs: until ? until.until - Date.now() : undefined, times: until?.times },
+      "pool member ejected after consecutive failures; it gets requests again when the time is up",
+    );
+  }
+
   private tooLarge(): OnrampError {
     return new OnrampError(ErrorCode.BodyTooLarge, `the request body is larger than the edge accepts (${this.options.maxRequestBodyBytes} bytes)`);
   }
@@ -274,6 +312,23 @@ export class HttpProxy {
     const errorCode = res.getHeader("onramp-error-code");
     this.metrics.requests.inc({ code: res.statusCode, error_code: typeof errorCode === "string" ? errorCode : "" });
     this.metrics.requestDuration.observe((performance.now() - started) / 1000);
+  }
+}
+
+/** How a failed attempt counts for outlier detection; undefined when it says nothing about the member. */
+function failureOf(code: ErrorCode): RequestResult | undefined {
+  switch (code) {
+    case ErrorCode.UpstreamTimeout:
+      return "timeout";
+    case ErrorCode.AgentDisconnected:
+    case ErrorCode.UpstreamRefused:
+    case ErrorCode.UpstreamError:
+    case ErrorCode.ProtocolError:
+      return "reset";
+    default:
+      // The client went away, the edge refused the body, the relay or the member's edge failed:
+      // not this member's fault.
+      return undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { Bind } from "@onramp/proto";
 import { policyHash, type BindingClaim, type BindingRecord, type Registry } from "@onramp/registry";
+import type { MemberStatus } from "@onramp/mesh";
 import type { EdgeMetrics, Logger } from "@onramp/telemetry";
 import { randomBytes } from "node:crypto";
 import type { AgentSession } from "./agent-session.js";
@@ -19,9 +20,14 @@ export interface LocalBindsDeps {
   randomUrl(): EndpointUrl;
   /** Tells the other edges at once (gossip). */
   announce(key: string, revision: number, binding: BindingRecord | undefined): void;
+  /** Tells the other edges how a member is, at once (gossip). */
+  announceStatus(status: MemberStatus): void;
   metrics: EdgeMetrics;
   logger: Logger;
 }
+
+/** Pool weights are 1–1000 (0 from an agent that sets none means 1). */
+const MAX_WEIGHT = 1000;
 
 /** Random URLs are 10 of [a-z0-9]: a collision is rare; 5 tries make a refusal practically impossible. */
 const RANDOM_URL_ATTEMPTS = 5;
@@ -49,6 +55,7 @@ export class LocalBinds {
       if (session.binds.has(bind.bindId)) {
         throw new OnrampError(ErrorCode.InvalidArgument, `bind id ${bind.bindId} is already used in this session`);
       }
+      if (bind.weight > MAX_WEIGHT) throw new OnrampError(ErrorCode.InvalidArgument, `pool weight ${bind.weight} is out of range (1 to ${MAX_WEIGHT})`);
       const text = bind.trafficPolicy.trim();
       if (text) this.deps.validatePolicy(bind.trafficPolicy);
       const claim = await this.claim(session, bind, text);
@@ -86,6 +93,22 @@ export class LocalBinds {
     this.deps.logger.info({ session: session.id, url: claim.binding.url }, "endpoint unbound");
   }
 
+  /**
+   * The agent's health checks of a bind's upstream changed their verdict: the member leaves (or
+   * rejoins) the pool here at once and at every other edge with the status update.
+   */
+  setHealth(session: AgentSession, bindId: string, healthy: boolean, detail: string): void {
+    const claim = session.binds.get(bindId);
+    if (!claim) return;
+    const status = this.deps.routing.setOwnHealth(claim.key, healthy, detail);
+    if (!status) return;
+    this.deps.announceStatus(status);
+    this.deps.metrics.memberHealth.inc({ healthy: String(healthy) });
+    const fields = { session: session.id, agent: session.agentId, url: claim.binding.url, detail };
+    if (healthy) this.deps.logger.info(fields, "member healthy again");
+    else this.deps.logger.warn(fields, "member unhealthy: its agent's health check fails; no new requests go to it");
+  }
+
   /** Releases every bind of an ended session. */
   async removeSession(session: AgentSession): Promise<void> {
     await Promise.all([...session.binds.keys()].map((id) => this.unbind(session, id)));
@@ -105,6 +128,7 @@ export class LocalBinds {
       bind_id: bind.bindId,
       upstream: bind.upstream?.url ?? "",
       bound_at: new Date().toISOString(),
+      ...(bind.weight > 1 ? { weight: bind.weight } : {}),
     });
     if (bind.url) return this.deps.registry.claimBinding(record(parseEndpointUrl(bind.url)));
     for (let attempt = 1; ; attempt++) {

@@ -1,8 +1,9 @@
-import { BindingView, type ViewChange } from "@onramp/mesh";
+import { BindingView, type MemberStatus, type ViewChange } from "@onramp/mesh";
 import type { Policy } from "@onramp/policy";
 import type { BindingRecord, CloudEndpointRecord, EdgeRecord, RegistryEvent, StoredBinding } from "@onramp/registry";
 import type { Logger } from "@onramp/telemetry";
 import { parseEndpointUrl } from "./endpoint-url.js";
+import { MemberStatuses } from "./member-status.js";
 import type { Member, RoutingTable, StreamOpener } from "./routing-table.js";
 
 export interface MeshRoutingDeps {
@@ -10,6 +11,8 @@ export interface MeshRoutingDeps {
   table: RoutingTable;
   /** The data connection of this edge's session that holds `bindId`, when that session is still here. */
   localOpener(bindId: string, sessionId: string): { opener: () => StreamOpener | undefined } | undefined;
+  /** Requests in flight on the agent session holding `bindId` here (its load, for the other edges). */
+  localLoad(bindId: string, sessionId: string): number;
   /** The relay to another edge, or undefined while it is not connected (dialing starts). */
   relayOpener(edge: string): StreamOpener | undefined;
   /** Compiles a policy text; throws with the problems listed. */
@@ -30,6 +33,7 @@ export class MeshRouting {
   readonly edges = new Map<string, EdgeRecord>();
   private readonly policies = new Map<string, { policy: Policy; users: Set<string> }>();
   private readonly cloudHosts = new Map<string, string>();
+  private readonly statuses = new MemberStatuses();
 
   constructor(private readonly deps: MeshRoutingDeps) {
     this.view = new BindingView((change) => this.apply(change));
@@ -77,6 +81,39 @@ export class MeshRouting {
     this.deps.onChange?.();
   }
 
+  /** A peer's report on its members (health, load). */
+  onStatus(statuses: readonly MemberStatus[]): void {
+    for (const status of statuses) {
+      this.statuses.set(status);
+      this.applyStatus(status.key);
+    }
+  }
+
+  /**
+   * The agent holding one of this edge's bindings reported its upstream's health: applied here at
+   * once; returns the status to tell the other edges, or undefined when nothing changed.
+   */
+  setOwnHealth(key: string, healthy: boolean, detail: string): MemberStatus | undefined {
+    const binding = this.view.get(key);
+    const revision = this.view.revisionOf(key);
+    if (!binding || revision === undefined) return undefined;
+    const status: MemberStatus = { key, revision, healthy, load: this.deps.localLoad(binding.bind_id, binding.session_id), detail };
+    if (!this.statuses.set(status)) return undefined;
+    this.applyStatus(key);
+    return status;
+  }
+
+  /** The status of this edge's pooled members, for the heartbeat's status update. */
+  ownStatuses(): MemberStatus[] {
+    const out: MemberStatus[] = [];
+    for (const { key, revision, binding } of this.view.bindingsOf(this.deps.edgeId)) {
+      if (!binding.pooling) continue;
+      const known = this.statuses.of(key, revision);
+      out.push({ key, revision, healthy: known?.healthy ?? true, load: this.deps.localLoad(binding.bind_id, binding.session_id), detail: known?.detail ?? "" });
+    }
+    return out;
+  }
+
   /** Re-evaluates one binding (a local session took or gave up its bind). */
   refresh(key: string): void {
     const binding = this.view.get(key);
@@ -98,10 +135,25 @@ export class MeshRouting {
     if (change.kind === "down") {
       this.deps.table.removeMember(url.host, key);
       this.releasePolicy(binding.policy_hash, key);
+      if (this.view.get(key) === undefined) this.statuses.delete(key);
       return;
     }
     const member = this.memberOf(key, binding);
-    if (member) this.deps.table.addMember(url, binding.pooling, member);
+    if (!member) return;
+    this.deps.table.addMember(url, binding.pooling, member);
+    this.applyStatus(key);
+  }
+
+  /** Puts what is known of a member's health and load into its pool. */
+  private applyStatus(key: string): void {
+    const binding = this.view.get(key);
+    const revision = this.view.revisionOf(key);
+    if (!binding || revision === undefined) return;
+    const status = this.statuses.of(key, revision);
+    const pool = this.deps.table.lookup(binding.host, true)?.pool;
+    if (!status || !pool?.get(key)) return;
+    pool.setHealthy(key, status.healthy);
+    if (binding.edge !== this.deps.edgeId) pool.setReportedLoad(key, status.load);
   }
 
   private memberOf(key: string, b: BindingRecord): Member | undefined {
@@ -127,6 +179,7 @@ export class MeshRouting {
       bindId: b.bind_id,
       edge: b.edge,
       region: b.region,
+      weight: b.weight ?? 1,
       agentId: b.agent_id,
       sessionId: b.session_id,
       upstream: b.upstream,

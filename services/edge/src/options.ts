@@ -68,6 +68,11 @@ export interface EdgeOptions {
   drainTimeoutMs?: number;
   /** Endpoints that exist without an agent; their policy must end in a terminating action. */
   cloudEndpoints?: CloudEndpointConfig[];
+  /**
+   * Adds `Onramp-Attempts: N` to every proxied response: how many pool members the request was
+   * sent to (1 unless it was retried). Default off: it tells clients about the pool.
+   */
+  attemptsHeader?: boolean;
   mux?: MuxOptions;
   logger?: Logger;
 }
@@ -104,6 +109,7 @@ export interface ResolvedEdgeOptions {
   dataConnections: number;
   drainTimeoutMs: number;
   cloudEndpoints: CloudEndpointConfig[];
+  attemptsHeader: boolean;
   mux: MuxOptions;
   logger: Logger;
 }
@@ -147,6 +153,7 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     dataConnections: integer("dataConnections", options.dataConnections ?? 1, 1, 16),
     drainTimeoutMs: integer("drainTimeoutMs", options.drainTimeoutMs ?? 10_000, 0),
     cloudEndpoints: options.cloudEndpoints ?? [],
+    attemptsHeader: options.attemptsHeader ?? false,
     mux: options.mux ?? {},
     logger: options.logger ?? silentLogger(),
   };

@@ -15,7 +15,7 @@ import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
 import type { Logger } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { pickRoute, resolveEndpoint, type EdgeEndpoint, type Route } from "./dispatch.js";
+import { resolveEndpoint, routeWhenReady, type EdgeEndpoint, type Route } from "./dispatch.js";
 import type { Duplex } from "node:stream";
 import { sendError, writeRawError, writeRawResponse } from "./error-response.js";
 import { clientIpOf } from "./forwarded-headers.js";
@@ -135,7 +135,7 @@ export class PolicyFlow implements PolicyHandler {
           try {
             if (x.hops >= MAX_INTERNAL_HOPS) throw new OnrampError(ErrorCode.EndpointNotFound, `forward-internal went through ${MAX_INTERNAL_HOPS} endpoints; is there a loop?`);
             target = this.internalEndpoint(outcome.url);
-            targetRoute = pickRoute(target);
+            targetRoute = await routeWhenReady(this.table, target);
           } catch (err) {
             if (outcome.resume) {
               outcome = await outcome.resume();

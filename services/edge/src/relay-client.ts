@@ -12,6 +12,8 @@ export interface RelayClientOptions {
   mux: MuxOptions;
   handshakeTimeoutMs: number;
   logger: Logger;
+  /** The relay to `edge` takes streams now (its members are ready). */
+  onConnected?(edge: string): void;
 }
 
 interface Link {
@@ -37,10 +39,13 @@ export class RelayClient {
 
   constructor(private readonly options: RelayClientOptions) {}
 
-  /** The connection to `edge` if it takes streams now; otherwise starts dialing and returns undefined. */
+  /**
+   * The connection to `edge` if it takes streams now; otherwise starts dialing and returns
+   * undefined. A connection silent past its ping (the peer may be hung) takes nothing new.
+   */
   opener(edge: string): MuxConnection | undefined {
     const link = this.links.get(edge);
-    if (link?.connection?.acceptsNewStreams) return link.connection;
+    if (link?.connection?.acceptsNewStreams) return link.connection.overdue ? undefined : link.connection;
     this.dial(edge);
     return undefined;
   }
@@ -79,6 +84,7 @@ export class RelayClient {
         if (this.closed || this.links.get(edge) !== l) return connection.destroy(undefined);
         l.connection = connection;
         this.options.logger.info({ peer: edge, address }, "relay connected");
+        this.options.onConnected?.(edge);
         void connection.closed().then(() => {
           if (l.connection === connection) l.connection = undefined;
           if (!this.closed) this.options.logger.info({ peer: edge }, "relay connection closed");

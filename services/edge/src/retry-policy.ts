@@ -9,8 +9,9 @@ import { ErrorCode } from "@onramp/errors";
  *   gone at the other edge, or the relay failed before the stream was carried): safe for every method.
  * - UPSTREAM_REFUSED: the agent could not connect to its upstream (refused, unreachable, no
  *   address, connect timeout): the upstream never saw the request, safe for every method.
- * - AGENT_DISCONNECTED: the connection died with the request on it; the upstream may have seen
- *   it, so only idempotent methods (RFC 9110 §9.2.2) are sent again.
+ * - AGENT_DISCONNECTED, UPSTREAM_ERROR: the connection to the agent, or the agent's to its
+ *   upstream, died with the request on it (an upstream process that crashed, say); the upstream
+ *   may have seen it, so only idempotent methods (RFC 9110 §9.2.2) are sent again.
  */
 export function retryable(code: ErrorCode, method: string): boolean {
   switch (code) {
@@ -19,6 +20,7 @@ export function retryable(code: ErrorCode, method: string): boolean {
     case ErrorCode.UpstreamRefused:
       return true;
     case ErrorCode.AgentDisconnected:
+    case ErrorCode.UpstreamError:
       return IDEMPOTENT.has(method);
     default:
       return false;

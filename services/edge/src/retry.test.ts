@@ -1,4 +1,5 @@
 import { ErrorCode } from "@onramp/errors";
+import { decodeRequestHead, encodeResponseHead } from "@onramp/mux";
 import { createEdgeMetrics, silentLogger } from "@onramp/telemetry";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,9 +16,17 @@ afterEach(() => {
 });
 
 const resetWith = (code: ErrorCode): FakeAgentBehaviour => (stream) => stream.reset(code, "gone");
+const answer500: FakeAgentBehaviour = (stream, head) => {
+  const req = decodeRequestHead(head);
+  stream.sendHead(encodeResponseHead({ status: 500, statusText: "Internal Server Error", headers: ["x-bind", req.bindId], body: Buffer.from("boom") }), true);
+};
 
 /** An edge's proxy over a pool of fake agents at http://pool.test, behind a real HTTP listener. */
 async function proxyOver(...behaviours: FakeAgentBehaviour[]): Promise<{ base: string; metrics: ReturnType<typeof createEdgeMetrics> }> {
+  return proxyWith({}, ...behaviours);
+}
+
+async function proxyWith(options: { attemptsHeader?: boolean }, ...behaviours: FakeAgentBehaviour[]): Promise<{ base: string; metrics: ReturnType<typeof createEdgeMetrics> }> {
   const table = new RoutingTable("r");
   const url = parseEndpointUrl("http://pool.test");
   for (const [i, behaviour] of behaviours.entries()) {
@@ -27,18 +36,18 @@ async function proxyOver(...behaviours: FakeAgentBehaviour[]): Promise<{ base: s
     table.addMember(url, true, member);
   }
   const metrics = createEdgeMetrics();
-  const proxy = new HttpProxy(table, { maxRequestBodyBytes: 1 << 20, inlineBodyBytes: 16 * 1024 }, metrics, silentLogger());
+  const proxy = new HttpProxy(table, { maxRequestBodyBytes: 1 << 20, inlineBodyBytes: 16 * 1024, ...options }, metrics, silentLogger());
   const server: Server = createServer((req, res) => proxy.handle(req, res, false));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   closers.push(() => server.close());
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, metrics };
 }
 
-function send(base: string, method: string, body?: string): Promise<{ status: number; code: string | undefined; bind: string | undefined }> {
+function send(base: string, method: string, body?: string): Promise<{ status: number; code: string | undefined; bind: string | undefined; attempts: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = request(`${base}/x`, { method, headers: { host: "pool.test" }, agent: false }, (res) => {
       res.resume();
-      res.on("end", () => resolve({ status: res.statusCode!, code: res.headers["onramp-error-code"] as string | undefined, bind: res.headers["x-bind"] as string | undefined }));
+      res.on("end", () => resolve({ status: res.statusCode!, code: res.headers["onramp-error-code"] as string | undefined, bind: res.headers["x-bind"] as string | undefined, attempts: res.headers["onramp-attempts"] as string | undefined }));
     });
     req.on("error", reject);
     req.end(body);
@@ -63,11 +72,50 @@ describe("retries on another pool member", () => {
     for (let i = 0; i < 10; i++) expect(await send(gone.base, "POST", "payload")).toMatchObject({ status: 200, bind: "b1" });
   });
 
+  it("says how many members a request was sent to when the attempts header is on", async () => {
+    const on = await proxyWith({ attemptsHeader: true }, resetWith(ErrorCode.EndpointOffline), answerOk);
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(await send(on.base, "GET"));
+    expect(answers.every((a) => a.status === 200 && (a.attempts === "1" || a.attempts === "2"))).toBe(true);
+    expect(answers.some((a) => a.attempts === "2")).toBe(true);
+    const off = await proxyOver(resetWith(ErrorCode.EndpointOffline), answerOk);
+    expect((await send(off.base, "GET")).attempts).toBeUndefined();
+    const alone = await proxyWith({ attemptsHeader: true }, resetWith(ErrorCode.AgentDisconnected));
+    expect(await send(alone.base, "GET")).toMatchObject({ status: 502, attempts: "1" });
+  });
+
   it("gives up with the last error when no other member is left", async () => {
     const { base } = await proxyOver(resetWith(ErrorCode.AgentDisconnected), resetWith(ErrorCode.EndpointOffline));
     const answer = await send(base, "GET");
     expect(answer.status).toBeGreaterThanOrEqual(502);
     expect(["ERR_ONRAMP_AGENT_DISCONNECTED", "ERR_ONRAMP_ENDPOINT_OFFLINE"]).toContain(answer.code);
+  });
+});
+
+describe("passive outlier detection", () => {
+  it("ejects a member after five 500s in a row and sends everything to the others", async () => {
+    const { base, metrics } = await proxyOver(answer500, answerOk);
+    const answers = [];
+    for (let i = 0; i < 30; i++) answers.push(await send(base, "GET"));
+    // The failing member answers its 5 requests (a response head came: nothing to retry), then
+    // gets no more while it is ejected (10 s at first).
+    expect(answers.filter((a) => a.status === 500)).toHaveLength(5);
+    expect(answers.slice(-10).every((a) => a.status === 200 && a.bind === "b1")).toBe(true);
+    const ejections = (await metrics.ejections.get()).values.find((v) => v.labels.reason === "5xx");
+    expect(ejections?.value).toBe(1);
+  });
+
+  it("ejects a member whose upstream refuses connections, retrying its requests meanwhile", async () => {
+    const { base, metrics } = await proxyOver(resetWith(ErrorCode.UpstreamRefused), answerOk);
+    for (let i = 0; i < 20; i++) expect(await send(base, "POST", "x")).toMatchObject({ status: 200, bind: "b1" });
+    const ejections = (await metrics.ejections.get()).values.find((v) => v.labels.reason === "reset");
+    expect(ejections?.value).toBe(1);
+  });
+
+  it("never ejects a pool's only member: its errors still reach the client", async () => {
+    const { base, metrics } = await proxyOver(resetWith(ErrorCode.UpstreamRefused));
+    for (let i = 0; i < 8; i++) expect(await send(base, "GET")).toMatchObject({ status: 502, code: "ERR_ONRAMP_UPSTREAM_REFUSED" });
+    expect((await metrics.ejections.get()).values).toHaveLength(0);
   });
 });
 

@@ -33,6 +33,8 @@ export interface Endpoint {
   readonly url: EndpointUrl;
   pooling: boolean;
   readonly pool: Pool<Member>;
+  /** Members marked not ready because they had no route (see `pickRoute`); re-checked at each pick. */
+  unready?: Set<string>;
   /** Set on cloud endpoints: they have no members and their policy answers every request. */
   readonly cloudPolicy?: Policy;
 }
@@ -51,10 +53,36 @@ const TOMBSTONE_TTL_MS = 60 * 60 * 1000;
  * (`*.example.com`) are looked up by walking up the labels, so the most specific match wins.
  */
 export class RoutingTable {
+  /** This edge's id, set when it joins the mesh (before any member arrives): its members are tier 0. */
+  localEdge: string | undefined;
   private readonly byHost = new Map<string, Endpoint>();
   private readonly tombstones = new Map<string, number>();
+  private waiters: Array<() => void> = [];
 
   constructor(private readonly localRegion: string) {}
+
+  /** Resolves at the next change in who can take requests (a member came, went or became ready), or after `timeoutMs`. */
+  changed(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== wake);
+        resolve();
+      }, timeoutMs);
+      this.waiters.push(wake);
+    });
+  }
+
+  /** Wakes the requests waiting in `changed`. */
+  notifyChanged(): void {
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
 
   get size(): number {
     return this.byHost.size;
@@ -69,33 +97,40 @@ export class RoutingTable {
     let endpoint = this.byHost.get(url.host);
     if (endpoint?.cloudPolicy) return endpoint;
     if (!endpoint) {
-      endpoint = { id: endpointIdOf(url.host), url, pooling, pool: new Pool<Member>({ localRegion: this.localRegion }) };
+      endpoint = { id: endpointIdOf(url.host), url, pooling, pool: this.newPool() };
       this.byHost.set(url.host, endpoint);
       this.tombstones.delete(url.host);
     }
     endpoint.pooling = pooling;
-    endpoint.pool.remove(member.id);
+    // Replaces the member in place: its health, ejection and load stay.
     endpoint.pool.add(member);
+    this.notifyChanged();
     return endpoint;
   }
 
   /** Removes a member; an endpoint left with no members goes offline. */
   removeMember(host: string, memberId: string): void {
     const endpoint = this.byHost.get(host);
-    if (!endpoint || endpoint.cloudPolicy || !endpoint.pool.remove(memberId) || endpoint.pool.size > 0) return;
+    if (!endpoint || endpoint.cloudPolicy || !endpoint.pool.remove(memberId)) return;
+    this.notifyChanged();
+    if (endpoint.pool.size > 0) return;
     this.byHost.delete(host);
     this.rememberOffline(host);
   }
 
   /** Defines or redefines a cloud endpoint: no agent, its policy answers (or forwards) every request. */
   setCloudEndpoint(url: EndpointUrl, policy: Policy): Endpoint {
-    const endpoint: Endpoint = { id: endpointIdOf(url.host), url, pooling: false, pool: new Pool<Member>({ localRegion: this.localRegion }), cloudPolicy: policy };
+    const endpoint: Endpoint = { id: endpointIdOf(url.host), url, pooling: false, pool: this.newPool(), cloudPolicy: policy };
     this.byHost.set(url.host, endpoint);
     return endpoint;
   }
 
   removeCloudEndpoint(host: string): void {
     if (this.byHost.get(host)?.cloudPolicy) this.byHost.delete(host);
+  }
+
+  private newPool(): Pool<Member> {
+    return new Pool<Member>({ localRegion: this.localRegion, ...(this.localEdge ? { localEdge: this.localEdge } : {}) });
   }
 
   /** The endpoint serving a request's hostname, if any. Internal endpoints only when asked. */

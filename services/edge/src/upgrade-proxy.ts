@@ -3,7 +3,7 @@ import { bridgeSocket, decodeResponseHead, encodeRequestHead, type MuxStream } f
 import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { pickRoute, resolveEndpoint, type EdgeEndpoint, type Route } from "./dispatch.js";
+import { pickRoute, resolveEndpoint, RouteQueued, routeWhenReady, type EdgeEndpoint, type Route } from "./dispatch.js";
 import { writeRawError } from "./error-response.js";
 import { clientIpOf } from "./forwarded-headers.js";
 import { shapeOf, type PolicyHandler, type RequestShape } from "./http-proxy.js";
@@ -14,15 +14,27 @@ import type { RoutingTable } from "./routing-table.js";
  * picked member has a traffic policy, its request phase decides first.
  */
 export function proxyUpgrade(table: RoutingTable, policies: PolicyHandler | undefined, req: IncomingMessage, socket: Duplex, early: Buffer): void {
-  let endpoint: EdgeEndpoint;
+  let endpoint: EdgeEndpoint | undefined;
   let route: Route | undefined;
   try {
     endpoint = resolveEndpoint(table, req.headers.host);
     if (!endpoint.cloudPolicy) route = pickRoute(endpoint);
   } catch (err) {
+    if (err instanceof RouteQueued) {
+      const queued = endpoint!;
+      routeWhenReady(table, queued).then(
+        (r) => (socket.destroyed ? r.release() : routeUpgrade(policies, req, socket, early, queued, r)),
+        (e: unknown) => writeRawError(socket, OnrampError.from(e, ErrorCode.Internal)),
+      );
+      return;
+    }
     writeRawError(socket, OnrampError.from(err, ErrorCode.Internal));
     return;
   }
+  routeUpgrade(policies, req, socket, early, endpoint, route);
+}
+
+function routeUpgrade(policies: PolicyHandler | undefined, req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Route | undefined): void {
   if (policies && (endpoint.cloudPolicy || route?.member.policy)) {
     policies.handleUpgrade(req, socket, early, endpoint, route);
     return;

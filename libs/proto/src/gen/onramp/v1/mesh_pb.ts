@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file onramp/v1/mesh.proto.
  */
 export const file_onramp_v1_mesh: GenFile = /*@__PURE__*/
-  fileDesc("ChRvbnJhbXAvdjEvbWVzaC5wcm90bxIJb25yYW1wLnYxIv0BCgtNZXNoQmluZGluZxILCgNrZXkYASABKAkSEAoIcmV2aXNpb24YAiABKAMSCwoDdXJsGAMgASgJEgwKBGhvc3QYBCABKAkSDwoHcG9vbGluZxgFIAEoCBIWCg50cmFmZmljX3BvbGljeRgGIAEoCRITCgtwb2xpY3lfaGFzaBgHIAEoCRIMCgRlZGdlGAggASgJEg4KBnJlZ2lvbhgJIAEoCRIQCghhZ2VudF9pZBgKIAEoCRISCgpzZXNzaW9uX2lkGAsgASgJEg8KB2JpbmRfaWQYDCABKAkSEAoIdXBzdHJlYW0YDSABKAkSDwoHaGVhbHRoeRgOIAEoCCKDAQoNRWRnZUhlYXJ0YmVhdBIPCgdlZGdlX2lkGAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIRCglhZHZlcnRpc2UYAyABKAkSCwoDc2VxGAQgASgEEg4KBmRpZ2VzdBgFIAEoCRIQCghiaW5kaW5ncxgGIAEoDRIPCgdsZWF2aW5nGAcgASgIInQKCVBvb2xEZWx0YRIPCgdlZGdlX2lkGAEgASgJEicKB2JpbmRpbmcYAiABKAsyFi5vbnJhbXAudjEuTWVzaEJpbmRpbmcSEwoLcmVtb3ZlZF9rZXkYAyABKAkSGAoQcmVtb3ZlZF9yZXZpc2lvbhgEIAEoAyJeCg9CaW5kaW5nU25hcHNob3QSDwoHZWRnZV9pZBgBIAEoCRIQCghyZXZpc2lvbhgCIAEoAxIoCghiaW5kaW5ncxgDIAMoCzIWLm9ucmFtcC52MS5NZXNoQmluZGluZyJMCg5SYXRlTGltaXREZWx0YRIPCgdlZGdlX2lkGAEgASgJEikKBmNvdW50cxgCIAMoCzIZLm9ucmFtcC52MS5SYXRlTGltaXRDb3VudCJYCg5SYXRlTGltaXRDb3VudBILCgNrZXkYASABKAkSFwoPd2luZG93X3N0YXJ0X21zGAIgASgDEhEKCXdpbmRvd19tcxgDIAEoAxINCgVjb3VudBgEIAEoDSJjCgpSZWxheUhlbGxvEg8KB2VkZ2VfaWQYASABKAkSFAoMdGltZXN0YW1wX21zGAIgASgDEg0KBW5vbmNlGAMgASgMEgsKA21hYxgEIAEoDBISCgpwZWVyX25vbmNlGAUgASgMYgZwcm90bzM");
+  fileDesc("ChRvbnJhbXAvdjEvbWVzaC5wcm90bxIJb25yYW1wLnYxIoICCgtNZXNoQmluZGluZxILCgNrZXkYASABKAkSEAoIcmV2aXNpb24YAiABKAMSCwoDdXJsGAMgASgJEgwKBGhvc3QYBCABKAkSDwoHcG9vbGluZxgFIAEoCBIWCg50cmFmZmljX3BvbGljeRgGIAEoCRITCgtwb2xpY3lfaGFzaBgHIAEoCRIMCgRlZGdlGAggASgJEg4KBnJlZ2lvbhgJIAEoCRIQCghhZ2VudF9pZBgKIAEoCRISCgpzZXNzaW9uX2lkGAsgASgJEg8KB2JpbmRfaWQYDCABKAkSEAoIdXBzdHJlYW0YDSABKAkSDgoGd2VpZ2h0GA8gASgNSgQIDhAPIoMBCg1FZGdlSGVhcnRiZWF0Eg8KB2VkZ2VfaWQYASABKAkSDgoGcmVnaW9uGAIgASgJEhEKCWFkdmVydGlzZRgDIAEoCRILCgNzZXEYBCABKAQSDgoGZGlnZXN0GAUgASgJEhAKCGJpbmRpbmdzGAYgASgNEg8KB2xlYXZpbmcYByABKAgidAoJUG9vbERlbHRhEg8KB2VkZ2VfaWQYASABKAkSJwoHYmluZGluZxgCIAEoCzIWLm9ucmFtcC52MS5NZXNoQmluZGluZxITCgtyZW1vdmVkX2tleRgDIAEoCRIYChByZW1vdmVkX3JldmlzaW9uGAQgASgDIk8KEk1lbWJlclN0YXR1c1VwZGF0ZRIPCgdlZGdlX2lkGAEgASgJEigKB21lbWJlcnMYAiADKAsyFy5vbnJhbXAudjEuTWVtYmVyU3RhdHVzIlwKDE1lbWJlclN0YXR1cxILCgNrZXkYASABKAkSEAoIcmV2aXNpb24YAiABKAMSDwoHaGVhbHRoeRgDIAEoCBIMCgRsb2FkGAQgASgNEg4KBmRldGFpbBgFIAEoCSJeCg9CaW5kaW5nU25hcHNob3QSDwoHZWRnZV9pZBgBIAEoCRIQCghyZXZpc2lvbhgCIAEoAxIoCghiaW5kaW5ncxgDIAMoCzIWLm9ucmFtcC52MS5NZXNoQmluZGluZyJMCg5SYXRlTGltaXREZWx0YRIPCgdlZGdlX2lkGAEgASgJEikKBmNvdW50cxgCIAMoCzIZLm9ucmFtcC52MS5SYXRlTGltaXRDb3VudCJYCg5SYXRlTGltaXRDb3VudBILCgNrZXkYASABKAkSFwoPd2luZG93X3N0YXJ0X21zGAIgASgDEhEKCXdpbmRvd19tcxgDIAEoAxINCgVjb3VudBgEIAEoDSJjCgpSZWxheUhlbGxvEg8KB2VkZ2VfaWQYASABKAkSFAoMdGltZXN0YW1wX21zGAIgASgDEg0KBW5vbmNlGAMgASgMEgsKA21hYxgEIAEoDBISCgpwZWVyX25vbmNlGAUgASgMYgZwcm90bzM");
 
 /**
  * One endpoint binding as it sits in the registry: a pool member. Mirrors the JSON value stored
@@ -89,9 +89,11 @@ export type MeshBinding = Message<"onramp.v1.MeshBinding"> & {
   upstream: string;
 
   /**
-   * @generated from field: bool healthy = 14;
+   * Share of the pool's traffic relative to other members (1–1000; 0 means 1).
+   *
+   * @generated from field: uint32 weight = 15;
    */
-  healthy: boolean;
+  weight: number;
 };
 
 /**
@@ -197,6 +199,80 @@ export const PoolDeltaSchema: GenMessage<PoolDelta> = /*@__PURE__*/
   messageDesc(file_onramp_v1_mesh, 2);
 
 /**
+ * Published on onramp.v1.status by the edge that holds the members' agent sessions: at once
+ * for a member whose health changed, and for every pooled member each heartbeat
+ * interval (with its load), so a receiver that missed a message is right again within a second.
+ *
+ * @generated from message onramp.v1.MemberStatusUpdate
+ */
+export type MemberStatusUpdate = Message<"onramp.v1.MemberStatusUpdate"> & {
+  /**
+   * @generated from field: string edge_id = 1;
+   */
+  edgeId: string;
+
+  /**
+   * @generated from field: repeated onramp.v1.MemberStatus members = 2;
+   */
+  members: MemberStatus[];
+};
+
+/**
+ * Describes the message onramp.v1.MemberStatusUpdate.
+ * Use `create(MemberStatusUpdateSchema)` to create a new message.
+ */
+export const MemberStatusUpdateSchema: GenMessage<MemberStatusUpdate> = /*@__PURE__*/
+  messageDesc(file_onramp_v1_mesh, 3);
+
+/**
+ * @generated from message onramp.v1.MemberStatus
+ */
+export type MemberStatus = Message<"onramp.v1.MemberStatus"> & {
+  /**
+   * The registry key of the binding.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * The binding's revision; a status for another revision of the key is ignored.
+   *
+   * @generated from field: int64 revision = 2;
+   */
+  revision: bigint;
+
+  /**
+   * What the agent's health checks of its upstream last said.
+   *
+   * @generated from field: bool healthy = 3;
+   */
+  healthy: boolean;
+
+  /**
+   * Requests in flight on the member's agent session, counted by its edge (which carries all of
+   * the agent's traffic, relayed requests included).
+   *
+   * @generated from field: uint32 load = 4;
+   */
+  load: number;
+
+  /**
+   * Why it is unhealthy, for operators.
+   *
+   * @generated from field: string detail = 5;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message onramp.v1.MemberStatus.
+ * Use `create(MemberStatusSchema)` to create a new message.
+ */
+export const MemberStatusSchema: GenMessage<MemberStatus> = /*@__PURE__*/
+  messageDesc(file_onramp_v1_mesh, 4);
+
+/**
  * Request on onramp.v1.snapshot.<edge id> (empty body); the reply lists the edge's bindings.
  *
  * @generated from message onramp.v1.BindingSnapshot
@@ -226,7 +302,7 @@ export type BindingSnapshot = Message<"onramp.v1.BindingSnapshot"> & {
  * Use `create(BindingSnapshotSchema)` to create a new message.
  */
 export const BindingSnapshotSchema: GenMessage<BindingSnapshot> = /*@__PURE__*/
-  messageDesc(file_onramp_v1_mesh, 3);
+  messageDesc(file_onramp_v1_mesh, 5);
 
 /**
  * Published on onramp.v1.ratelimit: requests an edge counted since its last flush.
@@ -250,7 +326,7 @@ export type RateLimitDelta = Message<"onramp.v1.RateLimitDelta"> & {
  * Use `create(RateLimitDeltaSchema)` to create a new message.
  */
 export const RateLimitDeltaSchema: GenMessage<RateLimitDelta> = /*@__PURE__*/
-  messageDesc(file_onramp_v1_mesh, 4);
+  messageDesc(file_onramp_v1_mesh, 6);
 
 /**
  * @generated from message onramp.v1.RateLimitCount
@@ -282,7 +358,7 @@ export type RateLimitCount = Message<"onramp.v1.RateLimitCount"> & {
  * Use `create(RateLimitCountSchema)` to create a new message.
  */
 export const RateLimitCountSchema: GenMessage<RateLimitCount> = /*@__PURE__*/
-  messageDesc(file_onramp_v1_mesh, 5);
+  messageDesc(file_onramp_v1_mesh, 7);
 
 /**
  * First frame (HELLO) of an edge-to-edge relay connection, both ways. The dialer proves it knows
@@ -326,5 +402,5 @@ export type RelayHello = Message<"onramp.v1.RelayHello"> & {
  * Use `create(RelayHelloSchema)` to create a new message.
  */
 export const RelayHelloSchema: GenMessage<RelayHello> = /*@__PURE__*/
-  messageDesc(file_onramp_v1_mesh, 6);
+  messageDesc(file_onramp_v1_mesh, 8);
 
