@@ -68,6 +68,10 @@ export interface MemberJson {
   edge: string;
   region: string;
   local: boolean;
+  agent_id: string;
+  /** What the member's health check last said, and passive outlier detection; absent from edges that do not report them. */
+  healthy?: boolean;
+  ejected_until?: string | null;
 }
 
 /** The members of `url` that an edge's admin API lists. */
