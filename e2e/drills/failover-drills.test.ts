@@ -226,4 +226,24 @@ describe(`failover drills: ${RATE} requests/s through A's cloud endpoint to a po
       check: atMostOnePerMille,
     });
   }, 90_000);
+
+  it("7. SIGTERM of an edge holding a member while A has none of its own: no request of any method fails, the edge exits 0", async () => {
+    await restorePool();
+    await members.a.proc.stop("SIGTERM");
+    broken.add("a");
+    await poolAtAIs([members.b.agentId, members.c.agentId]);
+    let stopped: Promise<{ code: number | null }> | undefined;
+    await runDrill({
+      name: "7. SIGTERM edge C (A relays to B, C; GET + POST)",
+      goal: "0 failed, any method; exits 0",
+      durationMs: 7_000,
+      victim: "c",
+      requestFor: (i) => (i % 2 === 0 ? { method: "GET", path: `/items/${i}` } : { method: "POST", path: "/orders", body: JSON.stringify({ order: i }) }),
+      strike: () => void (stopped = edge("c").proc.stop("SIGTERM")),
+      check: async (f) => {
+        const exit = await stopped!;
+        return [...noneFailed(f), ...(exit.code === 0 ? [] : [`edge c exited ${exit.code} after SIGTERM, not 0`])];
+      },
+    });
+  }, 90_000);
 });
