@@ -30,6 +30,23 @@ async function pair(onStream: (stream: MuxStream, head: Buffer, end: boolean) =>
 }
 
 describe("MuxConnection", () => {
+  it("serves a stream the peer opened before it heard GOAWAY, and is quiet only after the peer's answer", async () => {
+    const { opener, acceptor } = await pair((stream) => {
+      stream.handler = { onEnd: () => stream.sendHead(Buffer.from("served"), true) };
+    });
+    acceptor.goAway();
+    expect(acceptor.quiet).toBe(false); // the peer has not answered yet: a head may be on its way
+    // Opened in the same tick, before the GOAWAY can have arrived: the race a drain must not lose.
+    const answer = new Promise<string>((resolve, reject) => {
+      opener.openStream(Buffer.from("late"), true, { onHead: (head) => resolve(head.toString()), onReset: (code) => reject(new Error(code)) });
+    });
+    expect(await answer).toBe("served");
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => acceptor.quiet && (clearInterval(check), resolve()), 5);
+    });
+    expect(opener.acceptsNewStreams).toBe(false);
+  });
+
   it("gives up a peer that stops answering pings, and stops offering it first", async () => {
     // The peer pings rarely itself, so after it hangs nothing at all comes from it.
     const { opener, client } = await pair(() => undefined, { pingIntervalMs: 20, idleTimeoutMs: 200 }, { pingIntervalMs: 60_000, idleTimeoutMs: 120_000 });

@@ -126,18 +126,30 @@ export class MuxConnection implements StreamTransport {
     this.sendFrame(FrameType.Hello, 0, 0, payload);
   }
 
-  /** Tells the peer no new streams will be opened or accepted here; open ones continue. */
+  /**
+   * Tells the peer no new streams will be opened here; open ones continue. The peer answers with
+   * its own GOAWAY, and streams it opened before it heard ours are still taken: once both sides
+   * have said it (`quiet` when no stream is left), nothing new can arrive.
+   */
   goAway(): void {
     if (this.goingAway || this.closedFlag) return;
     this.goingAway = true;
     this.sendFrame(FrameType.GoAway, 0, 0);
   }
 
-  /** Waits for open streams to finish (up to `timeoutMs`), then closes the socket. */
+  /** Both sides said GOAWAY and no stream is open: closing now loses nothing. */
+  get quiet(): boolean {
+    return this.goingAway && this.peerGoingAway && this.streams.size === 0;
+  }
+
+  /**
+   * Says GOAWAY, waits for the peer's answer and for open streams to finish (up to `timeoutMs`),
+   * then closes the socket.
+   */
   async drain(timeoutMs: number): Promise<void> {
     this.goAway();
     const deadline = performance.now() + timeoutMs;
-    while (this.streams.size > 0 && !this.closedFlag && performance.now() < deadline) {
+    while (!this.quiet && !this.closedFlag && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     this.destroy(undefined);
@@ -215,7 +227,9 @@ export class MuxConnection implements StreamTransport {
       case FrameType.Head: {
         const existing = this.streams.get(id);
         if (existing) return existing.receiveHead(payload, flags);
-        if (this.opensStreams || id % 2 === 0 || this.goingAway) {
+        // After our GOAWAY, streams the peer opened before it heard it are still taken; once it
+        // answered with its own, it opens none.
+        if (this.opensStreams || id % 2 === 0 || (this.goingAway && this.peerGoingAway)) {
           // A head for a stream we do not know: it was reset or never existed; tell the peer.
           this.sendFrame(FrameType.Reset, 0, id, encodeReset(ErrorCode.ProtocolError, "unknown stream"));
           return;
@@ -253,6 +267,8 @@ export class MuxConnection implements StreamTransport {
         return this.onPong(payload);
       case FrameType.GoAway:
         this.peerGoingAway = true;
+        // The answer tells the peer that every stream we opened before it is already on its way.
+        this.goAway();
         return this.events.onGoAway?.();
       case FrameType.Hello:
         return this.events.onHello?.(payload);

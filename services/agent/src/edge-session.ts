@@ -83,10 +83,6 @@ export class EdgeSession {
     return this.drainingFlag;
   }
 
-  get activeStreams(): number {
-    return this.connections.reduce((n, c) => n + c.activeStreams, 0);
-  }
-
   /** Hello → Welcome → data connections. Rejects with AUTH_FAILED and other OnrampErrors. */
   async open(): Promise<void> {
     const o = this.options;
@@ -147,12 +143,16 @@ export class EdgeSession {
     this.send({ case: "upstreamHealth", value: create(UpstreamHealthSchema, { bindId, healthy: health.healthy, detail: health.detail }) });
   }
 
-  /** Takes no new requests, waits for in-flight ones to finish (up to `timeoutMs`), then ends the session. */
+  /**
+   * Takes no new requests, waits for in-flight ones to finish (up to `timeoutMs`), then ends the
+   * session. The edge answers the GOAWAY on each data connection; requests it sent before it heard
+   * it are still served, so none is lost in between.
+   */
   async drain(timeoutMs: number, reason = new OnrampError(ErrorCode.AgentDisconnected, "agent shut down")): Promise<void> {
     this.drainingFlag = true;
     for (const c of this.connections) c.goAway();
     const deadline = performance.now() + timeoutMs;
-    while (this.activeStreams > 0 && !this.endedFlag && performance.now() < deadline) {
+    while (!this.connections.every((c) => c.quiet || c.isClosed) && !this.endedFlag && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, Math.min(20, Math.max(1, deadline - performance.now()))));
     }
     this.end(reason);

@@ -1,7 +1,7 @@
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { createInProcessBus, Gossip, type Bus } from "@onramp/mesh";
-import { resolveMuxOptions } from "@onramp/mux";
+import { resolveMuxOptions, type MuxConnection } from "@onramp/mux";
 import { AgentService, grpcServiceDefinition } from "@onramp/proto";
 import { createPolicyRuntime, formatPolicyErrors, loadPolicy, type Policy, type PolicyRuntime } from "@onramp/policy";
 import { createMemoryRegistry, type Registry, type RegistryWatch } from "@onramp/registry";
@@ -77,6 +77,8 @@ export class Edge {
   private edgeIdValue: string | undefined;
   private addressesValue: EdgeAddresses | undefined;
   private draining = false;
+  /** Relay connections other edges opened to this one: drained (not cut) when this edge stops. */
+  private readonly inboundRelays = new Set<MuxConnection>();
 
   constructor(options: EdgeOptions) {
     this.options = resolveEdgeOptions(options);
@@ -134,6 +136,10 @@ export class Edge {
             mux: this.options.mux,
             handshakeTimeoutMs,
             logger,
+            onConnection: (connection) => {
+              this.inboundRelays.add(connection);
+              void connection.closed().then(() => this.inboundRelays.delete(connection));
+            },
           }),
       },
       handshakeTimeoutMs,
@@ -191,7 +197,12 @@ export class Edge {
     this.agentListener.close();
     const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
-    await Promise.all([...this.sessions.values()].map((s) => s.drain("edge shutting down", timeout)));
+    // Agents are told to move; the other edges stop opening relayed requests here (GOAWAY) and
+    // those already sent finish.
+    await Promise.all([
+      ...[...this.sessions.values()].map((s) => s.drain("edge shutting down", timeout)),
+      ...[...this.inboundRelays].map((c) => c.drain(timeout)),
+    ]);
     const force = setTimeout(() => this.http.closeAllConnections(), timeout);
     await httpClosed;
     clearTimeout(force);

@@ -26,6 +26,8 @@ interface Link {
 /** First retry after a failed dial 100 ms, doubling to 5 s: quick after a blip, quiet towards a dead edge. */
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
+/** A forgotten peer's requests in flight get this long, like an edge's default drain timeout. */
+const FORGET_DRAIN_MS = 10_000;
 
 /**
  * Relay connections from this edge to the others: one long-lived multiplexed connection per peer,
@@ -55,11 +57,15 @@ export class RelayClient {
     return [...this.links].filter(([, l]) => l.connection && !l.connection.isClosed).map(([id]) => id);
   }
 
-  /** Forgets a peer that left the mesh, closing its connection. */
+  /**
+   * Forgets a peer that left the mesh. Its connection takes no new streams and is closed once
+   * those in flight are done: a peer that is leaving finishes them, and a dead or hung one fails
+   * them within its idle timeout (missed pings).
+   */
   forget(edge: string): void {
     const link = this.links.get(edge);
     this.links.delete(edge);
-    link?.connection?.destroy(undefined);
+    void link?.connection?.drain(FORGET_DRAIN_MS);
   }
 
   close(): void {

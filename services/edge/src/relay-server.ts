@@ -66,7 +66,8 @@ function relayStream(inbound: MuxStream, head: Buffer, endStream: boolean, optio
   try {
     outbound = connection.openStream(head, endStream, {});
   } catch {
-    inbound.reset(ErrorCode.AgentDisconnected, `the agent's connection to edge ${options.edgeId} is closing`);
+    // Never sent to the agent: safe for the other edge to retry elsewhere, whatever the method.
+    inbound.reset(ErrorCode.EndpointOffline, `the agent's connection to edge ${options.edgeId} is closing`);
     return;
   }
   spliceStreams(inbound, outbound);

@@ -4,7 +4,7 @@ import type { AddressInfo, Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createAgentListener } from "./agent-listener.js";
 import type { AgentSession } from "./agent-session.js";
-import { fakeAgentConnection } from "./fake-agent.js";
+import { answerOk, fakeAgentConnection, type FakeAgentBehaviour } from "./fake-agent.js";
 import { acceptorHello, dialerHello, verifyHello } from "./relay-auth.js";
 import { RelayClient } from "./relay-client.js";
 import { acceptRelayConnection } from "./relay-server.js";
@@ -15,8 +15,8 @@ afterEach(() => {
   for (const c of closers.splice(0)) c();
 });
 
-async function fakeAgent(): Promise<MuxConnection> {
-  const agent = await fakeAgentConnection();
+async function fakeAgent(behaviour: FakeAgentBehaviour = answerOk): Promise<MuxConnection> {
+  const agent = await fakeAgentConnection(behaviour);
   closers.push(agent.close);
   return agent.connection;
 }
@@ -67,6 +67,25 @@ describe("relay between edges", () => {
     expect(response.headers).toEqual(["x-bind", "b1"]);
     expect(Buffer.from(response.body).toString()).toBe("hello /x");
     expect(client.connectedPeers()).toEqual(["b"]);
+  });
+
+  it("lets a request in flight finish when the peer is forgotten (it left the mesh), and opens nothing new there", async () => {
+    let answer: (() => void) | undefined;
+    const held: FakeAgentBehaviour = (stream, head) => void (answer = () => answerOk(stream, head));
+    const { address } = await relayListener({ b1: await fakeAgent(held) });
+    const client = new RelayClient({ edgeId: "a", clusterSecret: SECRET, addressOf: () => address, mux: {}, handshakeTimeoutMs: 2000, logger: silentLogger() });
+    closers.push(() => client.close());
+    const relay = await connectedOpener(client, "b");
+    const response = new Promise<number>((resolve, reject) => {
+      relay.openStream(encodeRequestHead({ method: "POST", path: "/x", bindId: "b1" }), true, { onHead: (p) => resolve(decodeResponseHead(p).status), onReset: (code) => reject(new Error(code)) });
+    });
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => answer && (clearInterval(check), resolve()), 5);
+    });
+    client.forget("b");
+    expect(relay.acceptsNewStreams).toBe(false);
+    answer!();
+    expect(await response).toBe(200);
   });
 
   it("resets a stream for a bind no session here holds, with ENDPOINT_OFFLINE", async () => {
