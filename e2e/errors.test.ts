@@ -118,7 +118,13 @@ describe("errors a user can act on", () => {
     const intruder = startOnramp("agent-bad-token", ["http", upstream.target, "--edge", edge.agent, "--authtoken", "wrong"]);
     const { code } = await intruder.exited;
     expect(code).toBe(1);
-    expect(intruder.stderr.join("\n")).toContain("authtoken not accepted");
+    expect(intruder.stderr.join("\n")).toContain("authtoken rejected by the edge");
+  });
+
+  it("tells an agent with no authtoken how to give one, rather than that it was rejected", async () => {
+    const bare = startOnramp("agent-no-token", ["http", upstream.target, "--edge", edge.agent], { ONRAMP_AUTHTOKEN: "" });
+    expect((await bare.exited).code).toBe(1);
+    expect(bare.stderr.join("\n")).toMatch(/no authtoken given.*--authtoken.*onramp config add-authtoken/s);
   });
 
   it("refuses to start an edge on a port in use, naming the address", async () => {

@@ -10,8 +10,18 @@ if ! command -v etcd >/dev/null || ! { command -v nats-server >/dev/null || [ -x
   apt-get install -y -qq etcd-server nats-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq etcd-server nats-server; }
 fi
 
-# Dependencies exactly as locked; `prepare` builds (buf generate + tsc -b).
-npm ci --no-audit --no-fund
+# Dependencies exactly as locked, installed only when the lockfile changed since the last install:
+# `npm ci` deletes node_modules first, which would pull it from under an onramp running from this
+# checkout. `prepare` builds (buf generate + tsc -b); without an install, build explicitly.
+stamp=node_modules/.onramp-lockfile-sha256
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ -d node_modules ] && [ "$(cat "$stamp" 2>/dev/null)" = "$lock_sum" ]; then
+  echo "test: dependencies match package-lock.json; not reinstalling" >&2
+  npm run build --silent
+else
+  npm ci --no-audit --no-fund
+  echo "$lock_sum" > "$stamp"
+fi
 
 # Generated code is committed: regenerating must not change it.
 if ! git diff --quiet -- libs/proto/src/gen 2>/dev/null; then

@@ -54,3 +54,6 @@ export {
   RelayHelloSchema,
 } from "./gen/onramp/v1/mesh_pb.js";
 export type { BindingSnapshot, EdgeHeartbeat, MemberStatusUpdate, MeshBinding, PoolDelta, RateLimitCount, RateLimitDelta, RelayHello } from "./gen/onramp/v1/mesh_pb.js";
+
+/** `Bind.metadata` key naming where the agent's traffic policy came from (a file), for the edge's error positions. */
+export const BIND_POLICY_SOURCE = "traffic_policy_source";

@@ -16,7 +16,7 @@ import { AgentSession, type ControlChannel } from "./agent-session.js";
 export interface ControlServiceDeps {
   checkAuthtoken(token: string): boolean;
   /** Binds an endpoint for the session; rejects with an OnrampError when refused. */
-  bind(session: AgentSession, bind: Bind): Promise<{ endpointId: string; url: string }>;
+  bind(session: AgentSession, bind: Bind): Promise<{ endpointId: string; url: string; publicUrl: string }>;
   unbind(session: AgentSession, bindId: string): Promise<void>;
   /** The agent's health checks of a bind's upstream changed their verdict. */
   upstreamHealth(session: AgentSession, bindId: string, healthy: boolean, detail: string): void;
@@ -86,9 +86,13 @@ export function createConnectHandler(deps: ControlServiceDeps) {
           channel.fail(new OnrampError(ErrorCode.ProtocolError, "the first message of a session must be hello"));
           return;
         }
-        if (!deps.checkAuthtoken(message.msg.value.authtoken)) {
-          deps.logger.warn({ peer }, "agent refused: authtoken not accepted");
-          channel.fail(new OnrampError(ErrorCode.AuthFailed, "authtoken not accepted by the edge; check --authtoken or ONRAMP_AUTHTOKEN"));
+        const token = message.msg.value.authtoken;
+        if (!deps.checkAuthtoken(token)) {
+          const why = token
+            ? "authtoken rejected by the edge; check --authtoken, ONRAMP_AUTHTOKEN or the authtoken in your config"
+            : "no authtoken given, and this edge requires one: pass --authtoken, set ONRAMP_AUTHTOKEN, or run `onramp config add-authtoken TOKEN`";
+          deps.logger.warn({ peer, token: token ? "rejected" : "missing" }, "agent refused: authtoken");
+          channel.fail(new OnrampError(ErrorCode.AuthFailed, why));
           return;
         }
         session = new AgentSession(message.msg.value, peer, channel, deps.logger, deps.removeSession);
@@ -136,8 +140,8 @@ export function createConnectHandler(deps: ControlServiceDeps) {
       try {
         // Agents open data connections before binding; wait briefly in case they race.
         await s.ready(deps.handshakeTimeoutMs);
-        const { endpointId, url } = await deps.bind(s, bind);
-        s.send({ case: "bindResult", value: create(BindResultSchema, { bindId: bind.bindId, endpointId, url }) });
+        const { endpointId, url, publicUrl } = await deps.bind(s, bind);
+        s.send({ case: "bindResult", value: create(BindResultSchema, { bindId: bind.bindId, endpointId, url, publicUrl }) });
       } catch (err) {
         const error = OnrampError.from(err, ErrorCode.Internal);
         s.send({

@@ -17,7 +17,7 @@ import { createAuthtokenCheck } from "./authtokens.js";
 import { ClientConnections } from "./client-connections.js";
 import { createConnectHandler } from "./control-service.js";
 import { acceptDataConnection } from "./data-connections.js";
-import { parseEndpointUrl, type EndpointUrl } from "./endpoint-url.js";
+import { parseEndpointUrl, publicUrlOf, type EndpointUrl } from "./endpoint-url.js";
 import { HttpProxy } from "./http-proxy.js";
 import { createHttpIngress } from "./http-ingress.js";
 import { LocalBinds, randomLabel } from "./local-binds.js";
@@ -99,7 +99,7 @@ export class Edge {
         checkAuthtoken,
         bind: (session, bind) => {
           if (this.draining || !this.binds) return Promise.reject(new OnrampError(ErrorCode.EdgeDraining, "the edge is not serving; connect to another edge"));
-          return this.binds.bind(session, bind);
+          return this.binds.bind(session, bind).then((bound) => ({ ...bound, publicUrl: publicUrlOf(parseEndpointUrl(bound.url), this.publicPort()) }));
         },
         unbind: (session, bindId) => this.binds?.unbind(session, bindId) ?? Promise.resolve(),
         upstreamHealth: (session, bindId, healthy, detail) => this.binds?.setHealth(session, bindId, healthy, detail),
@@ -249,7 +249,7 @@ export class Edge {
       region: o.region,
       registry: this.registry,
       routing,
-      validatePolicy: (text) => void this.compilePolicy(text, "agent", "traffic policy", ErrorCode.PolicyInvalid),
+      validatePolicy: (text, source) => void this.compilePolicy(text, "agent", source, ErrorCode.PolicyInvalid),
       randomUrl: () => this.randomUrl(),
       announce: (key, revision, binding) => this.gossip?.announce(key, revision, binding),
       announceStatus: (status) => this.gossip?.publishStatus([status]),
@@ -320,10 +320,15 @@ export class Edge {
 
   /** A fresh random URL under the edge's domain. */
   private randomUrl(): EndpointUrl {
-    const [host, explicitPort] = this.options.domain.split(":");
-    const port = explicitPort ?? String(this.addresses.http.split(":").pop());
-    const suffix = port === "80" ? "" : `:${port}`;
-    return parseEndpointUrl(`http://${randomLabel()}.${host}${suffix}`);
+    const host = this.options.domain.split(":")[0];
+    const port = this.publicPort();
+    return parseEndpointUrl(`http://${randomLabel()}.${host}${port === 80 ? "" : `:${port}`}`);
+  }
+
+  /** The port clients use: the one `--domain` names (a load balancer in front), else the HTTP listener's. */
+  private publicPort(): number {
+    const explicit = this.options.domain.split(":")[1];
+    return Number(explicit ?? this.addresses.http.split(":").pop());
   }
 
   private compileCloudEndpoint(config: { url: string; trafficPolicy: string; source?: string }, index: number): void {

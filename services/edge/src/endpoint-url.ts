@@ -46,6 +46,18 @@ export function parseEndpointUrl(input: string): EndpointUrl {
   };
 }
 
+/**
+ * Where clients reach an endpoint through an edge, as it works when typed: http:// (the edge
+ * serves no TLS yet) and the edge's public port unless the URL names one or it is 80. Internal
+ * endpoints keep their URL: no client reaches them directly.
+ */
+export function publicUrlOf(url: EndpointUrl, publicPort: number): string {
+  if (url.internal) return url.url;
+  const named = /:(\d+)$/.exec(url.url)?.[1];
+  const port = named ?? String(publicPort);
+  return `http://${url.host}${port === "80" ? "" : `:${port}`}`;
+}
+
 /** The hostname of a Host header value: lowercase, port removed, IPv6 brackets kept. */
 export function hostnameOf(hostHeader: string | undefined): string | undefined {
   if (!hostHeader) return undefined;

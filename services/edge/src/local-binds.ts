@@ -1,5 +1,5 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import type { Bind } from "@onramp/proto";
+import { BIND_POLICY_SOURCE, type Bind } from "@onramp/proto";
 import { policyHash, type BindingClaim, type BindingRecord, type Registry } from "@onramp/registry";
 import type { MemberStatus } from "@onramp/mesh";
 import type { EdgeMetrics, Logger } from "@onramp/telemetry";
@@ -14,8 +14,8 @@ export interface LocalBindsDeps {
   region: string;
   registry: Registry;
   routing: MeshRouting;
-  /** Validates a bind's policy text; throws POLICY_INVALID with every problem listed. */
-  validatePolicy(text: string): void;
+  /** Validates a bind's policy text; throws POLICY_INVALID with every problem listed, positions under `source`. */
+  validatePolicy(text: string, source: string): void;
   /** A fresh random URL under the edge's domain. */
   randomUrl(): EndpointUrl;
   /** Tells the other edges at once (gossip). */
@@ -57,7 +57,8 @@ export class LocalBinds {
       }
       if (bind.weight > MAX_WEIGHT) throw new OnrampError(ErrorCode.InvalidArgument, `pool weight ${bind.weight} is out of range (1 to ${MAX_WEIGHT})`);
       const text = bind.trafficPolicy.trim();
-      if (text) this.deps.validatePolicy(bind.trafficPolicy);
+      // The agent names where its policy came from (a file), so errors point there.
+      if (text) this.deps.validatePolicy(bind.trafficPolicy, bind.metadata[BIND_POLICY_SOURCE] || "traffic policy");
       const claim = await this.claim(session, bind, text);
       if (session.ended) {
         void this.deps.registry.releaseBinding(claim);
