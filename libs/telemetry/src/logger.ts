@@ -1,18 +1,107 @@
-import { pino, type Logger } from "pino";
+import { openSync } from "node:fs";
+import { resolve } from "node:path";
+import { isatty } from "node:tty";
+import { pino, type DestinationStream, type Logger } from "pino";
+import { formatLogfmt, formatTerm, type LogRecord } from "./log-format.js";
 
 export type { Logger };
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 
+/** How each line is written: pino's JSON, logfmt, or a terminal line (see log-format.ts). */
+export type LogFormat = "json" | "logfmt" | "term";
+
+/** Where log lines go: a standard stream, or a file they are appended to. */
+export type LogDestination = "stderr" | "stdout" | { file: string };
+
+export interface LoggerOptions {
+  /** Default info. */
+  level?: LogLevel;
+  /** Written as `name` on every line, e.g. "agent" or "edge". */
+  name?: string;
+  /**
+   * Default stderr: stdout is reserved for what scripts read (the agent's `Forwarding` line), so
+   * logs go there only when asked. A file is opened for appending when the logger is made, so a
+   * path that cannot be written fails then (with Node's error), not at the first line.
+   */
+  destination?: LogDestination;
+  /**
+   * Default `term` when the destination is a terminal, else `json`: a person reads the one, log
+   * shippers and `jq` the other. `term` is colored on a terminal unless NO_COLOR is set.
+   */
+  format?: LogFormat;
+}
+
 /**
- * JSON logs to stderr. stdout is reserved for what scripts read (the agent's `Forwarding` line),
- * so logs never interleave with it.
+ * A logger writing to `destination` in `format`. Loggers with the same destination share one
+ * buffered writer (one per file), so lines of the agent and an embedded edge never interleave
+ * mid-line; it is flushed when the process exits.
  */
-export function createLogger(options: { level?: LogLevel; name?: string } = {}): Logger {
-  return pino({ level: options.level ?? "info", name: options.name, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: false }));
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination = options.destination ?? "stderr";
+  const writer = writerFor(destination);
+  const tty = typeof destination === "string" && isatty(destination === "stdout" ? 1 : 2);
+  const format = options.format ?? (tty ? "term" : "json");
+  const pinoOptions = { level: options.level ?? "info", name: options.name, base: { pid: process.pid } };
+  if (format === "json") return pino(pinoOptions, writer);
+  const color = tty && !process.env.NO_COLOR;
+  const line = format === "logfmt" ? formatLogfmt : (record: LogRecord) => formatTerm(record, { color });
+  return pino(pinoOptions, reformatting(writer, line));
 }
 
 /** A logger that drops everything, for library users who pass none. */
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
+}
+
+/**
+ * One buffered writer per fd or file for the whole process. pino's `flush` on its writer returns
+ * before an asynchronous write lands; this one calls back once everything written so far is out.
+ */
+class LogWriter implements DestinationStream {
+  private busy = false;
+  private waiters: Array<(err?: Error) => void> = [];
+
+  constructor(private readonly boom: ReturnType<typeof pino.destination>) {
+    boom.on("drain", () => this.settle(undefined));
+    // A log that cannot be written (a full disk, a closed pipe) must not stop the agent or edge.
+    boom.on("error", (err: Error) => this.settle(err));
+  }
+
+  write(line: string): void {
+    this.busy = true;
+    this.boom.write(line);
+  }
+
+  flush(cb: (err?: Error) => void): void {
+    if (this.busy) this.waiters.push(cb);
+    else cb();
+  }
+
+  private settle(err: Error | undefined): void {
+    this.busy = false;
+    for (const waiter of this.waiters.splice(0)) waiter(err);
+  }
+}
+
+const writers = new Map<string, LogWriter>();
+
+function writerFor(destination: LogDestination): LogWriter {
+  const key = typeof destination === "string" ? destination : `file:${resolve(destination.file)}`;
+  let writer = writers.get(key);
+  if (!writer) {
+    const fd = destination === "stdout" ? 1 : destination === "stderr" ? 2 : openSync(destination.file, "a");
+    // pino.destination flushes it synchronously when the process exits.
+    writer = new LogWriter(pino.destination({ fd, sync: false }));
+    writers.set(key, writer);
+  }
+  return writer;
+}
+
+/** Turns each JSON line pino writes into a `format` line. */
+function reformatting(writer: LogWriter, format: (record: LogRecord) => string): DestinationStream & Pick<LogWriter, "flush"> {
+  return {
+    write: (json: string) => writer.write(`${format(JSON.parse(json) as LogRecord)}\n`),
+    flush: (cb) => writer.flush(cb),
+  };
 }
