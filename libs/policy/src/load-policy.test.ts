@@ -139,7 +139,7 @@ on_http_response:
       ["{type: forward-internal, config: {url: 'https://a.internal', on_error: retry}}", /on_error: must be one of "halt", "continue"/],
       ["{type: restrict-ips, config: {allow: ['10.0.0.0/33']}}", /allow\[0\]: "10\.0\.0\.0\/33" is not a valid IPv4 or IPv6 CIDR/],
       ["{type: restrict-ips, config: {enforce: true}}", /needs at least one of allow or deny/],
-      ["{type: basic-auth, config: {credentials: ['user:short']}}", /credentials\[0\]: password must be 8 to 128 characters long/],
+      ["{type: basic-auth, config: {credentials: ['user:']}}", /credentials\[0\]: password must be 1 to 128 characters long/],
       ["{type: basic-auth, config: {credentials: ['nopassword']}}", /credentials\[0\]: must be "username:password"/],
       ["{type: circuit-breaker, config: {error_threshold: 1.5}}", /error_threshold: must be a number ≤ 1/],
       ["{type: circuit-breaker, config: {window_duration: 5m}}", /window_duration: must be between 1s and 2m/],

@@ -1,7 +1,7 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { randomUUID } from "node:crypto";
 import { BindHealth, type HealthChange } from "./bind-health.js";
-import { EdgeLink, type LinkOwner } from "./edge-link.js";
+import { EdgeLink, type BoundUrls, type LinkOwner } from "./edge-link.js";
 import type { BindSpec } from "./edge-session.js";
 import { isEdgeAddress, resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from "./options.js";
 import { createUpstream } from "./upstream.js";
@@ -15,11 +15,23 @@ export interface BindOptions {
   /** Share of the pool's traffic this member takes relative to the others, 1–1000. Default 1. */
   poolWeight?: number;
   trafficPolicy?: string;
+  /** Where `trafficPolicy` came from (a file path), so the edge's errors point there. */
+  trafficPolicySource?: string;
+  /**
+   * The Host header requests carry to the upstream. Default: the client's, as the edge forwarded
+   * it (ngrok's default). "rewrite": the upstream's own host[:port], e.g. `localhost:3000`, for
+   * dev servers and virtual hosts that refuse the public name; any other value: that host[:port].
+   * The client's Host stays visible in X-Forwarded-Host, which the edge sets.
+   */
+  hostHeader?: "rewrite" | (string & {});
 }
 
 export interface BoundEndpoint {
   readonly bindId: string;
+  /** The URL bound: the endpoint's identity on every edge. */
   readonly url: string;
+  /** Where clients reach it, as it works when typed (the first edge's public port, http:// without TLS). */
+  readonly publicUrl: string;
   readonly upstream: string;
 }
 
@@ -105,13 +117,14 @@ export class Agent {
     if (!Number.isInteger(weight) || weight < 1 || weight > 1000) {
       throw new OnrampError(ErrorCode.InvalidArgument, `pool weight must be an integer from 1 to 1000, got ${weight}`);
     }
-    const upstream = createUpstream(options.upstream);
+    const upstream = createUpstream(options.upstream, options.hostHeader);
     const spec: BindSpec = {
       bindId: `bind_${randomUUID()}`,
       url: options.url ?? "",
       poolingEnabled: options.poolingEnabled ?? false,
       weight,
       trafficPolicy: options.trafficPolicy ?? "",
+      trafficPolicySource: options.trafficPolicySource ?? "",
       upstream,
     };
     this.startLinks();
@@ -119,9 +132,10 @@ export class Agent {
     // Probing starts with the bind rather than after it: an upstream that is down from the start
     // is known sooner, and each edge is told right after it accepts the bind.
     this.health.track(spec.bindId, upstream.url);
+    let publicUrl: string;
     try {
       // Keep the URL the edge chose: every other edge and every reconnect binds the same one.
-      spec.url = await this.firstBind(spec);
+      ({ url: spec.url, publicUrl } = await this.firstBind(spec));
     } catch (err) {
       this.health.untrack(spec.bindId);
       void upstream.pool.destroy().catch(() => undefined);
@@ -133,7 +147,7 @@ export class Agent {
     // Links still coming up bind it themselves, since it is in `binds` now. A refusal ends that
     // link's session (it retries) or, when fatal, stops the agent; either way the link handles it.
     for (const link of this.links.values()) if (link.connected) link.bind(spec).catch(() => undefined);
-    return { bindId: spec.bindId, url: spec.url, upstream: upstream.url };
+    return { bindId: spec.bindId, url: spec.url, publicUrl, upstream: upstream.url };
   }
 
   /**
@@ -171,7 +185,7 @@ export class Agent {
     link.start();
   }
 
-  private async firstBind(spec: BindSpec): Promise<string> {
+  private async firstBind(spec: BindSpec): Promise<BoundUrls> {
     for (;;) {
       const link = await this.connectedLink();
       try {
@@ -252,7 +266,8 @@ export class Agent {
   private onHealthChange({ upstream, bindIds, state }: HealthChange): void {
     const { logger, onStatus } = this.options;
     if (state.healthy) logger.info({ upstream, detail: state.detail }, "upstream healthy again; the edges send it traffic");
-    else logger.warn({ upstream, detail: state.detail }, "upstream unhealthy; the edges stop sending it traffic");
+    // Info, not warn: the status goes to whoever runs the agent (the CLI prints one line for it).
+    else logger.info({ upstream, detail: state.detail }, "upstream unhealthy; the edges stop sending it traffic");
     for (const bindId of bindIds) {
       for (const link of this.links.values()) link.reportHealth(bindId, state);
       onStatus({ kind: "health", bindId, upstream, healthy: state.healthy, detail: state.detail });
@@ -262,7 +277,8 @@ export class Agent {
   private fail(error: OnrampError): void {
     if (this.stoppedFlag || this.fatalError) return;
     this.fatalError = error;
-    this.options.logger.error({ code: error.code, error: error.message }, "stopping the agent");
+    // Info: the error itself reaches the caller through start()/stopped(), which reports it.
+    this.options.logger.info({ code: error.code, error: error.message }, "stopping the agent");
     this.shutdown(error);
   }
 

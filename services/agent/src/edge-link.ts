@@ -1,6 +1,7 @@
 import { ErrorCode, OnrampError, parseErrorCode } from "@onramp/errors";
 import type { Welcome } from "@onramp/proto";
 import { Backoff } from "./backoff.js";
+import { failureOf, underlyingText } from "./connection-problem.js";
 import { EdgeSession, type BindSpec } from "./edge-session.js";
 import type { HealthState } from "./health-check.js";
 import type { ResolvedAgentOptions } from "./options.js";
@@ -21,12 +22,20 @@ export interface LinkOwner {
   lost(link: EdgeLink, error: OnrampError): boolean;
 }
 
+/** What an edge answers to a bind: the URL bound (the same on every edge) and where clients reach it through that edge. */
+export interface BoundUrls {
+  readonly url: string;
+  readonly publicUrl: string;
+}
+
 /** One session attempt and the binds sent on it, each sent once. */
 interface Attempt {
   readonly session: EdgeSession;
-  readonly binds: Map<string, Promise<string>>;
+  readonly binds: Map<string, Promise<BoundUrls>>;
   /** Binds the edge accepted on this session: the ones it takes health reports for. */
   readonly bound: Set<string>;
+  /** The edge sent its Welcome: a connection failure from here on loses a session. */
+  welcomed: boolean;
   up: boolean;
 }
 
@@ -69,7 +78,7 @@ export class EdgeLink {
   }
 
   /** Binds on the current session, once per session; rejects when not connected or refused. */
-  bind(spec: BindSpec): Promise<string> {
+  bind(spec: BindSpec): Promise<BoundUrls> {
     const a = this.attempt;
     if (!a || !this.connected) return Promise.reject(new OnrampError(ErrorCode.AgentDisconnected, `not connected to ${this.edge}`));
     return this.bindOn(a, spec);
@@ -109,10 +118,11 @@ export class EdgeLink {
     const { logger, onStatus } = this.options;
     while (!this.stopping) {
       const session = new EdgeSession(this.edge, this.options, (bindId) => this.owner.upstreamFor(bindId));
-      const attempt: Attempt = { session, binds: new Map(), bound: new Set(), up: false };
+      const attempt: Attempt = { session, binds: new Map(), bound: new Set(), welcomed: false, up: false };
       this.attempt = attempt;
       try {
         await session.open();
+        attempt.welcomed = true;
         this.welcome = session.welcome;
         this.owner.welcomed(this);
         // Every endpoint, including those the agent adds while this runs.
@@ -133,8 +143,13 @@ export class EdgeLink {
       attempt.up = false;
       if (this.stopping || !this.owner.lost(this, error)) break;
       const delay = this.backoff.next();
-      logger.warn({ edge: this.edge, error: error.message, retryInMs: delay }, "lost the edge; reconnecting");
-      onStatus({ kind: "disconnected", edge: this.edge, error, retryInMs: delay });
+      const { problem, reason } = failureOf(error, attempt.welcomed);
+      // The status is how callers hear of it (the CLI prints one line); a log line at warn would
+      // say it again at every retry. A lost session is worth a line at info, retries at debug.
+      const detail = { edge: this.edge, problem, reason, code: error.code, error: error.message, cause: underlyingText(error), retryInMs: delay };
+      if (problem === "lost" || problem === "draining") logger.info(detail, "lost the edge; reconnecting");
+      else logger.debug(detail, "no session with the edge; retrying");
+      onStatus({ kind: "disconnected", edge: this.edge, error, retryInMs: delay, problem, reason });
       await this.sleep(delay);
     }
     this.attempt = undefined;
@@ -145,7 +160,7 @@ export class EdgeLink {
     return undefined;
   }
 
-  private bindOn(attempt: Attempt, spec: BindSpec): Promise<string> {
+  private bindOn(attempt: Attempt, spec: BindSpec): Promise<BoundUrls> {
     let url = attempt.binds.get(spec.bindId);
     if (!url) {
       url = this.sendBind(attempt, spec);
@@ -156,12 +171,13 @@ export class EdgeLink {
     return url;
   }
 
-  private async sendBind(attempt: Attempt, spec: BindSpec): Promise<string> {
+  private async sendBind(attempt: Attempt, spec: BindSpec): Promise<BoundUrls> {
     const session = attempt.session;
     const result = await session.bind(spec);
     if (result.error) {
       const error = new OnrampError(parseErrorCode(result.error.code), result.error.message);
-      this.options.logger.warn({ edge: this.edge, bindId: spec.bindId, url: spec.url, code: error.code, error: error.message }, "bind refused");
+      // Reported by the bind-failed status, and again by start()/bind() or as the session's end.
+      this.options.logger.info({ edge: this.edge, bindId: spec.bindId, url: spec.url, code: error.code, error: error.message }, "bind refused");
       this.options.onStatus({ kind: "bind-failed", bindId: spec.bindId, error, edge: this.edge });
       // The session ends: the loop retries later and rebinds, or stops the agent if the error is fatal.
       session.end(error);
@@ -173,7 +189,7 @@ export class EdgeLink {
     const health = this.owner.healthOf(spec.bindId);
     if (health && !health.healthy) session.reportHealth(spec.bindId, health);
     this.options.onStatus({ kind: "bound", bindId: spec.bindId, url: result.url, edge: this.edge });
-    return result.url;
+    return { url: result.url, publicUrl: result.publicUrl || result.url };
   }
 
   private sleep(ms: number): Promise<void> {

@@ -4,6 +4,7 @@ import { ErrorCode, OnrampError, parseErrorCode } from "@onramp/errors";
 import { DATA_MAGIC, decodeRequestHead, encodeDataHello, MuxConnection, type MuxStream } from "@onramp/mux";
 import {
   AgentService,
+  BIND_POLICY_SOURCE,
   BindSchema,
   ConnectRequestSchema,
   HelloSchema,
@@ -18,6 +19,7 @@ import {
 } from "@onramp/proto";
 import { hostname } from "node:os";
 import { connect } from "node:net";
+import { connectionError, ConnectionFailure, formatMs, transportFailure } from "./connection-problem.js";
 import { forwardRequest } from "./forward-request.js";
 import { forwardUpgrade } from "./forward-upgrade.js";
 import type { HealthState } from "./health-check.js";
@@ -44,6 +46,8 @@ export interface BindSpec {
   poolingEnabled: boolean;
   weight: number;
   trafficPolicy: string;
+  /** Where the policy came from, for the edge's error positions; "" when unknown. */
+  trafficPolicySource: string;
   upstream: Upstream;
 }
 
@@ -87,7 +91,10 @@ export class EdgeSession {
   async open(): Promise<void> {
     const o = this.options;
     const welcome = new Promise<Welcome>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new OnrampError(ErrorCode.ProtocolError, `no welcome from ${this.edge} within ${o.handshakeTimeoutMs} ms`)), o.handshakeTimeoutMs);
+      const timer = setTimeout(() => {
+        const within = formatMs(o.handshakeTimeoutMs);
+        reject(connectionError(ErrorCode.ProtocolError, `no welcome from ${this.edge} within ${within}`, new ConnectionFailure("timeout", `no answer within ${within}`)));
+      }, o.handshakeTimeoutMs);
       this.call = this.client.makeBidiStreamRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, new Metadata());
       this.call.on("data", (message: ConnectResponse) => {
         if (message.msg.case === "welcome") {
@@ -99,11 +106,14 @@ export class EdgeSession {
       });
       this.call.on("error", (err: ServiceError) => {
         clearTimeout(timer);
-        const error = fromServiceError(err, this.edge);
+        const error = fromServiceError(err, this.edge, o.authtoken !== "");
         reject(error);
         this.end(error);
       });
-      this.call.on("end", () => this.end(new OnrampError(ErrorCode.AgentDisconnected, `the edge ${this.edge} ended the session`)));
+      this.call.on("end", () => {
+        const failure = new ConnectionFailure("edge-error", "the edge ended the session");
+        this.end(connectionError(ErrorCode.AgentDisconnected, `the edge ${this.edge} ended the session`, failure));
+      });
     });
     this.send({
       case: "hello",
@@ -126,6 +136,7 @@ export class EdgeSession {
         poolingEnabled: spec.poolingEnabled,
         weight: spec.weight,
         trafficPolicy: spec.trafficPolicy,
+        metadata: spec.trafficPolicySource ? { [BIND_POLICY_SOURCE]: spec.trafficPolicySource } : {},
         upstream: create(UpstreamSchema, { url: spec.upstream.url, protocol: "http" }),
       }),
     });
@@ -198,7 +209,7 @@ export class EdgeSession {
           const reason = cmd.value.reason || cmd.case;
           const elsewhere = cmd.case === "reconnect" ? cmd.value.edge : undefined;
           this.options.logger.info({ edge: this.edge, command: cmd.case, reason, elsewhere, drainTimeoutMs: this.options.drainTimeoutMs }, "edge asked the agent to go");
-          const why = new OnrampError(ErrorCode.AgentDisconnected, `the edge ${this.edge} asked the agent to drain (${reason})`);
+          const why = connectionError(ErrorCode.EdgeDraining, `the edge ${this.edge} asked the agent to drain (${reason})`, new ConnectionFailure("draining", reason));
           void this.drain(this.options.drainTimeoutMs, why);
         }
         return;
@@ -213,7 +224,10 @@ export class EdgeSession {
     const socket = connect({ host, port });
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
-      socket.once("error", (err) => reject(new OnrampError(ErrorCode.AgentDisconnected, `data connection to ${this.edge} failed: ${err.message}`, { cause: err })));
+      socket.once("error", (err) => {
+        const failure = transportFailure(err);
+        reject(connectionError(ErrorCode.AgentDisconnected, `data connection to ${this.edge} failed: ${failure.reason}`, failure));
+      });
     });
     if (this.endedFlag) {
       socket.destroy();
@@ -224,7 +238,11 @@ export class EdgeSession {
     const mux = { initialStreamWindow: this.welcome.initialStreamWindow || undefined, ...this.options.mux };
     const connection = new MuxConnection(socket, false, {}, mux);
     const acked = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new OnrampError(ErrorCode.ProtocolError, "the edge did not accept the data connection in time")), this.options.handshakeTimeoutMs);
+      const timer = setTimeout(() => {
+        const within = formatMs(this.options.handshakeTimeoutMs);
+        const failure = new ConnectionFailure("timeout", `no answer on the data connection within ${within}`);
+        reject(connectionError(ErrorCode.ProtocolError, `the edge did not accept the data connection within ${within}`, failure));
+      }, this.options.handshakeTimeoutMs);
       connection.events.onHello = () => {
         clearTimeout(timer);
         connection.events.onHello = undefined;
@@ -239,7 +257,10 @@ export class EdgeSession {
     connection.sendHello(encodeDataHello({ sessionId: this.welcome.sessionId, dataToken: this.welcome.dataToken }));
     this.connections.push(connection);
     await acked;
-    void connection.closed().then(() => this.end(new OnrampError(ErrorCode.AgentDisconnected, `a data connection to ${this.edge} closed`)));
+    void connection.closed().then(() => {
+      const failure = new ConnectionFailure("unreachable", "a data connection closed");
+      this.end(connectionError(ErrorCode.AgentDisconnected, `a data connection to ${this.edge} closed`, failure));
+    });
   }
 
   private onStream(stream: MuxStream, headBytes: Buffer, endStream: boolean): void {
@@ -260,13 +281,23 @@ export class EdgeSession {
   }
 }
 
-function fromServiceError(err: ServiceError, edge: string): OnrampError {
-  const code = err.metadata?.get("onramp-error-code")[0];
-  if (typeof code === "string") return new OnrampError(parseErrorCode(code), err.details, { cause: err });
-  if (err.code === status.UNAVAILABLE) {
-    return new OnrampError(ErrorCode.AgentDisconnected, `cannot reach the edge at ${edge}: ${err.details}`, { cause: err });
+/**
+ * A failed control call as an OnrampError: the code the edge sent, or an AUTH_FAILED that says
+ * whether a token was sent at all, or a connection failure in plain words (the grpc-js text,
+ * "No connection established. Last error: …", stays in the cause for the debug log).
+ */
+function fromServiceError(err: ServiceError, edge: string, sentToken: boolean): OnrampError {
+  const sent = err.metadata?.get("onramp-error-code")[0];
+  const code = typeof sent === "string" ? parseErrorCode(sent) : undefined;
+  if (code === ErrorCode.AuthFailed || (code === undefined && err.code === status.UNAUTHENTICATED)) {
+    const message = sentToken
+      ? `authtoken rejected by the edge at ${edge}; check --authtoken, ONRAMP_AUTHTOKEN or the authtoken in your config`
+      : `no authtoken given; the edge at ${edge} requires one: pass --authtoken, set ONRAMP_AUTHTOKEN, or run \`onramp config add-authtoken TOKEN\``;
+    return new OnrampError(ErrorCode.AuthFailed, message, { cause: err });
   }
-  return new OnrampError(ErrorCode.AgentDisconnected, `session with ${edge} failed: ${err.details || err.message}`, { cause: err });
+  if (code !== undefined) return new OnrampError(code, err.details, { cause: err });
+  const failure = transportFailure(err);
+  return connectionError(ErrorCode.AgentDisconnected, `connection to the edge at ${edge} failed: ${failure.reason}`, failure);
 }
 
 function splitHostPort(addr: string): [string, number] {

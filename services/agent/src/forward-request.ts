@@ -3,7 +3,7 @@ import { encodeResponseHead, encodeTrailers, forwardableHeaders, type MuxStream 
 import type { RequestHeadFields as RequestHead } from "@onramp/mux";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
-import { upstreamError, type Upstream } from "./upstream.js";
+import { upstreamError, upstreamHeaders, type Upstream } from "./upstream.js";
 
 export interface ForwardOptions {
   upstreamTimeoutMs: number;
@@ -42,7 +42,7 @@ export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: 
   let headers: string[] = [];
 
   upstream.pool.dispatch(
-    { origin: upstream.url, method: head.method, path: head.path, headers: head.headers, body },
+    { origin: upstream.url, method: head.method, path: head.path, headers: upstreamHeaders(upstream, head.headers), body },
     {
       onRequestStart(c) {
         controller = c;

@@ -3,7 +3,7 @@ import { bridgeSocket, encodeResponseHead, forwardableHeaders, type MuxStream } 
 import type { RequestHeadFields as RequestHead } from "@onramp/mux";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { upstreamError, type Upstream } from "./upstream.js";
+import { upstreamError, upstreamHeaders, type Upstream } from "./upstream.js";
 
 /**
  * Replays a protocol-switch request (WebSocket and other upgrades). After the upstream's 101 the
@@ -11,7 +11,7 @@ import { upstreamError, type Upstream } from "./upstream.js";
  */
 export function forwardUpgrade(stream: MuxStream, head: RequestHead, upstream: Upstream, timeoutMs: number): void {
   // The edge put Connection/Upgrade back for this request's headers.
-  const req = upstream.request({ ...upstream.base, method: head.method, path: head.path, headers: head.headers });
+  const req = upstream.request({ ...upstream.base, method: head.method, path: head.path, headers: upstreamHeaders(upstream, head.headers) });
   const early: Buffer[] = [];
   let socket: Duplex | undefined;
   const timer = timeoutMs > 0 ? setTimeout(() => req.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })), timeoutMs) : undefined;

@@ -1,6 +1,6 @@
 export { Agent, createAgent } from "./agent.js";
 export type { AgentEdge, BindOptions, BoundEndpoint } from "./agent.js";
-export { resolveAgentOptions } from "./options.js";
+export { isHostHeader, resolveAgentOptions } from "./options.js";
 export type { AgentOptions, AgentStatus, HealthCheckOptions, HealthCheckSettings, ResolvedAgentOptions } from "./options.js";
 export { normalizeUpstream } from "./upstream.js";
 export { AGENT_VERSION } from "./edge-session.js";

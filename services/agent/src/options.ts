@@ -2,10 +2,19 @@ import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { MuxOptions } from "@onramp/mux";
 import { silentLogger, type Logger } from "@onramp/telemetry";
 import { randomUUID } from "node:crypto";
+import type { ConnectionProblem } from "./connection-problem.js";
 
 export type AgentStatus =
   | { kind: "connected"; edge: string; sessionId: string; region: string }
-  | { kind: "disconnected"; edge: string; error: OnrampError; retryInMs: number }
+  /**
+   * A session attempt failed, or a session ended; the link tries again after `retryInMs`.
+   * `problem` and `reason` say why in plain words, without library text (e.g. "refused",
+   * "connection refused"); "lost" only once the edge had welcomed the session. `error` keeps the
+   * details.
+   * Errors that stop the agent (AUTH_FAILED, …) end the link without this status: `start()` and
+   * `stopped()` report them.
+   */
+  | { kind: "disconnected"; edge: string; error: OnrampError; retryInMs: number; problem: ConnectionProblem; reason: string }
   | { kind: "bound"; bindId: string; url: string; edge: string }
   | { kind: "bind-failed"; bindId: string; error: OnrampError; edge: string }
   /** The endpoint's upstream changed health (see `healthCheck`); every edge carrying the bind was told. */
@@ -174,6 +183,16 @@ function resolveHealthCheck(options: HealthCheckOptions): HealthCheckSettings | 
 }
 
 const AGENT_ID = /^[A-Za-z0-9._:@-]{1,64}$/;
+
+/**
+ * A fixed Host for a bind's upstream (`BindOptions.hostHeader` other than "rewrite"): a host as
+ * RFC 9110 §7.2 allows it (a name or IPv4 address, or an IPv6 address in brackets) and an optional
+ * port. Checked when the endpoint is bound, not per request.
+ */
+export function isHostHeader(value: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_][A-Za-z0-9._~-]*)(?::(\d{1,5}))?$/.exec(value);
+  return m !== null && (m[2] === undefined || (Number(m[2]) >= 1 && Number(m[2]) <= 65_535));
+}
 
 /** host:port, with an IPv6 host in brackets; also used for the edges a Welcome names. */
 export function isEdgeAddress(value: string): boolean {

@@ -2,6 +2,7 @@ import { ErrorCode, OnrampError } from "@onramp/errors";
 import { request as httpRequest, type ClientRequest, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Pool } from "undici";
+import { isHostHeader } from "./options.js";
 
 /** Where an endpoint's traffic goes, parsed once at bind time. */
 export interface Upstream {
@@ -12,6 +13,8 @@ export interface Upstream {
   /** node:http for protocol switches, which undici's pool does not keep alive anyway. */
   readonly request: (options: RequestOptions) => ClientRequest;
   readonly base: RequestOptions;
+  /** The Host every request carries to the upstream (the bind's `hostHeader`); undefined: the client's. */
+  readonly host: string | undefined;
 }
 
 /** `3000`, `host:port` or a URL → the upstream's URL. */
@@ -22,7 +25,8 @@ export function normalizeUpstream(target: string): string {
   return `http://${t}`;
 }
 
-export function createUpstream(target: string): Upstream {
+/** `hostHeader` as `BindOptions` has it; "rewrite" becomes the URL's host[:port] here. */
+export function createUpstream(target: string, hostHeader?: string): Upstream {
   const url = normalizeUpstream(target);
   let parsed: URL;
   try {
@@ -35,6 +39,9 @@ export function createUpstream(target: string): Upstream {
   }
   if (parsed.pathname !== "/" || parsed.search) {
     throw new OnrampError(ErrorCode.InvalidArgument, `upstream ${url} must not have a path or query`);
+  }
+  if (hostHeader !== undefined && hostHeader !== "rewrite" && !isHostHeader(hostHeader)) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `bind option hostHeader: ${JSON.stringify(hostHeader)} is not "rewrite" or a host[:port]`);
   }
   const https = parsed.protocol === "https:";
   const origin = `${parsed.protocol}//${parsed.host}`;
@@ -52,10 +59,21 @@ export function createUpstream(target: string): Upstream {
       agent: false,
       hostname: parsed.hostname.replace(/^\[|\]$/g, ""),
       port: parsed.port || (https ? 443 : 80),
-      // The client's Host header is forwarded as is (like ngrok's default); Node must not add its own.
+      // Host is the request's own (the client's, or the bind's hostHeader); Node must not add another.
       setHost: false,
     },
+    host: hostHeader === "rewrite" ? parsed.host : hostHeader,
   };
+}
+
+/** A request's headers as its upstream gets them: with `upstream.host` set, that is the one Host, sent first (RFC 9112 §3.2). */
+export function upstreamHeaders(upstream: Upstream, headers: string[]): string[] {
+  if (upstream.host === undefined) return headers;
+  const out = ["host", upstream.host];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== "host") out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
 }
 
 /** Maps an upstream connection error (node:http or undici) to what the edge tells the client. */
