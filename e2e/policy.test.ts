@@ -301,9 +301,11 @@ endpoints:
     );
     const agent = startOnramp("start", ["start", "--config", config]);
     await agent.waitForLine("stdout", /multi-b/);
+    // The URLs as a client types them: with the edge's port.
+    const port = edge.http.split(":").pop();
     expect(agent.stdout).toEqual([
-      `Forwarding http://multi-a.e2e.localhost -> http://${upstreamA.target}`,
-      `Forwarding http://multi-b.e2e.localhost -> http://${upstreamB.target}`,
+      `Forwarding http://multi-a.e2e.localhost:${port} -> http://${upstreamA.target}`,
+      `Forwarding http://multi-b.e2e.localhost:${port} -> http://${upstreamB.target}`,
     ]);
     const a = json((await send({ base: edge.httpUrl, host: "multi-a.e2e.localhost", path: "/x" })).body);
     const b = json((await send({ base: edge.httpUrl, host: "multi-b.e2e.localhost", path: "/x" })).body);
@@ -326,7 +328,8 @@ describe("invalid policies", () => {
     const policy = file("cel.yml", "on_http_request:\n  - name: broken\n    expressions: [\"req.method == \"]\n    actions: [{type: deny}]\n");
     const agent = startOnramp("bad-cel", ["http", upstreamA.target, "--edge", edge.agent, "--authtoken", TOKEN, "--traffic-policy-file", policy]);
     expect((await agent.exited).code).toBe(1);
-    expect(agent.stderr.join("\n")).toMatch(/:3:\d+: on_http_request\[0\] "broken": expressions\[0\]/);
+    // Named after the file the user wrote, so an editor can jump to it.
+    expect(agent.stderr.join("\n")).toMatch(/cel\.yml:3:\d+: on_http_request\[0\] "broken": expressions\[0\]/);
   });
 
   it("onramp policy check prints ok or the errors, with a matching exit code", async () => {

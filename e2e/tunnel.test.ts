@@ -24,7 +24,8 @@ afterAll(async () => {
 
 describe("HTTP through the tunnel", () => {
   it("prints exactly one Forwarding line on stdout", () => {
-    expect(agent.proc.stdout).toEqual([`Forwarding http://app.e2e.localhost -> http://${upstream.target}`]);
+    // The URL as a client types it: the edge's port included.
+    expect(agent.proc.stdout).toEqual([`Forwarding http://app.e2e.localhost:${edge.http.split(":").pop()} -> http://${upstream.target}`]);
   });
 
   it("proxies a GET", async () => {
@@ -47,10 +48,11 @@ describe("HTTP through the tunnel", () => {
     expect(echo.method).toBe("POST");
     expect(echo.path).toBe("/echo?x=1");
     expect(echo.body).toBe("ping");
-    expect(echo.headers.host).toBe("app.e2e.localhost");
+    expect(echo.headers.host).toBe(agent.host); // as the client sent it, port included
+    expect(agent.host).toMatch(/^app\.e2e\.localhost:\d+$/);
     expect(echo.headers["x-forwarded-for"]).toBe("10.9.8.7, 127.0.0.1");
     expect(echo.headers["x-forwarded-proto"]).toBe("http");
-    expect(echo.headers["x-forwarded-host"]).toBe("app.e2e.localhost");
+    expect(echo.headers["x-forwarded-host"]).toBe(agent.host);
     expect(echo.rawHeaders).toContain("X-Mixed-Case");
   });
 

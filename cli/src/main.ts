@@ -1,11 +1,13 @@
 import { OnrampError } from "@onramp/errors";
-import { Command } from "commander";
+import { registerConfigCommand } from "./commands/config.js";
 import { registerEdgeCommand } from "./commands/edge.js";
 import { registerHttpCommand } from "./commands/http.js";
 import { registerPolicyCommand } from "./commands/policy.js";
 import { registerStartCommand } from "./commands/start.js";
+import { OnrampCommand } from "./onramp-command.js";
 
-const program = new Command()
+// Long flags of every command also read ONRAMP_<FLAG> from the environment (see onramp-command.ts).
+const program = new OnrampCommand()
   .name("onramp")
   .description("self-hosted edge mesh: expose local services through edges you run")
   .version("0.1.0")
@@ -15,14 +17,7 @@ registerHttpCommand(program);
 registerStartCommand(program);
 registerEdgeCommand(program);
 registerPolicyCommand(program);
-
-// Long flags also read ONRAMP_<FLAG> from the environment (flags win).
-for (const command of program.commands) {
-  for (const option of command.options) {
-    const name = option.long?.replace(/^--/, "");
-    if (name && name !== "config") option.env(`ONRAMP_${name.toUpperCase().replace(/-/g, "_")}`);
-  }
-}
+registerConfigCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof OnrampError ? err.message : err instanceof Error ? err.message : String(err);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDuration, parsePoolWeight, parseSize } from "./units.js";
+import { formatDuration, parseDuration, parsePoolWeight, parseSize } from "./units.js";
 
 describe("units", () => {
   it.each([
@@ -14,8 +14,30 @@ describe("units", () => {
     ["500ms", 500],
     ["30s", 30_000],
     ["5m", 300_000],
-    ["250", 250],
+    ["1.5s", 1500],
+    ["2h", 7_200_000],
+    ["0", 0],
+    ["0s", 0],
   ])("parses duration %s", (text, ms) => expect(parseDuration("--t", text)).toBe(ms));
+
+  it("refuses a bare number with a hint, except 0; a YAML number too, naming the key", () => {
+    expect(() => parseDuration("--upstream-timeout", "5")).toThrow('--upstream-timeout: "5" needs a unit, e.g. 5s or 300ms');
+    expect(() => parseDuration("--drain-timeout", "250")).toThrow('--drain-timeout: "250" needs a unit, e.g. 250s or 300ms');
+    expect(() => parseDuration("drain_timeout", 5)).toThrow("drain_timeout: 5 needs a unit, e.g. 5s or 300ms");
+    expect(parseDuration("drain_timeout", 0)).toBe(0);
+    expect(() => parseDuration("mesh_heartbeat", -1)).toThrow("mesh_heartbeat: -1 is not a duration like 500ms, 30s, 5m or 1h");
+  });
+
+  it.each([
+    [0, "0 ms"],
+    [250, "250 ms"],
+    [1000, "1 s"],
+    [1530, "1.5 s"],
+    [6000, "6 s"],
+    [12_400, "12 s"],
+    [60_000, "1 min"],
+    [125_000, "2 min 5 s"],
+  ])("formats %d ms as %s", (ms, text) => expect(formatDuration(ms)).toBe(text));
 
   it("names the flag and the expected form on bad input", () => {
     expect(() => parseSize("--max-request-body", "lots")).toThrow(/--max-request-body: "lots" is not a size/);

@@ -16,15 +16,33 @@ export function parseSize(field: string, text: string): number {
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** "500ms", "30s", "5m", "1h", or plain milliseconds → milliseconds. */
-export function parseDuration(field: string, text: string): number {
+/**
+ * "500ms", "30s", "5m", "1h" → milliseconds. A bare number is refused, naming the flag or key:
+ * `--upstream-timeout 5` once meant 5 ms to the CLI and 5 s to its user. `0` alone is taken, as
+ * the settings where 0 means "off" say so. A number (from YAML) follows the same rules as text.
+ */
+export function parseDuration(field: string, value: string | number): number {
+  const text = String(value);
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text);
-  if (!m) throw bad(field, text, "a duration like 500ms, 30s, 5m or 1h");
-  return Math.round(Number(m[1]) * DURATION_UNITS[(m[2] ?? "ms").toLowerCase()]!);
+  if (!m) throw bad(field, value, "a duration like 500ms, 30s, 5m or 1h");
+  if (m[2] === undefined) {
+    if (Number(m[1]) === 0) return 0;
+    throw new OnrampError(ErrorCode.InvalidArgument, `${field}: ${JSON.stringify(value)} needs a unit, e.g. ${m[1]}s or 300ms`);
+  }
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2].toLowerCase()]!);
 }
 
-function bad(field: string, text: string, want: string): OnrampError {
-  return new OnrampError(ErrorCode.InvalidArgument, `${field}: ${JSON.stringify(text)} is not ${want}`);
+/** Milliseconds as a person reads them: "250 ms", "1.5 s", "12 s", "2 min 5 s". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${Number((ms / 1000).toFixed(1))} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  return s % 60 === 0 ? `${s / 60} min` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+function bad(field: string, value: string | number, want: string): OnrampError {
+  return new OnrampError(ErrorCode.InvalidArgument, `${field}: ${JSON.stringify(value)} is not ${want}`);
 }
 
 /** A pool weight from a flag or config value: an integer 1–1000. */

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 
@@ -102,10 +104,19 @@ export function readRss(pid: number): number {
   return kb ? Number(kb[1]) * 1024 : 0;
 }
 
+/**
+ * A home of its own for the processes of this test run: the agent reads its config from
+ * $XDG_CONFIG_HOME and remembers URLs under $XDG_STATE_HOME, and a developer's real ones must
+ * neither leak into tests nor be written by them. Tests that need a specific one pass it in `env`.
+ */
+const SANDBOX = mkdtempSync(join(tmpdir(), "onramp-e2e-home-"));
+const SANDBOX_ENV = { HOME: SANDBOX, XDG_CONFIG_HOME: join(SANDBOX, "config"), XDG_STATE_HOME: join(SANDBOX, "state") };
+process.once("exit", () => rmSync(SANDBOX, { recursive: true, force: true }));
+
 export function startOnramp(name: string, args: string[], env: Record<string, string> = {}): RunningProcess {
   const child = spawn(process.execPath, [ONRAMP_BIN, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...SANDBOX_ENV, ...env },
   });
   return new RunningProcess(name, child);
 }

@@ -1,13 +1,14 @@
 import { createEdge, type CloudEndpointConfig, type EdgeOptions } from "@onramp/edge";
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { createLogger, type Logger, type LogLevel } from "@onramp/telemetry";
+import type { Logger } from "@onramp/telemetry";
 import { createMeshBackends } from "../mesh-backends.js";
 import type { Command } from "commander";
 import { loadConfigFile, policyTextOf } from "../config-file.js";
+import { addLogFlags, logFlagsFromConfig, loggerFrom, type LogFlags } from "../log-flags.js";
 import { onShutdown } from "../shutdown.js";
 import { parseDuration, parseSize } from "../units.js";
 
-interface EdgeFlags {
+interface EdgeFlags extends LogFlags {
   config?: string;
   httpAddr?: string;
   grpcAddr?: string;
@@ -28,19 +29,18 @@ interface EdgeFlags {
   drainTimeout?: string;
   dataConnections?: string;
   attemptsHeader?: boolean;
-  logLevel?: LogLevel;
 }
 
 /** Settings a config file may hold: the long flags in snake_case. */
 const CONFIG_KEYS = [
   "http_addr", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
-  "max_request_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "cloud_endpoints",
+  "max_request_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "log", "log_format", "cloud_endpoints",
   "edge_id", "advertise_addr", "etcd", "nats", "cluster_secret", "mesh_heartbeat", "mesh_dead_after",
   "attempts_header",
 ] as const;
 
 export function registerEdgeCommand(program: Command): void {
-  program
+  const command = program
     .command("edge")
     .description("run an edge: alone with the embedded backends, or in a mesh with --etcd, --nats and --cluster-secret")
     .option("--config <file>", "YAML config file; flags and ONRAMP_* variables override it")
@@ -62,11 +62,11 @@ export function registerEdgeCommand(program: Command): void {
     .option("--max-header-size <size>", "largest request head accepted (default 16KiB)")
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 10s)")
     .option("--data-connections <n>", "data connections each agent opens (default 1; 2-4 spread TCP stalls on lossy links)")
-    .option("--attempts-header", "add Onramp-Attempts (how many pool members a request was sent to) to every proxied response")
-    .option("--log-level <level>", "trace, debug, info, warn, error or silent (default info)")
+    .option("--attempts-header", "add Onramp-Attempts (how many pool members a request was sent to) to every proxied response");
+  addLogFlags(command, "info")
     .action(async (flags: EdgeFlags, command: Command) => {
       const options = edgeOptionsFrom(flags, command);
-      const logger = createLogger({ level: flags.logLevel ?? "info", name: "edge" });
+      const logger = loggerFrom(logFlagsOf(flags, command), "edge", "info");
       const mesh = await meshFrom(flags, command, options, logger);
       const edge = createEdge({ ...options, ...mesh, logger });
       await edge.start();
@@ -117,13 +117,13 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     const v = pick<string | number>(name, key);
     return v === undefined ? undefined : typeof v === "number" ? v : parseSize(flag, v);
   };
+  // A YAML number is refused like a bare number on the command line, naming the key.
   const duration = (name: keyof EdgeFlags, key: string, flag: string) => {
+    const source = command.getOptionValueSource(name);
     const v = pick<string | number>(name, key);
-    return v === undefined ? undefined : typeof v === "number" ? v : parseDuration(flag, v);
+    return v === undefined ? undefined : parseDuration(source === "cli" || source === "env" ? flag : key, v);
   };
   const dataConnections = pick<string | number>("dataConnections", "data_connections");
-  const logLevel = str("logLevel", "log_level");
-  if (logLevel) flags.logLevel = logLevel as LogLevel;
   return {
     httpAddr: str("httpAddr", "http_addr"),
     grpcAddr: str("grpcAddr", "grpc_addr"),
@@ -144,6 +144,16 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     attemptsHeader: Boolean(pick<boolean>("attemptsHeader", "attempts_header")),
     cloudEndpoints: cloudEndpointsFrom(config.cloud_endpoints, flags.config ?? "config"),
   };
+}
+
+/** The log settings: flags and ONRAMP_* variables over the config file's log_level, log and log_format. */
+function logFlagsOf(flags: EdgeFlags, command: Command): LogFlags {
+  const merged = logFlagsFromConfig(flags.config ? loadConfigFile(flags.config, CONFIG_KEYS) : {});
+  for (const name of ["logLevel", "log", "logFormat"] as const) {
+    const source = command.getOptionValueSource(name);
+    if (source === "cli" || source === "env") merged[name] = flags[name];
+  }
+  return merged;
 }
 
 /**
