@@ -11,11 +11,12 @@ describe("checkBindUrl", () => {
     ["HTTP://App.Example.com:8080", "http://app.example.com:8080"],
     ["https://*.example.com", "https://*.example.com"],
     ["http://app.example.com/", "http://app.example.com"],
+    ["app.example.com", "http://app.example.com"],
+    ["*.example.com:8080", "http://*.example.com:8080"],
   ])("takes %s as %s", (text, url) => expect(flag(text)).toBe(url));
 
   it.each([
     ["foo", `--url "foo" is not a URL; ${advice}`],
-    ["app.example.com", `--url "app.example.com" is not a URL; ${advice}`],
     ["ftp://app.example.com", `--url "ftp://app.example.com" has scheme ftp://, and an edge serves http:// and https://; ${advice}`],
     ["http://app.example.com/path", `--url "http://app.example.com/path" is not an endpoint URL (an endpoint URL has no path, query or fragment); ${advice}`],
     ["http://user:pw@app.example.com", `--url "http://user:pw@app.example.com" is not an endpoint URL (credentials are not allowed in an endpoint URL); ${advice}`],

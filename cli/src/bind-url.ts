@@ -4,7 +4,8 @@ import { ErrorCode, OnrampError } from "@onramp/errors";
 /**
  * Checks a URL to bind before the agent connects, so a typo is refused at once with an example
  * instead of by the edge after a round trip. The edge's own parser decides what a valid host is;
- * this adds that a scheme is required: a bare `foo` is more likely a mistake than a host name.
+ * this adds that a bare name needs a dot: `app.example.com` (as ngrok users type it) means
+ * `http://app.example.com`, but a bare `foo` is more likely a mistake than a host name.
  *
  * `example` renders a good URL the way the user writes one here (`--url http://…`, `url: http://…`).
  */
@@ -12,7 +13,10 @@ export function checkBindUrl(text: string, where: string, example: (url: string)
   const advice = `use e.g. ${example("http://app.example.com")} or ${example("https://api.internal")}`;
   const refuse = (why: string) => new OnrampError(ErrorCode.InvalidUrl, `${where} ${JSON.stringify(text)} ${why}; ${advice}`);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text.trim())?.[1]?.toLowerCase();
-  if (scheme === undefined) throw refuse("is not a URL");
+  if (scheme === undefined) {
+    if (!/^[^/:]+\.[^/]+$/.test(text.trim())) throw refuse("is not a URL");
+    return checkBindUrl(`http://${text.trim()}`, where, example);
+  }
   if (scheme !== "http" && scheme !== "https") throw refuse(`has scheme ${scheme}://, and an edge serves http:// and https://`);
   try {
     return parseEndpointUrl(text).url;
