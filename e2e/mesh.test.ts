@@ -84,7 +84,8 @@ describe("a mesh of three edges", () => {
 
   it("takes a member whose health check fails out of the pool at every edge, and back when it passes", async () => {
     const [upB, upC] = [await upstream("hc-b"), await upstream("hc-c")];
-    const checks = ["--pooling-enabled", "--url", "http://hc.e2e.localhost", "--health-check-path", "/healthz", "--health-check-interval", "100ms", "--health-check-unhealthy-threshold", "1", "--health-check-healthy-threshold", "1"];
+    // Two failed probes in a row, each given 150 ms: a loaded test machine does not flap a healthy member.
+    const checks = ["--pooling-enabled", "--url", "http://hc.e2e.localhost", "--health-check-path", "/healthz", "--health-check-interval", "200ms", "--health-check-timeout", "150ms", "--health-check-unhealthy-threshold", "2", "--health-check-healthy-threshold", "1"];
     await startMeshAgent("hc-b", [b], upB.target, checks);
     await startMeshAgent("hc-c", [c], upC.target, checks);
     const healthAt = async (edge: MeshEdge) => (await membersAt(edge, "http://hc.e2e.localhost")).map((m) => `${m.edge}:${m.healthy}`).sort().join(",");
