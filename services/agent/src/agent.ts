@@ -131,7 +131,7 @@ export class Agent {
     this.pending.set(spec.bindId, spec);
     // Probing starts with the bind rather than after it: an upstream that is down from the start
     // is known sooner, and each edge is told right after it accepts the bind.
-    this.health.track(spec.bindId, upstream.url);
+    this.health.track(spec.bindId, upstream.url, upstream.host);
     let publicUrl: string;
     try {
       // Keep the URL the edge chose: every other edge and every reconnect binds the same one.

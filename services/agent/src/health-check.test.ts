@@ -21,14 +21,19 @@ async function scriptedUpstream(): Promise<ScriptedUpstream> {
 }
 
 /** A started checker of `upstream`, its reported changes, and a way to wait for the next one. */
-function check(upstream: string, settings: Partial<HealthCheckSettings>) {
+function check(upstream: string, settings: Partial<HealthCheckSettings>, hostHeader?: string) {
   const events = new EventEmitter();
   const changes: HealthState[] = [];
   const all: HealthCheckSettings = { path: undefined, intervalMs: 50, timeoutMs: 40, healthyThreshold: 2, unhealthyThreshold: 2, ...settings };
-  const checker = new HealthChecker(upstream, all, (state) => {
-    changes.push(state);
-    events.emit("change");
-  });
+  const checker = new HealthChecker(
+    upstream,
+    all,
+    (state) => {
+      changes.push(state);
+      events.emit("change");
+    },
+    hostHeader,
+  );
   checkers.push(checker);
   checker.start();
   /** Resolves with the `n`-th change (1-based) once reported. */
@@ -83,6 +88,13 @@ describe("HealthChecker over HTTP", () => {
     expect(probe).toMatchObject({ method: "GET", url: "/healthz?deep=1" });
     expect(probe!.headers.host).toBe(new URL(up.origin).host);
     expect(probe!.headers["user-agent"]).toBe(HEALTH_CHECK_USER_AGENT);
+  });
+
+  it("sends the binds' --host-header value as Host, as their requests carry it", async () => {
+    const up = await scriptedUpstream();
+    check(up.origin, { path: "/healthz" }, "app.internal.example:8443");
+    await up.until(() => up.requests.length >= 1, "a probe");
+    expect(up.requests[0]!.headers.host).toBe("app.internal.example:8443");
   });
 
   it("counts 3xx as a pass, and moves nothing on failures that do not come in a row", async () => {

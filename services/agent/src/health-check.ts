@@ -28,6 +28,8 @@ export class HealthChecker {
     readonly upstream: string,
     private readonly settings: HealthCheckSettings,
     private readonly onChange: (state: HealthState) => void,
+    /** The Host header of HTTP probes, when the binds set one (`--host-header`). */
+    private readonly hostHeader?: string,
   ) {
     this.origin = new URL(upstream);
   }
@@ -53,7 +55,7 @@ export class HealthChecker {
     const { path, intervalMs, timeoutMs } = this.settings;
     const signal = this.stopper.signal;
     const startedAt = performance.now();
-    const result = path === undefined ? await probeTcp(this.origin, timeoutMs, signal) : await probeHttp(this.origin, path, timeoutMs, signal);
+    const result = path === undefined ? await probeTcp(this.origin, timeoutMs, signal) : await probeHttp(this.origin, path, timeoutMs, signal, this.hostHeader);
     if (signal.aborted) return;
     // Interval from start to start, but the next probe never starts before this one ended, so a
     // slow upstream is never probed twice at once. Unref'd: checks alone keep no process alive.

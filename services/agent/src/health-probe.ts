@@ -16,7 +16,7 @@ export const HEALTH_CHECK_USER_AGENT = "onramp-health-check";
  * every probe also proves the upstream accepts connections. Passes on a status 200–399 within
  * `timeoutMs`; the body is not waited for. `signal` aborts it (the agent is closing).
  */
-export function probeHttp(origin: URL, path: string, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+export function probeHttp(origin: URL, path: string, timeoutMs: number, signal: AbortSignal, hostHeader = origin.host): Promise<ProbeResult> {
   const what = `GET ${path}`;
   return settleWithin(what, timeoutMs, signal, (finish) => {
     const request = origin.protocol === "https:" ? httpsRequest : httpRequest;
@@ -26,8 +26,9 @@ export function probeHttp(origin: URL, path: string, timeoutMs: number, signal: 
       path,
       method: "GET",
       agent: false,
-      // The upstream's own authority, as a client of it would send; not the public URL's host.
-      headers: { host: origin.host, "user-agent": HEALTH_CHECK_USER_AGENT, accept: "*/*" },
+      // What requests carry to the upstream: its own authority, or the bind's --host-header value
+      // (a virtual-hosted upstream answers its health path only under its name). Never the public host.
+      headers: { host: hostHeader, "user-agent": HEALTH_CHECK_USER_AGENT, accept: "*/*" },
     });
     req.on("response", (res) => {
       res.on("error", () => undefined); // destroyed below, before its body ends
