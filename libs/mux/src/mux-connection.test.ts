@@ -13,7 +13,7 @@ afterEach(() => {
 });
 
 /** A connected pair over loopback TCP: `opener` (edge role) and `acceptor` (agent role). */
-type Timing = { pingIntervalMs?: number; idleTimeoutMs?: number };
+type Timing = { pingIntervalMs?: number; idleTimeoutMs?: number; idlePingIntervalMs?: number };
 
 async function pair(onStream: (stream: MuxStream, head: Buffer, end: boolean) => void, timing: Timing = {}, acceptorTiming: Timing = timing) {
   const server = createServer();
@@ -49,7 +49,7 @@ describe("MuxConnection", () => {
 
   it("gives up a peer that stops answering pings, and stops offering it first", async () => {
     // The peer pings rarely itself, so after it hangs nothing at all comes from it.
-    const { opener, client } = await pair(() => undefined, { pingIntervalMs: 20, idleTimeoutMs: 200 }, { pingIntervalMs: 60_000, idleTimeoutMs: 120_000 });
+    const { opener, client } = await pair(() => undefined, { pingIntervalMs: 20, idlePingIntervalMs: 20, idleTimeoutMs: 200 }, { pingIntervalMs: 60_000, idleTimeoutMs: 120_000 });
     // Pongs flow while the peer runs.
     await new Promise<void>((resolve) => {
       const check = setInterval(() => opener.rttMs > 0 && (clearInterval(check), resolve()), 5);
@@ -62,8 +62,26 @@ describe("MuxConnection", () => {
     const closed = new Promise<Error | undefined>((resolve) => (opener.events.onClose = resolve));
     const error = await closed;
     clearInterval(watch);
-    expect(error?.message).toMatch(/no frames for 200 ms/);
+    expect(error?.message).toMatch(/no answer to a ping for 200 ms/);
     expect(overdueBeforeClose).toBe(true);
+  });
+
+  it("pings at once when a request goes on a quiet connection, so a peer that hung while idle is found", async () => {
+    // Idle pings are far apart (60 s): only the request's own ping can reveal the hang.
+    const { opener, client } = await pair(() => undefined, { pingIntervalMs: 20, idlePingIntervalMs: 60_000, idleTimeoutMs: 200 }, { pingIntervalMs: 60_000, idleTimeoutMs: 120_000 });
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => opener.rttMs > 0 && (clearInterval(check), resolve()), 5);
+    });
+    client.pause();
+    // Let the connection go quiet for longer than a ping interval, then send a request on it.
+    await new Promise<void>((resolve) => {
+      const started = performance.now();
+      const check = setInterval(() => performance.now() - started > 60 && (clearInterval(check), resolve()), 5);
+    });
+    const reset = new Promise<string>((resolve) => opener.openStream(Buffer.from("x"), true, { onReset: (code) => resolve(code) }));
+    const closed = new Promise<Error | undefined>((resolve) => (opener.events.onClose = resolve));
+    expect((await closed)?.message).toMatch(/no answer to a ping for 200 ms/);
+    expect(await reset).toBe("AGENT_DISCONNECTED");
   });
 
   it("carries heads, a large body under flow control, and trailers", async () => {

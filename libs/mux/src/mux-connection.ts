@@ -33,6 +33,9 @@ export class MuxConnection implements StreamTransport {
   private congestedFlag = false;
   private lastReceivedAt = performance.now();
   private lastTickAt = performance.now();
+  private lastPingAt = 0;
+  /** When the oldest ping nothing has been received since was sent; undefined while the peer is heard. */
+  private unansweredSince: number | undefined;
   private pingTimer: NodeJS.Timeout;
   private srttMs = 0;
   private goingAway = false;
@@ -55,6 +58,7 @@ export class MuxConnection implements StreamTransport {
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
       this.lastReceivedAt = performance.now();
+      this.unansweredSince = undefined;
       try {
         this.decoder.push(chunk);
       } catch (err) {
@@ -88,11 +92,12 @@ export class MuxConnection implements StreamTransport {
   }
 
   /**
-   * Nothing received for two ping intervals: a pong is overdue and the peer may be hung. New
-   * requests should go elsewhere while this lasts; the connection is given up after `idleTimeoutMs`.
+   * A ping has gone unanswered for two ping intervals (nothing at all came back since): the peer
+   * may be hung. New requests should go elsewhere while this lasts; the connection is given up
+   * once the ping is `idleTimeoutMs` old.
    */
   get overdue(): boolean {
-    return performance.now() - this.lastReceivedAt > 2 * this.options.pingIntervalMs;
+    return this.unansweredSince !== undefined && performance.now() - this.unansweredSince > 2 * this.options.pingIntervalMs;
   }
 
   get isClosed(): boolean {
@@ -118,6 +123,9 @@ export class MuxConnection implements StreamTransport {
     stream.handler = handler;
     this.streams.set(id, stream);
     stream.sendHead(head, endStream);
+    // A request on a connection that has been quiet: ask at once whether the peer is still there,
+    // so a peer that hung while idle is found within `idleTimeoutMs` of the request.
+    if (this.unansweredSince === undefined && performance.now() - this.lastReceivedAt > this.options.pingIntervalMs) this.ping();
     return stream;
   }
 
@@ -278,8 +286,11 @@ export class MuxConnection implements StreamTransport {
   }
 
   private ping(): void {
+    const now = performance.now();
+    this.lastPingAt = now;
+    this.unansweredSince ??= now;
     const payload = Buffer.allocUnsafe(8);
-    payload.writeDoubleBE(performance.now(), 0);
+    payload.writeDoubleBE(now, 0);
     this.sendFrame(FrameType.Ping, 0, 0, payload);
   }
 
@@ -289,16 +300,22 @@ export class MuxConnection implements StreamTransport {
     this.srttMs = this.srttMs === 0 ? sample : (7 * this.srttMs + sample) / 8;
   }
 
+  /**
+   * Every `pingIntervalMs`: gives up a peer whose ping has gone unanswered for `idleTimeoutMs`, and
+   * pings — each tick while streams are open (a hang under load is found in under 2 s), every
+   * `idlePingIntervalMs` otherwise (an idle connection costs next to nothing, and stays known to
+   * NATs and the peer).
+   */
   private tick(): void {
     const now = performance.now();
     // This process stalled (a long GC, a blocked event loop): the peer's frames may be sitting
     // unread in the socket. Judge the peer again from now rather than for our own silence.
-    if (now - this.lastTickAt > 2 * this.options.pingIntervalMs) this.lastReceivedAt = now;
+    if (now - this.lastTickAt > 2 * this.options.pingIntervalMs && this.unansweredSince !== undefined) this.unansweredSince = now;
     this.lastTickAt = now;
-    if (now - this.lastReceivedAt > this.options.idleTimeoutMs) {
-      this.destroy(new Error(`no frames for ${this.options.idleTimeoutMs} ms`));
+    if (this.unansweredSince !== undefined && now - this.unansweredSince > this.options.idleTimeoutMs) {
+      this.destroy(new Error(`no answer to a ping for ${this.options.idleTimeoutMs} ms`));
       return;
     }
-    this.ping();
+    if (this.streams.size > 0 || now - this.lastPingAt >= this.options.idlePingIntervalMs) this.ping();
   }
 }

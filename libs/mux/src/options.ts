@@ -14,14 +14,21 @@ export interface MuxOptions {
    */
   maxStreamWindow?: number;
   /**
-   * How often to ping, in ms. 500 ms: a silent peer is noticed within `idleTimeoutMs` plus one
-   * interval; each ping is 17 bytes, nothing next to the traffic it guards.
+   * How often to ping while streams are open, in ms. 500 ms: a peer that hangs under load is
+   * noticed within `idleTimeoutMs` plus one interval; each ping is 17 bytes, nothing next to the
+   * traffic it guards.
    */
   pingIntervalMs?: number;
   /**
-   * A connection that has received nothing for this long is dead, in ms. 1.5 s: three missed
-   * pings, so a hung peer (SIGSTOP, a frozen VM, a silent partition) is given up within 2 s and
-   * its requests retried elsewhere; SIGKILL and closed sockets are noticed at once anyway.
+   * How often to ping with no stream open, in ms. 10 s: keeps NAT mappings and the RTT estimate
+   * fresh at a twentieth of the active rate; the first request after a quiet spell pings at once.
+   */
+  idlePingIntervalMs?: number;
+  /**
+   * A ping unanswered (nothing at all received since it went out) for this long means the peer
+   * is gone, in ms. 1.5 s: three ping intervals, so a hung peer (SIGSTOP, a frozen VM, a silent
+   * partition) with requests on it is given up within 2 s and they are retried elsewhere; SIGKILL
+   * and closed sockets are noticed at once anyway.
    */
   idleTimeoutMs?: number;
   /**
@@ -38,6 +45,7 @@ export function resolveMuxOptions(options: MuxOptions = {}): ResolvedMuxOptions 
     initialStreamWindow: options.initialStreamWindow ?? 256 * 1024,
     maxStreamWindow: options.maxStreamWindow ?? 16 * 1024 * 1024,
     pingIntervalMs: options.pingIntervalMs ?? 500,
+    idlePingIntervalMs: options.idlePingIntervalMs ?? Math.max(10_000, options.pingIntervalMs ?? 500),
     idleTimeoutMs: options.idleTimeoutMs ?? 1_500,
     maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
   };
@@ -51,6 +59,7 @@ export function resolveMuxOptions(options: MuxOptions = {}): ResolvedMuxOptions 
   positive("maxStreamWindow", resolved.initialStreamWindow);
   positive("pingIntervalMs", 10);
   positive("idleTimeoutMs", resolved.pingIntervalMs);
+  positive("idlePingIntervalMs", resolved.pingIntervalMs);
   positive("maxQueuedBytes", 16 * 1024);
   if (resolved.maxStreamWindow > 0x7fffffff) {
     throw new OnrampError(ErrorCode.InvalidArgument, "mux option maxStreamWindow must be below 2 GiB");
