@@ -56,6 +56,10 @@ export const ErrorCode = {
   RelayFailed: "RELAY_FAILED",
   /** An option, flag or config value is out of range or malformed. */
   InvalidArgument: "INVALID_ARGUMENT",
+  /** The control-plane object named (authtoken, reserved domain, API key, cloud endpoint) does not exist. */
+  NotFound: "NOT_FOUND",
+  /** The control-plane object to create exists already (a domain reserved twice). */
+  AlreadyExists: "ALREADY_EXISTS",
   /** A bug or an unexpected condition inside Onramp. */
   Internal: "INTERNAL",
 } as const;
@@ -87,6 +91,8 @@ const httpStatus: Record<ErrorCode, number> = {
   REGISTRY_UNAVAILABLE: 503,
   RELAY_FAILED: 502,
   INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
   INTERNAL: 500,
 };
 

@@ -76,13 +76,13 @@ export function isLeaseGone(err: unknown): boolean {
 export const bytes = (text: string): Buffer => Buffer.from(text);
 
 /** Holds iff no key in [key, rangeEnd) exists (a missing key has version 0), or `key` is absent. */
-function absent(key: string, rangeEnd?: string): ICompare {
+export function absent(key: string, rangeEnd?: string): ICompare {
   return { key: bytes(key), ...(rangeEnd === undefined ? {} : { range_end: bytes(rangeEnd) }), target: "Version", result: "Equal", version: 0 };
 }
 
 export const revisionOf = (value: string): number => Number(value);
 
-function parse<T>(kv: IKeyValue): T | undefined {
+export function parse<T>(kv: IKeyValue): T | undefined {
   try {
     return JSON.parse(kv.value.toString()) as T;
   } catch {
@@ -106,11 +106,11 @@ export function decodeEdge(kv: IKeyValue): StoredEdge | undefined {
   return edge && { key: kv.key.toString(), revision: revisionOf(kv.mod_revision), edge };
 }
 
-function decodeAll<T>(range: IRangeResponse, decode: (kv: IKeyValue) => T | undefined): T[] {
+export function decodeAll<T>(range: IRangeResponse, decode: (kv: IKeyValue) => T | undefined): T[] {
   return range.kvs.map(decode).filter((v): v is T => v !== undefined);
 }
 
-const prefixRange = (prefix: string) => ({ request_range: { key: bytes(prefix), range_end: bytes(prefixEnd(prefix)) } });
+export const prefixRange = (prefix: string) => ({ request_range: { key: bytes(prefix), range_end: bytes(prefixEnd(prefix)) } });
 
 /** Edges, bindings and cloud endpoints in one transaction: all three at one revision. */
 export async function readSnapshot(client: Etcd3, options: ResolvedEtcdRegistryOptions): Promise<RegistrySnapshot> {

@@ -5,11 +5,23 @@ import type { ResolvedEtcdRegistryOptions } from "./etcd-options.js";
 import { BINDINGS, CLOUD_ENDPOINTS, EDGES, PREFIX, prefixEnd } from "./keys.js";
 import type { RegistryEvent, RegistryWatch } from "./registry.js";
 
+/** What one list-then-watch follows, and how its events look. */
+export interface KeyWatchSpec<E extends { readonly kind: string }> {
+  /** Names the watch in logs, e.g. `registry watch`. */
+  readonly name: string;
+  /** Every key that starts with it is watched. */
+  readonly prefix: string;
+  /** Reads everything the handler needs at one revision, as the `reset` event that starts (or restarts) it. */
+  list(): Promise<{ readonly revision: number; readonly reset: E }>;
+  /** The event for one change, or undefined for a key the handler does not follow. */
+  toEvent(ev: IEvent, revision: number): E | undefined;
+}
+
 /** How a watch stream ended: the revision to resume from is gone (list again), or it broke (resume). */
 type StreamEnd = "relist" | "broken" | "closed";
 
 /**
- * List, then watch `/onramp/v1/` from the listed revision on a watch stream of our own (not
+ * List, then watch `spec.prefix` from the listed revision on a watch stream of our own (not
  * etcd3's shared `Watcher`, whose resume point is the response header's revision, which can run
  * ahead of the events sent). Every stream is resumed from the last revision delivered. A stream
  * etcd cancels for compaction, or one on an etcd whose revision is behind ours (restored from a
@@ -17,20 +29,26 @@ type StreamEnd = "relist" | "broken" | "closed";
  * requests is replaced. Events arrive in revision order, never at or below a revision already
  * delivered; the events of one revision (a lease revoke deletes many keys) come together.
  */
-export function watchRegistry(client: Etcd3, options: ResolvedEtcdRegistryOptions, handler: (event: RegistryEvent) => void): RegistryWatch {
+export function watchKeys<E extends { readonly kind: string }>(
+  client: Etcd3,
+  options: ResolvedEtcdRegistryOptions,
+  spec: KeyWatchSpec<E>,
+  handler: (event: E) => void,
+): RegistryWatch {
   const { logger } = options;
+  const { name } = spec;
   const stopped = new AbortController();
   let last = 0;
   let endStream: ((end: StreamEnd) => void) | undefined;
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
-  const deliver = (event: RegistryEvent) => {
+  const deliver = (event: E) => {
     if (stopped.signal.aborted) return;
     try {
       handler(event);
     } catch (err) {
-      logger.error({ err, kind: event.kind }, "registry watch handler threw");
+      logger.error({ err, kind: event.kind }, `${name} handler threw`);
     }
   };
 
@@ -40,7 +58,7 @@ export function watchRegistry(client: Etcd3, options: ResolvedEtcdRegistryOption
       const revision = revisionOf(ev.kv.mod_revision);
       if (revision <= floor) continue;
       last = Math.max(last, revision);
-      const event = registryEvent(ev, revision);
+      const event = spec.toEvent(ev, revision);
       if (event) deliver(event);
     }
   };
@@ -67,14 +85,14 @@ export function watchRegistry(client: Etcd3, options: ResolvedEtcdRegistryOption
       };
       endStream = finish;
       const createTimer = setTimeout(() => {
-        logger.warn({ start }, "registry watch: etcd did not accept the watch in time; retrying");
+        logger.warn({ start }, `${name}: etcd did not accept the watch in time; retrying`);
         finish("broken");
       }, options.requestTimeoutMs);
       let probe: NodeJS.Timeout | undefined;
       const startProbing = () =>
         setInterval(() => {
           if (!answered) {
-            logger.warn({ revision: last }, "registry watch: etcd stopped answering on the watch stream; reconnecting");
+            logger.warn({ revision: last }, `${name}: etcd stopped answering on the watch stream; reconnecting`);
             return finish("broken");
           }
           answered = false;
@@ -85,14 +103,14 @@ export function watchRegistry(client: Etcd3, options: ResolvedEtcdRegistryOption
         answered = true;
         if (res.canceled) {
           const compacted = revisionOf(res.compact_revision) > 0;
-          logger.warn({ revision: last, compactRevision: res.compact_revision, reason: res.cancel_reason }, "registry watch cancelled by etcd");
+          logger.warn({ revision: last, compactRevision: res.compact_revision, reason: res.cancel_reason }, `${name} cancelled by etcd`);
           return finish(compacted ? "relist" : "broken");
         }
         if (res.created) {
           clearTimeout(createTimer);
           // Behind what we delivered: a new cluster (restored or wiped etcd); its history is not ours.
           if (revisionOf(res.header.revision) < last) {
-            logger.warn({ revision: last, etcdRevision: res.header.revision }, "registry watch: etcd is behind the last revision seen; listing again");
+            logger.warn({ revision: last, etcdRevision: res.header.revision }, `${name}: etcd is behind the last revision seen; listing again`);
             return finish("relist");
           }
           probe = startProbing();
@@ -102,12 +120,12 @@ export function watchRegistry(client: Etcd3, options: ResolvedEtcdRegistryOption
       });
       stream.on("error", (err: Error) => {
         if (endStream !== finish) return;
-        logger.warn({ err, revision: last }, "registry watch stream failed; resuming");
+        logger.warn({ err, revision: last }, `${name} stream failed; resuming`);
         finish("broken");
       });
       stream.on("end", () => finish("broken"));
       stream.write({
-        create_request: { key: bytes(PREFIX), range_end: bytes(prefixEnd(PREFIX)), start_revision: start, progress_notify: true },
+        create_request: { key: bytes(spec.prefix), range_end: bytes(prefixEnd(spec.prefix)), start_revision: start, progress_notify: true },
       } satisfies IWatchRequest);
     });
   };
@@ -117,18 +135,18 @@ export function watchRegistry(client: Etcd3, options: ResolvedEtcdRegistryOption
     for (let failures = 0; !stopped.signal.aborted; ) {
       try {
         if (!listed) {
-          const snapshot = await readSnapshot(client, options);
+          const { revision, reset } = await spec.list();
           if (stopped.signal.aborted) return;
-          last = snapshot.revision;
+          last = revision;
           listed = true;
-          deliver({ kind: "reset", snapshot });
+          deliver(reset);
           markReady();
         }
         const end = await follow(last + 1, () => (failures = 0));
         if (end === "closed") return;
         if (end === "relist") listed = false;
       } catch (err) {
-        logger.warn({ err, revision: last }, "registry watch: etcd unreachable; retrying");
+        logger.warn({ err, revision: last }, `${name}: etcd unreachable; retrying`);
       }
       await pause(retryDelayMs(++failures), stopped.signal);
     }
@@ -143,6 +161,24 @@ export function watchRegistry(client: Etcd3, options: ResolvedEtcdRegistryOption
       endStream?.("closed");
     },
   };
+}
+
+/** The routing watch: edges, bindings and cloud endpoints. */
+export function watchRegistry(client: Etcd3, options: ResolvedEtcdRegistryOptions, handler: (event: RegistryEvent) => void): RegistryWatch {
+  return watchKeys<RegistryEvent>(
+    client,
+    options,
+    {
+      name: "registry watch",
+      prefix: PREFIX,
+      async list() {
+        const snapshot = await readSnapshot(client, options);
+        return { revision: snapshot.revision, reset: { kind: "reset", snapshot } };
+      },
+      toEvent: registryEvent,
+    },
+    handler,
+  );
 }
 
 function registryEvent(ev: IEvent, revision: number): RegistryEvent | undefined {

@@ -1,9 +1,27 @@
 export { createMemoryRegistry, MemoryRegistryStore } from "./memory-registry.js";
 export { createEtcdRegistry } from "./etcd-registry.js";
+export { createMemoryControlStore } from "./memory-control-store.js";
+export { createEtcdControlStore } from "./etcd-control-store.js";
+export { AccessIndex } from "./access-index.js";
+export { API_KEY_SECRET_PREFIX, AUTHTOKEN_SECRET_PREFIX, hashSecret } from "./control-secrets.js";
+export type {
+  AccessEvent,
+  AuthtokenChanges,
+  ControlStore,
+  CreatedApiKey,
+  CreatedAuthtoken,
+  NewApiKey,
+  NewAuthtoken,
+  NewReservedDomain,
+  Page,
+  PageRequest,
+} from "./control-store.js";
 export { resolveEtcdRegistryOptions } from "./etcd-options.js";
 export type { EtcdRegistryOptions, RegistryLogger, ResolvedEtcdRegistryOptions } from "./etcd-options.js";
 export { bindConflict, cloudEndpointConflict } from "./conflicts.js";
 export {
+  ACCESS,
+  API_KEYS,
   AUTHTOKENS,
   BINDINGS,
   CLOUD_ENDPOINTS,
@@ -11,10 +29,13 @@ export {
   EDGES,
   PREFIX,
   SESSIONS,
+  apiKeyKey,
+  authtokenKey,
   bindingKey,
   bindingMode,
   cloudEndpointKey,
   compatibleRange,
+  domainKey,
   edgeKey,
   hostPrefix,
   isValidId,
@@ -24,12 +45,20 @@ export {
 } from "./keys.js";
 export type { BindingClaim, Registry, RegistryEvent, RegistryWatch } from "./registry.js";
 export type {
+  AccessSnapshot,
+  ApiKeyRecord,
+  AuthtokenRecord,
   BindingRecord,
   CloudEndpointRecord,
   EdgeRecord,
   RegistrySnapshot,
+  ReservedDomainRecord,
   SessionRecord,
+  StoredAuthtoken,
   StoredBinding,
   StoredCloudEndpoint,
   StoredEdge,
+  StoredReservedDomain,
 } from "./records.js";
+export { allowsBind, parseAcl, parseAclRule, reservedBy } from "./acl.js";
+export type { AclRule, BindDecision } from "./acl.js";

@@ -10,21 +10,34 @@ import type { BindingRecord } from "./records.js";
  *   /onramp/v1/bindings/<host>/solo/<agent id>/<edge id>         BindingRecord     (edge lease)
  *   /onramp/v1/bindings/<host>/pool-<policy hash>/<agent id>/<edge id>
  *   /onramp/v1/cloud-endpoints/<host>                            CloudEndpointRecord (durable)
- *   /onramp/v1/authtokens/<sha256>, /onramp/v1/domains/<name>    (the control-plane issue)
+ *   /onramp/v1/access/authtokens/<token id>                      AuthtokenRecord   (durable)
+ *   /onramp/v1/access/domains/<name>                             ReservedDomainRecord (durable)
+ *   /onramp/v1/api-keys/<key id>                                 ApiKeyRecord      (durable)
  *
  * Bindings are grouped by host and then by *mode*, so the conflict rules are key ranges: a
  * non-pooled bind by agent X may exist only if every key under `<host>/` is X's own
  * (`<host>/solo/X/…`); a pooled bind with policy hash H only if every key is under
  * `<host>/pool-H/`. An etcd transaction checks "no key outside that range" with two range
  * compares, so two edges can never both win a claim.
+ *
+ * Authtokens are keyed by id, not by the hash of their secret: the API names a token by id (get,
+ * update, revoke) and the hash never leaves the registry. An edge checks a secret against a map
+ * hash → token that it keeps from `watchAccess` (access-index.ts), so the session hello costs no
+ * etcd round trip. Authtokens and reserved domains share the `access/` prefix so that this watch,
+ * which every edge keeps, is one key range holding nothing else: side by side at the top level
+ * they would span `bindings/`, and carry every bind and unbind. API keys sit outside it: only the
+ * registry API reads them.
  */
 export const PREFIX = "/onramp/v1/";
 export const EDGES = `${PREFIX}edges/`;
 export const SESSIONS = `${PREFIX}sessions/`;
 export const BINDINGS = `${PREFIX}bindings/`;
 export const CLOUD_ENDPOINTS = `${PREFIX}cloud-endpoints/`;
-export const AUTHTOKENS = `${PREFIX}authtokens/`;
-export const DOMAINS = `${PREFIX}domains/`;
+/** What an edge needs to admit an agent and a bind: authtokens and reserved domains. */
+export const ACCESS = `${PREFIX}access/`;
+export const AUTHTOKENS = `${ACCESS}authtokens/`;
+export const DOMAINS = `${ACCESS}domains/`;
+export const API_KEYS = `${PREFIX}api-keys/`;
 
 /** Hash of a traffic policy text: "" for no policy, else 16 hex chars of SHA-256. */
 export function policyHash(text: string): string {
@@ -68,6 +81,19 @@ export function prefixEnd(prefix: string): string {
 
 export function cloudEndpointKey(host: string): string {
   return `${CLOUD_ENDPOINTS}${host}`;
+}
+
+export function authtokenKey(id: string): string {
+  return `${AUTHTOKENS}${id}`;
+}
+
+/** `name` is a normalised host or wildcard (`*.example.com`); `*` is an ordinary byte in a key. */
+export function domainKey(name: string): string {
+  return `${DOMAINS}${name}`;
+}
+
+export function apiKeyKey(id: string): string {
+  return `${API_KEYS}${id}`;
 }
 
 export function edgeKey(id: string): string {

@@ -1,6 +1,9 @@
 import { bindingKey, cloudEndpointKey, edgeKey, hostPrefix, sessionKey } from "./keys.js";
 import { bindConflict, cloudEndpointConflict } from "./conflicts.js";
+import type { AccessEvent } from "./control-store.js";
 import type {
+  AccessSnapshot,
+  ApiKeyRecord,
   CloudEndpointRecord,
   EdgeRecord,
   RegistrySnapshot,
@@ -9,6 +12,8 @@ import type {
   StoredCloudEndpoint,
   StoredEdge,
   BindingRecord,
+  StoredAuthtoken,
+  StoredReservedDomain,
 } from "./records.js";
 import type { BindingClaim, Registry, RegistryEvent, RegistryWatch } from "./registry.js";
 
@@ -23,6 +28,11 @@ export class MemoryRegistryStore {
   readonly edges = new Map<string, StoredEdge>();
   readonly sessions = new Map<string, SessionRecord>();
   readonly watchers = new Set<(event: RegistryEvent) => void>();
+  /** The control plane's durable state (memory-control-store.ts), keyed like etcd's. */
+  readonly authtokens = new Map<string, StoredAuthtoken>();
+  readonly domains = new Map<string, StoredReservedDomain>();
+  readonly apiKeys = new Map<string, ApiKeyRecord>();
+  readonly accessWatchers = new Set<(event: AccessEvent) => void>();
 
   snapshot(): RegistrySnapshot {
     return {
@@ -35,6 +45,14 @@ export class MemoryRegistryStore {
 
   emit(event: RegistryEvent): void {
     for (const w of this.watchers) w(event);
+  }
+
+  accessSnapshot(): AccessSnapshot {
+    return { revision: this.revision, authtokens: [...this.authtokens.values()], domains: [...this.domains.values()] };
+  }
+
+  emitAccess(event: AccessEvent): void {
+    for (const w of this.accessWatchers) w(event);
   }
 
   bindingsUnder(host: string): StoredBinding[] {

@@ -87,3 +87,62 @@ export interface RegistrySnapshot {
   readonly cloudEndpoints: StoredCloudEndpoint[];
   readonly edges: StoredEdge[];
 }
+
+/**
+ * A credential agents present in their session hello. The secret itself is shown once, when the
+ * token is created, and never stored: an edge hashes what an agent sends and looks the hash up.
+ */
+export interface AuthtokenRecord {
+  /** `tok_` and 20 random base32 characters; names the token in the API and in its key. */
+  id: string;
+  description: string;
+  /**
+   * ngrok-style rules saying what the token may bind, e.g. `bind:*.example.com`, `bind:foo.internal`.
+   * Empty: the token may bind random URLs only.
+   */
+  acl: string[];
+  /** SHA-256 of the secret, hex. */
+  token_hash: string;
+  /** The secret's first characters (`onr_` and 8 more), so an operator can tell which token a config holds. */
+  token_prefix: string;
+  created_at: string;
+  /** Who created it, for operators (the API key id, or `bootstrap`). */
+  created_by?: string;
+}
+
+/** A hostname or wildcard only tokens whose ACL allows it may bind. Durable. */
+export interface ReservedDomainRecord {
+  /** Lowercase host (`app.example.com`) or wildcard (`*.example.com`). */
+  name: string;
+  description: string;
+  created_at: string;
+}
+
+/** A credential for the registry API (`Authorization: Bearer …`); only its hash is stored. */
+export interface ApiKeyRecord {
+  /** `key_` and 20 random base32 characters (a bootstrap key's id is derived from its hash). */
+  id: string;
+  description: string;
+  /** SHA-256 of the secret, hex. */
+  key_hash: string;
+  created_at: string;
+}
+
+export interface StoredAuthtoken {
+  readonly key: string;
+  readonly revision: number;
+  readonly authtoken: AuthtokenRecord;
+}
+
+export interface StoredReservedDomain {
+  readonly key: string;
+  readonly revision: number;
+  readonly domain: ReservedDomainRecord;
+}
+
+/** Every authtoken and reserved domain, as of one revision: what an edge admits agents and binds by. */
+export interface AccessSnapshot {
+  readonly revision: number;
+  readonly authtokens: StoredAuthtoken[];
+  readonly domains: StoredReservedDomain[];
+}
