@@ -1,0 +1,94 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+import type { BindingRecord, ControlStore } from "@onramp/registry";
+import { createHash } from "node:crypto";
+import { everyItem } from "./pagination.js";
+import { ok, ref, type JsonSchema, type Route } from "./route.js";
+import { listOf, object } from "./schemas.js";
+
+/** `/v1/endpoints`: what the mesh serves now, from its bindings and cloud endpoints. Read-only. */
+
+const TAG = "endpoints";
+
+export const endpointSchemas: Record<string, JsonSchema> = {
+  Endpoint: object({
+    id: { type: "string", pattern: "^ep_[0-9a-f]{12}$", description: "`ep_` and 12 hex digits of the SHA-256 of the host, as edges name it (`endpoint.id` in policies)." },
+    url: { type: "string" },
+    type: { enum: ["agent", "cloud"] },
+    pooling: { type: "boolean" },
+    members: { type: "array", items: ref("EndpointMember"), description: "The agents serving it; none for a cloud endpoint." },
+  }),
+  EndpointMember: object({
+    edge: { type: "string", description: "The edge the agent is connected to." },
+    region: { type: "string" },
+    agent_id: { type: "string" },
+    session_id: { type: "string" },
+    upstream: { type: "string", description: "Where the agent forwards." },
+    weight: { type: "integer", minimum: 1, maximum: 1000 },
+  }),
+  EndpointList: listOf("endpoints", ref("Endpoint"), false),
+};
+
+/** The id edges give the endpoint of `host` (services/edge routing-table.ts `endpointIdOf`). */
+export const endpointIdOf = (host: string): string => `ep_${createHash("sha256").update(host).digest("hex").slice(0, 12)}`;
+
+interface EndpointView {
+  id: string;
+  url: string;
+  type: "agent" | "cloud";
+  pooling: boolean;
+  members: ReturnType<typeof memberOf>[];
+}
+
+function memberOf(binding: BindingRecord) {
+  const { edge, region, agent_id, session_id, upstream } = binding;
+  return { edge, region, agent_id, session_id, upstream, weight: binding.weight ?? 1 };
+}
+
+/** Every endpoint, by host. The registry lets no host be both (a cloud endpoint refuses binds); if it were, the cloud one is what edges serve. */
+async function endpoints(store: ControlStore): Promise<EndpointView[]> {
+  const [bindings, clouds] = await Promise.all([store.listBindings(), everyItem((page) => store.listCloudEndpoints(page))]);
+  const byHost = new Map<string, EndpointView>();
+  for (const binding of bindings) {
+    const view = byHost.get(binding.host) ?? { id: endpointIdOf(binding.host), url: binding.url, type: "agent", pooling: binding.pooling, members: [] };
+    view.members.push(memberOf(binding));
+    byHost.set(binding.host, view);
+  }
+  for (const cloud of clouds) byHost.set(cloud.host, { id: endpointIdOf(cloud.host), url: cloud.url, type: "cloud", pooling: false, members: [] });
+  return [...byHost.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, view]) => view);
+}
+
+export const endpointRoutes: Route[] = [
+  {
+    method: "GET",
+    base: "/v1",
+    path: "/endpoints",
+    doc: {
+      operationId: "listEndpoints",
+      tag: TAG,
+      summary: "List endpoints",
+      description: "Every endpoint the mesh serves: agents' bindings grouped by host, and cloud endpoints. Not paginated: `next_page_uri` is null.",
+      response: { status: 200, description: "Every endpoint, by host.", schema: ref("EndpointList") },
+    },
+    async handle(request) {
+      return ok({ endpoints: await endpoints(request.store), next_page_uri: null });
+    },
+  },
+  {
+    method: "GET",
+    base: "/v1",
+    path: "/endpoints/{id}",
+    doc: {
+      operationId: "getEndpoint",
+      tag: TAG,
+      summary: "Get an endpoint",
+      params: { id: "The endpoint's id (`ep_…`)." },
+      response: { status: 200, description: "The endpoint.", schema: ref("Endpoint") },
+    },
+    async handle(request) {
+      const id = request.params.id;
+      const found = /^ep_[0-9a-f]{12}$/.test(id ?? "") ? (await endpoints(request.store)).find((e) => e.id === id) : undefined;
+      if (!found) throw new OnrampError(ErrorCode.NotFound, "no endpoint has this id now (ids are ep_ and 12 hex digits; an endpoint exists while agents bind it)");
+      return ok(found);
+    },
+  },
+];

@@ -1,0 +1,55 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parseListenAddr, type RegistryApiOptions } from "./options.js";
+import { createRegistryApi } from "./registry-api.js";
+
+export interface RegistryApiServerOptions extends RegistryApiOptions {
+  /** Where to listen: `host:port` (`127.0.0.1:4041`, `[::1]:4041`, `:4041` for every interface; port 0 picks one). */
+  addr: string;
+}
+
+export interface RegistryApiServer {
+  /** Where it listens, with the port it got: `127.0.0.1:4041`. */
+  readonly address: string;
+  /** Stops taking connections and resolves once the requests under way are answered. Does not close the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * A request that takes longer than this, headers and body, is cut off: a 1 MiB body needs only
+ * 35 KB/s to arrive in time, and a client that stalls does not hold a socket for Node's 5 minutes.
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** How long `close()` lets requests under way finish (a store call times out in 5 s) before cutting them off. */
+const CLOSE_GRACE_MS = 10_000;
+
+/** The registry API on a server of its own. Bootstrap keys are stored before it listens, so the first request with one succeeds. */
+export async function startRegistryApiServer(options: RegistryApiServerOptions): Promise<RegistryApiServer> {
+  const { host, port } = parseListenAddr(options.addr);
+  const api = createRegistryApi(options);
+  await api.ready();
+  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => api.handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    address: bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
