@@ -31,6 +31,11 @@ export const ErrorCode = {
   AuthFailed: "AUTH_FAILED",
   /** The URL is bound elsewhere and pooling is not enabled on both binds. */
   BindConflict: "BIND_CONFLICT",
+  /**
+   * The authtoken may not bind that URL: its ACL has no rule for the host, or the host is a
+   * reserved domain its ACL does not name. The message names the URL and the rule to add.
+   */
+  BindDenied: "BIND_DENIED",
   /** The URL given to bind is not a URL this edge can serve. */
   InvalidUrl: "INVALID_URL",
   /** A control or data message broke the protocol. */
@@ -80,6 +85,7 @@ const httpStatus: Record<ErrorCode, number> = {
   EDGE_DRAINING: 503,
   AUTH_FAILED: 401,
   BIND_CONFLICT: 409,
+  BIND_DENIED: 403,
   INVALID_URL: 400,
   PROTOCOL_ERROR: 502,
   POLICY_INVALID: 400,

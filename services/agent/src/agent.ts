@@ -49,7 +49,7 @@ export interface AgentEdge {
  * Errors no reconnect can fix. From any edge, at any time, they stop the agent: a bind that one
  * edge refuses as a conflict or as invalid cannot be served by the others as if it were fine.
  */
-const FATAL = new Set<ErrorCode>([ErrorCode.AuthFailed, ErrorCode.BindConflict, ErrorCode.InvalidUrl, ErrorCode.InvalidArgument, ErrorCode.PolicyInvalid]);
+const FATAL = new Set<ErrorCode>([ErrorCode.AuthFailed, ErrorCode.BindConflict, ErrorCode.BindDenied, ErrorCode.InvalidUrl, ErrorCode.InvalidArgument, ErrorCode.PolicyInvalid]);
 
 /**
  * An agent: holds a session with every edge it is given (and up to `extraEdges` more that the

@@ -290,6 +290,8 @@ function fromServiceError(err: ServiceError, edge: string, sentToken: boolean): 
   const sent = err.metadata?.get("onramp-error-code")[0];
   const code = typeof sent === "string" ? parseErrorCode(sent) : undefined;
   if (code === ErrorCode.AuthFailed || (code === undefined && err.code === status.UNAUTHENTICATED)) {
+    // A token taken away during the session: the edge's own words say by whom and when.
+    if (/revoked/i.test(err.details)) return new OnrampError(ErrorCode.AuthFailed, `${err.details} (edge ${edge})`, { cause: err });
     const message = sentToken
       ? `authtoken rejected by the edge at ${edge}; check --authtoken, ONRAMP_AUTHTOKEN or the authtoken in your config`
       : `no authtoken given; the edge at ${edge} requires one: pass --authtoken, set ONRAMP_AUTHTOKEN, or run \`onramp config add-authtoken TOKEN\``;

@@ -13,6 +13,7 @@ import {
 import type { BindingClaim } from "@onramp/registry";
 import type { Logger } from "@onramp/telemetry";
 import { randomBytes, randomUUID } from "node:crypto";
+import type { Credential } from "./bind-access.js";
 
 /** Where a session sends control messages; the gRPC call in production. */
 export interface ControlChannel {
@@ -42,6 +43,11 @@ export class AgentSession {
 
   constructor(
     hello: Hello,
+    /**
+     * What the agent's authtoken proved: decides what the session may bind. A registry token's
+     * record is replaced here when the token is updated (access-control.ts).
+     */
+    public credential: Credential,
     readonly remoteAddress: string,
     private readonly control: ControlChannel,
     private readonly logger: Logger,

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 
 /**
- * Checks agent authtokens in constant time. Tokens are kept as SHA-256 digests, which is also
- * the form the etcd registry will store them in.
+ * Checks the edge's own authtokens (`--authtoken`) in constant time. Tokens are kept as SHA-256
+ * digests, the form the registry stores its tokens in too (access-control.ts looks those up).
  */
 export function createAuthtokenCheck(tokens: readonly string[], allowAny: boolean): (token: string) => boolean {
   const digests = tokens.map(digest);

@@ -12,9 +12,11 @@ import {
 } from "@onramp/proto";
 import type { Logger } from "@onramp/telemetry";
 import { AgentSession, type ControlChannel } from "./agent-session.js";
+import { authOf, type Credential } from "./bind-access.js";
 
 export interface ControlServiceDeps {
-  checkAuthtoken(token: string): boolean;
+  /** What the hello's authtoken proves, or undefined; throws a retryable OnrampError when it cannot tell yet. */
+  admit(token: string): Credential | undefined;
   /** Binds an endpoint for the session; rejects with an OnrampError when refused. */
   bind(session: AgentSession, bind: Bind): Promise<{ endpointId: string; url: string; publicUrl: string }>;
   unbind(session: AgentSession, bindId: string): Promise<void>;
@@ -38,6 +40,8 @@ function grpcStatusOf(code: ErrorCode): status {
       return status.INVALID_ARGUMENT;
     case ErrorCode.BindConflict:
       return status.ALREADY_EXISTS;
+    case ErrorCode.BindDenied:
+      return status.PERMISSION_DENIED;
     case ErrorCode.EdgeDraining:
     case ErrorCode.AgentDisconnected:
     case ErrorCode.RegistryUnavailable:
@@ -87,7 +91,14 @@ export function createConnectHandler(deps: ControlServiceDeps) {
           return;
         }
         const token = message.msg.value.authtoken;
-        if (!deps.checkAuthtoken(token)) {
+        let credential: Credential | undefined;
+        try {
+          credential = deps.admit(token);
+        } catch (err) {
+          channel.fail(OnrampError.from(err, ErrorCode.Internal));
+          return;
+        }
+        if (!credential) {
           const why = token
             ? "authtoken rejected by the edge; check --authtoken, ONRAMP_AUTHTOKEN or the authtoken in your config"
             : "no authtoken given, and this edge requires one: pass --authtoken, set ONRAMP_AUTHTOKEN, or run `onramp config add-authtoken TOKEN`";
@@ -95,7 +106,7 @@ export function createConnectHandler(deps: ControlServiceDeps) {
           channel.fail(new OnrampError(ErrorCode.AuthFailed, why));
           return;
         }
-        session = new AgentSession(message.msg.value, peer, channel, deps.logger, deps.removeSession);
+        session = new AgentSession(message.msg.value, credential, peer, channel, deps.logger, deps.removeSession);
         deps.addSession(session);
         const welcome = deps.welcome();
         session.send({
@@ -103,7 +114,7 @@ export function createConnectHandler(deps: ControlServiceDeps) {
           value: create(WelcomeSchema, { ...welcome, sessionId: session.id, dataToken: session.dataToken }),
         });
         session.startHeartbeats(welcome.heartbeatIntervalMs);
-        deps.logger.info({ session: session.id, agent: session.agentId, peer }, "agent session started");
+        deps.logger.info({ session: session.id, agent: session.agentId, auth: authOf(credential), peer }, "agent session started");
         return;
       }
       if (session.handleHeartbeat(message)) return;

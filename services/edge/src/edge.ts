@@ -10,19 +10,20 @@ import { createHash } from "node:crypto";
 import type { Server as HttpServer } from "node:http";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { hostname } from "node:os";
+import { AccessControl } from "./access-control.js";
 import { createAdminServer } from "./admin-server.js";
 import { createAgentListener } from "./agent-listener.js";
 import type { AgentSession } from "./agent-session.js";
-import { createAuthtokenCheck } from "./authtokens.js";
 import { ClientConnections } from "./client-connections.js";
 import { createConnectHandler } from "./control-service.js";
 import { acceptDataConnection } from "./data-connections.js";
-import { parseEndpointUrl, publicUrlOf, type EndpointUrl } from "./endpoint-url.js";
+import { parseEndpointUrl, publicUrlOf } from "./endpoint-url.js";
 import { HttpProxy } from "./http-proxy.js";
 import { createHttpIngress } from "./http-ingress.js";
-import { LocalBinds, randomLabel } from "./local-binds.js";
+import { LocalBinds } from "./local-binds.js";
 import { MeshRouting } from "./mesh-routing.js";
 import { PolicyFlow } from "./policy-flow.js";
+import { RandomUrls } from "./random-urls.js";
 import { resolveEdgeOptions, type EdgeOptions, type HostPort, type ResolvedEdgeOptions } from "./options.js";
 import { RelayClient } from "./relay-client.js";
 import { acceptRelayConnection } from "./relay-server.js";
@@ -63,6 +64,9 @@ export class Edge {
   readonly policyRuntime: PolicyRuntime;
   readonly registry: Registry;
   readonly bus: Bus;
+  /** Who may connect and what they may bind: the bootstrap tokens, and the registry's tokens and reserved domains. */
+  private readonly access: AccessControl;
+  private readonly randomUrls: RandomUrls;
   private readonly sessions = new Map<string, AgentSession>();
   private readonly grpc = new GrpcServer(GRPC_SERVER_OPTIONS);
   private readonly http: HttpServer;
@@ -93,10 +97,18 @@ export class Edge {
     this.options.cloudEndpoints.forEach((c, i) => this.compileCloudEndpoint(c, i));
     this.http = createHttpIngress(proxy, this.table, this.options, this.connections, logger);
 
-    const checkAuthtoken = createAuthtokenCheck(this.options.authtokens, this.options.allowAnyToken);
+    this.randomUrls = new RandomUrls(this.options.domain, () => this.publicPort());
+    this.access = new AccessControl({
+      bootstrapTokens: this.options.authtokens,
+      allowAnyToken: this.options.allowAnyToken,
+      source: this.options.access,
+      sessions: () => this.sessions.values(),
+      pickedFor: (credential, bindId, host) => this.randomUrls.pickedFor(credential, bindId, host),
+      logger,
+    });
     this.grpc.addService(grpcServiceDefinition(AgentService), {
       connect: createConnectHandler({
-        checkAuthtoken,
+        admit: (token) => this.access.admit(token),
         bind: (session, bind) => {
           if (this.draining || !this.binds) return Promise.reject(new OnrampError(ErrorCode.EdgeDraining, "the edge is not serving; connect to another edge"));
           return this.binds.bind(session, bind).then((bound) => ({ ...bound, publicUrl: publicUrlOf(parseEndpointUrl(bound.url), this.publicPort()) }));
@@ -209,6 +221,7 @@ export class Edge {
     this.grpc.forceShutdown();
     this.relay?.close();
     this.watch?.close();
+    await this.access.close();
     await this.registry.close();
     await this.bus.close();
     await new Promise<void>((resolve) => (this.admin ? this.admin.close(() => resolve()) : resolve()));
@@ -250,7 +263,8 @@ export class Edge {
       registry: this.registry,
       routing,
       validatePolicy: (text, source) => void this.compilePolicy(text, "agent", source, ErrorCode.PolicyInvalid),
-      randomUrl: () => this.randomUrl(),
+      randomUrl: (session, bindId, attempt) => this.randomUrls.pick(session.credential, bindId, attempt),
+      authorize: (session, bindId, url, picked) => this.access.authorize(session, bindId, url, picked),
       announce: (key, revision, binding) => this.gossip?.announce(key, revision, binding),
       announceStatus: (status) => this.gossip?.publishStatus([status]),
       metrics: this.metrics,
@@ -260,6 +274,8 @@ export class Edge {
       logger.error({ url: claim.binding.url, err: why.message }, "a binding was lost while the registry was unreachable and is held by someone else now");
       this.sessions.get(claim.binding.session_id)?.end(OnrampError.from(why, ErrorCode.BindConflict));
     };
+    // Before the edge says it is ready; until then an agent with a registry token is asked to retry.
+    await withTimeout(this.access.start(), REGISTER_TIMEOUT_MS, "loading authtokens and reserved domains from the registry");
     await withTimeout(
       this.registry.registerEdge({ id: edgeId, region: o.region, advertise, http, started_at: new Date().toISOString(), version: EDGE_VERSION }),
       REGISTER_TIMEOUT_MS,
@@ -314,15 +330,9 @@ export class Edge {
     this.http.close();
     this.admin?.close();
     this.watch?.close();
+    await this.access.close().catch(() => undefined);
     await this.registry.close().catch(() => undefined);
     await this.bus.close().catch(() => undefined);
-  }
-
-  /** A fresh random URL under the edge's domain. */
-  private randomUrl(): EndpointUrl {
-    const host = this.options.domain.split(":")[0];
-    const port = this.publicPort();
-    return parseEndpointUrl(`http://${randomLabel()}.${host}${port === 80 ? "" : `:${port}`}`);
   }
 
   /** The port clients use: the one `--domain` names (a load balancer in front), else the HTTP listener's. */

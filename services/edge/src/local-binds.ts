@@ -3,10 +3,10 @@ import { BIND_POLICY_SOURCE, type Bind } from "@onramp/proto";
 import { policyHash, type BindingClaim, type BindingRecord, type Registry } from "@onramp/registry";
 import type { MemberStatus } from "@onramp/mesh";
 import type { EdgeMetrics, Logger } from "@onramp/telemetry";
-import { randomBytes } from "node:crypto";
 import type { AgentSession } from "./agent-session.js";
 import { parseEndpointUrl, type EndpointUrl } from "./endpoint-url.js";
 import type { MeshRouting } from "./mesh-routing.js";
+import { RANDOM_URL_ATTEMPTS } from "./random-urls.js";
 import { endpointIdOf } from "./routing-table.js";
 
 export interface LocalBindsDeps {
@@ -16,8 +16,10 @@ export interface LocalBindsDeps {
   routing: MeshRouting;
   /** Validates a bind's policy text; throws POLICY_INVALID with every problem listed, positions under `source`. */
   validatePolicy(text: string, source: string): void;
-  /** A fresh random URL under the edge's domain. */
-  randomUrl(): EndpointUrl;
+  /** The random URL to try for a bind that names none, at `attempt` (1 to RANDOM_URL_ATTEMPTS). */
+  randomUrl(session: AgentSession, bindId: string, attempt: number): EndpointUrl;
+  /** Throws BIND_DENIED when the session's authtoken may not bind `url`; `picked`: the edge chose it. */
+  authorize(session: AgentSession, bindId: string, url: EndpointUrl, picked: boolean): void;
   /** Tells the other edges at once (gossip). */
   announce(key: string, revision: number, binding: BindingRecord | undefined): void;
   /** Tells the other edges how a member is, at once (gossip). */
@@ -28,9 +30,6 @@ export interface LocalBindsDeps {
 
 /** Pool weights are 1–1000 (0 from an agent that sets none means 1). */
 const MAX_WEIGHT = 1000;
-
-/** Random URLs are 10 of [a-z0-9]: a collision is rare; 5 tries make a refusal practically impossible. */
-const RANDOM_URL_ATTEMPTS = 5;
 
 /**
  * The binds of the agent sessions on this edge: each is claimed in the registry (which decides
@@ -63,6 +62,13 @@ export class LocalBinds {
       if (session.ended) {
         void this.deps.registry.releaseBinding(claim);
         throw new OnrampError(ErrorCode.AgentDisconnected, "the session ended while binding");
+      }
+      // Again: the token's ACL or the reservations may have changed while the claim was out.
+      try {
+        this.deps.authorize(session, bind.bindId, parseEndpointUrl(claim.binding.url), !bind.url);
+      } catch (err) {
+        void this.deps.registry.releaseBinding(claim);
+        throw err;
       }
       session.binds.set(bind.bindId, claim);
       this.sessions.set(bind.bindId, session);
@@ -131,21 +137,19 @@ export class LocalBinds {
       bound_at: new Date().toISOString(),
       ...(bind.weight > 1 ? { weight: bind.weight } : {}),
     });
-    if (bind.url) return this.deps.registry.claimBinding(record(parseEndpointUrl(bind.url)));
+    if (bind.url) {
+      const url = parseEndpointUrl(bind.url);
+      this.deps.authorize(session, bind.bindId, url, false);
+      return this.deps.registry.claimBinding(record(url));
+    }
     for (let attempt = 1; ; attempt++) {
+      const url = this.deps.randomUrl(session, bind.bindId, attempt);
+      this.deps.authorize(session, bind.bindId, url, true);
       try {
-        return await this.deps.registry.claimBinding(record(this.deps.randomUrl()));
+        return await this.deps.registry.claimBinding(record(url));
       } catch (err) {
         if (!(err instanceof OnrampError && err.code === ErrorCode.BindConflict) || attempt >= RANDOM_URL_ATTEMPTS) throw err;
       }
     }
-  }
-}
-
-/** A random hostname label: 10 of [a-z0-9]. */
-export function randomLabel(): string {
-  for (;;) {
-    const name = randomBytes(8).toString("base64url").toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 10);
-    if (name.length >= 8) return name;
   }
 }

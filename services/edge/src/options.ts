@@ -4,6 +4,7 @@ import type { MuxOptions } from "@onramp/mux";
 import type { RateLimitStore } from "@onramp/policy";
 import { isValidId, type Registry } from "@onramp/registry";
 import { silentLogger, type Logger } from "@onramp/telemetry";
+import type { AccessSource } from "./access-control.js";
 
 /** Everything an edge can be told. Only `authtokens` (or `allowAnyToken`) is required. */
 export interface EdgeOptions {
@@ -41,9 +42,18 @@ export interface EdgeOptions {
   meshHeartbeatMs?: number;
   /** Another edge silent this long is dead and its members leave every pool, in ms. Default 2.5 s (≤ 3 s detection). */
   meshDeadAfterMs?: number;
-  /** Authtokens agents may present. */
+  /**
+   * Registry authtokens and reserved domains, followed with `watchAccess`: a `ControlStore` of the
+   * same etcd (a mesh) or of the same `MemoryRegistryStore` as `registry`. Default: none, only
+   * `authtokens` admit agents. The edge owns it from here: `close()` closes it.
+   */
+  access?: AccessSource;
+  /**
+   * The edge's own (bootstrap) authtokens: they may bind any URL but a reserved domain's. Agents
+   * may also present a registry token (`access`), which binds what its ACL allows.
+   */
   authtokens?: string[];
-  /** Accept any authtoken (embedded, loopback-only edges). */
+  /** Accept any authtoken (embedded, loopback-only edges); one unknown to `access` gets a bootstrap token's rights. */
   allowAnyToken?: boolean;
   /** Largest request body accepted, in bytes. Default 1 GiB. */
   maxRequestBodyBytes?: number;
@@ -95,6 +105,7 @@ export interface ResolvedEdgeOptions {
   advertiseAddr: string | undefined;
   clusterSecret: string | undefined;
   registry: Registry | undefined;
+  access: AccessSource | undefined;
   bus: Bus | undefined;
   rateLimits: RateLimitStore | undefined;
   meshHeartbeatMs: number;
@@ -139,6 +150,7 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     advertiseAddr: options.advertiseAddr === undefined ? undefined : hostPortText("advertiseAddr", options.advertiseAddr),
     clusterSecret: clusterSecret(options),
     registry: options.registry,
+    access: options.access,
     bus: options.bus,
     rateLimits: options.rateLimits,
     meshHeartbeatMs: integer("meshHeartbeatMs", options.meshHeartbeatMs ?? 1000, 10),

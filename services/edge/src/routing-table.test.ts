@@ -1,4 +1,6 @@
+import { ErrorCode } from "@onramp/errors";
 import { describe, expect, it } from "vitest";
+import { resolveEndpoint } from "./dispatch.js";
 import { hostnameOf, parseEndpointUrl } from "./endpoint-url.js";
 import { RoutingTable, type Member } from "./routing-table.js";
 
@@ -56,6 +58,15 @@ describe("RoutingTable", () => {
     expect(table.addMember(url, false, member("a")).pool.size).toBe(0);
     table.removeCloudEndpoint("api.example.com");
     expect(table.lookup("api.example.com")).toBeUndefined();
+  });
+
+  it("forgets a deleted cloud endpoint at once, even where an agent's endpoint went offline before it", () => {
+    const table = tableWith("http://api.example.com");
+    table.removeMember("api.example.com", "http://api.example.com");
+    expect(table.wasOnline("api.example.com")).toBe(true);
+    table.setCloudEndpoint(parseEndpointUrl("http://api.example.com"), {} as never);
+    table.removeCloudEndpoint("api.example.com");
+    expect(() => resolveEndpoint(table, "api.example.com")).toThrow(expect.objectContaining({ code: ErrorCode.EndpointNotFound }));
   });
 
   it("remembers an endpoint whose last member left as offline, not unknown", () => {

@@ -122,11 +122,19 @@ export class RoutingTable {
   setCloudEndpoint(url: EndpointUrl, policy: Policy): Endpoint {
     const endpoint: Endpoint = { id: endpointIdOf(url.host), url, pooling: false, pool: this.newPool(), cloudPolicy: policy };
     this.byHost.set(url.host, endpoint);
+    this.tombstones.delete(url.host);
     return endpoint;
   }
 
+  /**
+   * A deleted cloud endpoint is unknown from now on (404), not offline: nothing will serve it
+   * again by itself, unlike an agent's endpoint between reconnects. An agent endpoint the host
+   * had before the cloud endpoint left a tombstone, which goes too.
+   */
   removeCloudEndpoint(host: string): void {
-    if (this.byHost.get(host)?.cloudPolicy) this.byHost.delete(host);
+    if (!this.byHost.get(host)?.cloudPolicy) return;
+    this.byHost.delete(host);
+    this.tombstones.delete(host);
   }
 
   private newPool(): Pool<Member> {
