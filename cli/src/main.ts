@@ -1,8 +1,10 @@
 import { OnrampError } from "@onramp/errors";
+import { registerApiCommand } from "./commands/api.js";
 import { registerConfigCommand } from "./commands/config.js";
 import { registerEdgeCommand } from "./commands/edge.js";
 import { registerHttpCommand } from "./commands/http.js";
 import { registerPolicyCommand } from "./commands/policy.js";
+import { registerRegistryCommand } from "./commands/registry.js";
 import { registerStartCommand } from "./commands/start.js";
 import { OnrampCommand } from "./onramp-command.js";
 
@@ -18,6 +20,8 @@ registerStartCommand(program);
 registerEdgeCommand(program);
 registerPolicyCommand(program);
 registerConfigCommand(program);
+registerRegistryCommand(program);
+registerApiCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof OnrampError ? err.message : err instanceof Error ? err.message : String(err);

@@ -1,14 +1,16 @@
 import { createEdge, type CloudEndpointConfig, type EdgeOptions } from "@onramp/edge";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { Logger } from "@onramp/telemetry";
-import { createMeshBackends } from "../mesh-backends.js";
+import { createEtcdControlStore, createMemoryControlStore, type ControlStore } from "@onramp/registry";
+import { createEmbeddedBackends, createMeshBackends, type EdgeBackends } from "../mesh-backends.js";
 import type { Command } from "commander";
 import { loadConfigFile, policyTextOf } from "../config-file.js";
 import { addLogFlags, logFlagsFromConfig, loggerFrom, type LogFlags } from "../log-flags.js";
+import { addRegistryApiFlags, DEFAULT_API_ADDR, serveRegistryApi, type RegistryApiFlags } from "../registry-api-flags.js";
 import { onShutdown } from "../shutdown.js";
 import { parseDuration, parseSize } from "../units.js";
 
-interface EdgeFlags extends LogFlags {
+interface EdgeFlags extends LogFlags, RegistryApiFlags {
   config?: string;
   httpAddr?: string;
   grpcAddr?: string;
@@ -63,22 +65,40 @@ export function registerEdgeCommand(program: Command): void {
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 10s)")
     .option("--data-connections <n>", "data connections each agent opens (default 1; 2-4 spread TCP stalls on lossy links)")
     .option("--attempts-header", "add Onramp-Attempts (how many pool members a request was sent to) to every proxied response");
+  addRegistryApiFlags(command, `serve the registry API here; '' disables (default ${DEFAULT_API_ADDR} when alone, off in a mesh: run onramp registry)`);
   addLogFlags(command, "info")
     .action(async (flags: EdgeFlags, command: Command) => {
       const options = edgeOptionsFrom(flags, command);
       const logger = loggerFrom(logFlagsOf(flags, command), "edge", "info");
+      // Alone, the edge's registry and access source share one in-memory store, which
+      // createEmbeddedBackends() also returns (`store`) for the embedded registry API to serve
+      // over with createMemoryControlStore(store); in a mesh, both are on etcd.
       const mesh = await meshFrom(flags, command, options, logger);
-      const edge = createEdge({ ...options, ...mesh, logger });
+      const embedded = mesh ? undefined : createEmbeddedBackends();
+      const edge = createEdge({ ...options, ...(mesh?.backends ?? embedded!.backends), logger });
       await edge.start();
+      // The registry API: alone, over the edge's own in-memory state (on by default, loopback);
+      // in a mesh only when asked for, over etcd (usually `onramp registry` runs it).
+      const apiAddr = flags.apiAddr ?? (embedded ? DEFAULT_API_ADDR : "");
+      let apiStore: ControlStore | undefined;
+      if (apiAddr) apiStore = embedded ? createMemoryControlStore(embedded.store) : createEtcdControlStore({ endpoints: mesh!.etcd, logger: logger.child({ part: "registry-api" }) });
+      const api = apiStore ? await serveRegistryApi(apiStore, apiAddr, flags, logger).catch((err: unknown) => {
+        // The default address taken (another edge on this machine): the edge runs without the API.
+        if (flags.apiAddr !== undefined) throw err;
+        process.stderr.write(`onramp: warning: registry API not started (${(err as Error).message}); pass --api-addr to serve it elsewhere\n`);
+        return undefined;
+      }) : undefined;
       onShutdown(async () => {
         logger.info("shutting down: draining sessions and requests");
+        await api?.close();
+        await apiStore?.close();
         await edge.close();
       });
     });
 }
 
-/** The distributed backends when --etcd and --nats are given (both or neither). */
-async function meshFrom(flags: EdgeFlags, command: Command, options: EdgeOptions, logger: Logger): Promise<Partial<EdgeOptions>> {
+/** The distributed backends when --etcd and --nats are given (both or neither); undefined for neither. */
+async function meshFrom(flags: EdgeFlags, command: Command, options: EdgeOptions, logger: Logger): Promise<{ backends: EdgeBackends; etcd: string[] } | undefined> {
   const config = flags.config ? loadConfigFile(flags.config, CONFIG_KEYS) : {};
   const list = (name: "etcd" | "nats"): string[] => {
     const source = command.getOptionValueSource(name);
@@ -87,14 +107,14 @@ async function meshFrom(flags: EdgeFlags, command: Command, options: EdgeOptions
   };
   const etcd = list("etcd");
   const nats = list("nats");
-  if (etcd.length === 0 && nats.length === 0) return {};
+  if (etcd.length === 0 && nats.length === 0) return undefined;
   if (etcd.length === 0 || nats.length === 0) {
     throw new OnrampError(ErrorCode.InvalidArgument, `a mesh edge needs both --etcd and --nats (got ${etcd.length ? "--etcd" : "--nats"} only)`);
   }
   if (!options.clusterSecret) {
     throw new OnrampError(ErrorCode.InvalidArgument, "a mesh edge needs --cluster-secret (the same on every edge): it authenticates the relay between edges");
   }
-  return createMeshBackends({ etcd, nats, edgeId: options.edgeId, logger });
+  return { backends: await createMeshBackends({ etcd, nats, edgeId: options.edgeId, logger }), etcd };
 }
 
 /** Merges defaults < config file < ONRAMP_* environment < flags (commander handles the last two). */
