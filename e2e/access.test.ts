@@ -1,4 +1,7 @@
 import { authtokenKey, createEtcdControlStore, domainKey, type ControlStore } from "@onramp/registry";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOKEN } from "./harness/cluster.js";
 import { eventually, send } from "./harness/http-client.js";
@@ -136,5 +139,30 @@ describe("authtokens and ACLs across a mesh of three edges", () => {
       // status does) rejected on the reconnect that follows: either way the agent stops, saying so.
       expect(agent.proc.stderr.join("\n")).toMatch(/onramp: error: authtoken (revoked: tok_\w+ was deleted from the registry|rejected by the edge)/);
     }
+  });
+
+  it("serves a cloud endpoint created through onramp registry and onramp api at every edge, and 404 once deleted", async () => {
+    const registry = startOnramp("registry", ["registry", "--etcd", mesh.etcd.url, "--api-addr", "127.0.0.1:0", "--api-key", "e2e-registry-api-key", "--log-format", "json"]);
+    const ready = await registry.waitForLine("stderr", /"msg":"registry API ready"/, 20_000);
+    const apiUrl = `http://${(JSON.parse(ready) as { address: string }).address}`;
+    const dir = mkdtempSync(join(tmpdir(), "onramp-access-"));
+    const policy = join(dir, "cloud.yml");
+    writeFileSync(policy, "on_http_request:\n  - actions: [{type: custom-response, config: {status_code: 200, body: from the api}}]\n");
+    const api = async (args: string[]) => {
+      const proc = startOnramp("api", ["api", ...args, "--api-url", apiUrl, "--api-key", "e2e-registry-api-key", "--json"]);
+      const { code } = await proc.exited;
+      expect(code, proc.output()).toBe(0);
+      return proc.stdout.join("\n");
+    };
+    const { id } = JSON.parse(await api(["cloud-endpoints", "create", "--url", "http://cloud.e2e.localhost", "--traffic-policy-file", policy])) as { id: string };
+    for (const edge of [a, b, c]) await eventually(async () => expect((await get(edge, "cloud.e2e.localhost")).body).toBe("from the api"), 5000);
+    await api(["cloud-endpoints", "delete", id]);
+    for (const edge of [a, b, c]) {
+      await eventually(async () => {
+        const reply = await get(edge, "cloud.e2e.localhost");
+        expect([reply.status, reply.headers["onramp-error-code"]]).toEqual([404, "ERR_ONRAMP_ENDPOINT_NOT_FOUND"]);
+      }, 5000);
+    }
+    expect((await registry.stop("SIGTERM")).code).toBe(0);
   });
 });
