@@ -1,3 +1,4 @@
+import type { Bus } from "@onramp/mesh";
 import type { ControlStore } from "@onramp/registry";
 import { startRegistryApiServer, type RegistryApiServer } from "@onramp/registry-api";
 import type { Logger } from "@onramp/telemetry";
@@ -20,13 +21,14 @@ export function addRegistryApiFlags(command: Command, addrHelp: string): Command
 
 /**
  * Starts the registry API over `store` at `addr` with the flags' bootstrap key, warning about a
- * key short enough to be guessed from its hash.
+ * key short enough to be guessed from its hash. With `bus` (the mesh's), the API shows edges'
+ * heartbeats and members' health; it does not close it.
  */
-export async function serveRegistryApi(store: ControlStore, addr: string, flags: RegistryApiFlags, logger: Logger): Promise<RegistryApiServer> {
+export async function serveRegistryApi(store: ControlStore, addr: string, flags: RegistryApiFlags, logger: Logger, bus?: Bus): Promise<RegistryApiServer> {
   if (flags.apiKey !== undefined && flags.apiKey.length < 16) {
     process.stderr.write("onramp: warning: --api-key is shorter than 16 characters and could be guessed; generate one with: openssl rand -hex 32\n");
   }
-  const server = await startRegistryApiServer({ store, apiKeys: flags.apiKey ? [flags.apiKey] : [], logger: logger.child({ part: "registry-api" }), addr });
+  const server = await startRegistryApiServer({ store, apiKeys: flags.apiKey ? [flags.apiKey] : [], logger: logger.child({ part: "registry-api" }), addr, bus });
   logger.info({ address: server.address, keyConfigured: flags.apiKey !== undefined }, "registry API ready");
   return server;
 }

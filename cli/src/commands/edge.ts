@@ -82,7 +82,9 @@ export function registerEdgeCommand(program: Command): void {
       const apiAddr = flags.apiAddr ?? (embedded ? DEFAULT_API_ADDR : "");
       let apiStore: ControlStore | undefined;
       if (apiAddr) apiStore = embedded ? createMemoryControlStore(embedded.store) : createEtcdControlStore({ endpoints: mesh!.etcd, logger: logger.child({ part: "registry-api" }) });
-      const api = apiStore ? await serveRegistryApi(apiStore, apiAddr, flags, logger).catch((err: unknown) => {
+      // The edge's own bus (in-process alone, NATS in a mesh) carries its heartbeats and its
+      // members' health to the API; the edge closes it.
+      const api = apiStore ? await serveRegistryApi(apiStore, apiAddr, flags, logger, edge.bus).catch((err: unknown) => {
         // The default address taken (another edge on this machine): the edge runs without the API.
         if (flags.apiAddr !== undefined) throw err;
         process.stderr.write(`onramp: warning: registry API not started (${(err as Error).message}); pass --api-addr to serve it elsewhere\n`);

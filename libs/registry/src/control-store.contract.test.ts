@@ -290,15 +290,29 @@ function controlStoreContract(name: string, makeBackend: () => Backend): void {
       expect((await rejection(store.getCloudEndpoint("a/b"))).message).toMatch(/^host /);
     });
 
-    it("lists the live edges and their bindings", async () => {
+    it("lists the live edges, their bindings with the revision of their write, and their sessions", async () => {
       const store = open();
-      const [a] = [await edge("edge-a"), await edge("edge-b")];
+      const [a, b] = [await edge("edge-a"), await edge("edge-b")];
       const claim = await a.claimBinding(bindingOf("agent-x", "edge-a", "app.example.com"));
       expect((await store.listEdges()).map((e) => e.id)).toEqual(["edge-a", "edge-b"]);
-      expect(await store.listBindings()).toEqual([claim.binding]);
+      expect(await store.listBindings()).toEqual([{ key: claim.key, revision: claim.revision, binding: claim.binding }]);
+      // A second claim of the same key is a new write: the status of the first is not about it.
+      const again = await a.claimBinding({ ...bindingOf("agent-x", "edge-a", "app.example.com"), session_id: "session-again" });
+      expect(again.revision).toBeGreaterThan(claim.revision);
+      expect((await store.listBindings()).map((s) => [s.key, s.revision])).toEqual([[claim.key, again.revision]]);
+
+      const session = (edgeId: string, id: string) => ({ id, edge: edgeId, agent_id: `agent-${id}`, remote: "127.0.0.1:5000", started_at: "2026-01-01T00:00:00.000Z" });
+      await b.putSession(session("edge-b", "s-3"));
+      await a.putSession(session("edge-a", "s-2"));
+      await a.putSession(session("edge-a", "s-1"));
+      expect(await store.listSessions()).toEqual([session("edge-a", "s-1"), session("edge-a", "s-2"), session("edge-b", "s-3")]);
+      await a.deleteSession("edge-a", "s-2");
+      expect((await store.listSessions()).map((s) => s.id)).toEqual(["s-1", "s-3"]);
+
       await a.close();
       expect((await store.listEdges()).map((e) => e.id)).toEqual(["edge-b"]);
       expect(await store.listBindings()).toEqual([]);
+      expect(await store.listSessions()).toEqual([session("edge-b", "s-3")]);
     });
 
     it("refuses bad input naming the field, before reading anything", async () => {

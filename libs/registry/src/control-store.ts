@@ -2,11 +2,12 @@ import type {
   AccessSnapshot,
   ApiKeyRecord,
   AuthtokenRecord,
-  BindingRecord,
   CloudEndpointRecord,
   EdgeRecord,
   ReservedDomainRecord,
+  SessionRecord,
   StoredAuthtoken,
+  StoredBinding,
   StoredCloudEndpoint,
   StoredReservedDomain,
 } from "./records.js";
@@ -59,8 +60,14 @@ export interface ControlStore {
 
   /** The live edges, read at one revision. */
   listEdges(): Promise<EdgeRecord[]>;
-  /** Every binding (pool member) in the mesh, read at one revision: the raw material of the endpoints view. */
-  listBindings(): Promise<BindingRecord[]>;
+  /**
+   * Every binding (pool member) in the mesh, read at one revision, in key order: the raw material
+   * of the endpoints view. Each comes with its key and the revision of its write, which is what
+   * the status an edge reports for a member on the bus names.
+   */
+  listBindings(): Promise<StoredBinding[]>;
+  /** The agent sessions of the live edges (`/onramp/v1/sessions/<edge>/…`), read at one revision, in key order. */
+  listSessions(): Promise<SessionRecord[]>;
 
   /**
    * Lists authtokens and reserved domains, then follows every change, as `Registry.watch` does:

@@ -8,8 +8,8 @@ import { watchAccess } from "./etcd-access-watch.js";
 import { createKey, decodeAuthtoken, decodeDomain, deleteKey, readKey, readPage, readPrefix, replaceKey } from "./etcd-control-kv.js";
 import { createEtcdClient, decodeBinding, decodeCloudEndpoint, decodeEdge, parse, putCloudEndpointTxn, revisionOf } from "./etcd-kv.js";
 import { resolveEtcdRegistryOptions, type EtcdRegistryOptions } from "./etcd-options.js";
-import { API_KEYS, AUTHTOKENS, BINDINGS, CLOUD_ENDPOINTS, DOMAINS, EDGES, apiKeyKey, authtokenKey, cloudEndpointKey, domainKey } from "./keys.js";
-import type { ApiKeyRecord, AuthtokenRecord } from "./records.js";
+import { API_KEYS, AUTHTOKENS, BINDINGS, CLOUD_ENDPOINTS, DOMAINS, EDGES, SESSIONS, apiKeyKey, authtokenKey, cloudEndpointKey, domainKey } from "./keys.js";
+import type { ApiKeyRecord, AuthtokenRecord, SessionRecord } from "./records.js";
 import type { RegistryWatch } from "./registry.js";
 
 /**
@@ -146,7 +146,11 @@ export function createEtcdControlStore(options: EtcdRegistryOptions): ControlSto
     },
 
     async listBindings() {
-      return decodeEach(await readPrefix(client, opts, BINDINGS), (kv) => decodeBinding(kv)?.binding);
+      return decodeEach(await readPrefix(client, opts, BINDINGS), decodeBinding);
+    },
+
+    async listSessions() {
+      return decodeEach(await readPrefix(client, opts, SESSIONS), (kv) => parse<SessionRecord>(kv));
     },
 
     watchAccess(handler) {

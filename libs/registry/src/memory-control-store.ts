@@ -141,7 +141,11 @@ export function createMemoryControlStore(store: MemoryRegistryStore = new Memory
     },
 
     async listBindings() {
-      return byKey([...store.bindings.entries()]).map(([, s]) => ({ ...s.binding }));
+      return byKey([...store.bindings.entries()]).map(([, s]) => structuredClone(s));
+    },
+
+    async listSessions() {
+      return byKey([...store.sessions.entries()]).map(([, s]) => ({ ...s }));
     },
 
     watchAccess(handler) {

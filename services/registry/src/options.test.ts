@@ -7,8 +7,8 @@ import { parseListenAddr, resolveRegistryApiOptions, type RegistryApiOptions } f
 const base = (): RegistryApiOptions => ({ store: createMemoryControlStore(), logger: silentLogger() });
 
 describe("registry API options", () => {
-  it("fills in the defaults: 1 MiB bodies, keys trusted for 1 s, no bootstrap key", () => {
-    expect(resolveRegistryApiOptions(base())).toMatchObject({ apiKeys: [], maxBodyBytes: 1024 * 1024, keyCacheMs: 1_000 });
+  it("fills in the defaults: 1 MiB bodies, keys trusted for 1 s, no bootstrap key, no bus", () => {
+    expect(resolveRegistryApiOptions(base())).toMatchObject({ apiKeys: [], maxBodyBytes: 1024 * 1024, keyCacheMs: 1_000, bus: undefined });
   });
 
   it("refuses bad values naming the field", () => {
@@ -18,6 +18,7 @@ describe("registry API options", () => {
       [{ maxBodyBytes: 0 }, /^registry API option maxBodyBytes must be a whole number from 1/],
       [{ keyCacheMs: -1 }, /^registry API option keyCacheMs /],
       [{ store: {} as never }, /^registry API option store /],
+      [{ bus: { publish: () => undefined } as never }, /^registry API option bus must be a Bus/],
     ];
     for (const [change, message] of cases) {
       expect(() => resolveRegistryApiOptions({ ...base(), ...change })).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringMatching(message) }));

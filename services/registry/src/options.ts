@@ -1,4 +1,5 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
+import type { Bus } from "@onramp/mesh";
 import type { ControlStore } from "@onramp/registry";
 import type { Logger } from "@onramp/telemetry";
 
@@ -24,6 +25,13 @@ export interface RegistryApiOptions {
    * take as long to drop a revoked authtoken's sessions).
    */
   keyCacheMs?: number;
+  /**
+   * The mesh's bus (`onramp registry --nats`, or the embedded edge's own), on which edges say
+   * what the registry does not hold: their heartbeats and their members' health and load.
+   * Default none: the edges' `last_heartbeat` and the members' `healthy` and `load` are null.
+   * The API only listens; the bus stays its owner's to close.
+   */
+  bus?: Bus;
 }
 
 export interface ResolvedRegistryApiOptions {
@@ -32,6 +40,7 @@ export interface ResolvedRegistryApiOptions {
   readonly logger: Logger;
   readonly maxBodyBytes: number;
   readonly keyCacheMs: number;
+  readonly bus: Bus | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -40,6 +49,7 @@ const MIB = 1024 * 1024;
 export function resolveRegistryApiOptions(options: RegistryApiOptions): ResolvedRegistryApiOptions {
   if (typeof options.store?.verifyApiKey !== "function") throw bad("store", "must be a ControlStore (memory or etcd)");
   if (typeof options.logger?.info !== "function") throw bad("logger", "must be a logger (@onramp/telemetry createLogger)");
+  if (options.bus !== undefined && typeof options.bus?.subscribe !== "function") throw bad("bus", "must be a Bus (@onramp/mesh createNatsBus or createInProcessBus)");
   const apiKeys = options.apiKeys ?? [];
   if (!Array.isArray(apiKeys)) throw bad("apiKeys", "must be a list of keys");
   apiKeys.forEach((key: unknown, i) => {
@@ -54,6 +64,7 @@ export function resolveRegistryApiOptions(options: RegistryApiOptions): Resolved
     logger: options.logger,
     maxBodyBytes: integer("maxBodyBytes", options.maxBodyBytes ?? MIB, 1, 64 * MIB),
     keyCacheMs: integer("keyCacheMs", options.keyCacheMs ?? 1_000, 0, 60_000),
+    bus: options.bus,
   };
 }
 

@@ -1,3 +1,4 @@
+import { createInProcessBus, Gossip, InProcessBusHub } from "@onramp/mesh";
 import { createEtcdControlStore, createEtcdRegistry, createMemoryControlStore, createMemoryRegistry, MemoryRegistryStore, PREFIX, prefixEnd } from "@onramp/registry";
 import type { BindingRecord, ControlStore, Registry } from "@onramp/registry";
 import { silentLogger } from "@onramp/telemetry";
@@ -348,6 +349,8 @@ function registryApiContract(name: string, makeBackend: () => Backend): void {
         session_id: `session-${agent}`,
         upstream: "http://localhost:3000",
         weight,
+        healthy: null, // this API has no bus
+        load: null,
       });
       const app = { id: epId("app.example.com"), url: "https://app.example.com", type: "agent", pooling: true, members: [member("agent-1", "edge-a", 3), member("agent-2", "edge-b", 1)] };
       const solo = { id: epId("solo.example.com"), url: "https://solo.example.com", type: "agent", pooling: false, members: [member("agent-3", "edge-a", 1)] };
@@ -365,10 +368,81 @@ function registryApiContract(name: string, makeBackend: () => Backend): void {
         started_at: "2026-01-01T00:00:00.000Z",
         version: "test",
         bindings,
+        sessions: 0,
+        last_heartbeat: null, // this API has no bus
       });
       expect((await call("GET", "/v1/edges")).body).toEqual({ edges: [edgeView("edge-a", 2), edgeView("edge-b", 1)], next_page_uri: null });
       expect((await call("GET", "/v1/edges/edge-b")).body).toEqual(edgeView("edge-b", 1));
       expectError(await call("GET", "/v1/edges/edge-z"), 404, "NOT_FOUND");
+    });
+
+    it("counts each edge's sessions, and adds the heartbeats and members' health and load its bus carries", async () => {
+      const hub = new InProcessBusHub();
+      const { url } = await start({ bus: createInProcessBus(hub) });
+      const [a, b] = [await edge("edge-a"), await edge("edge-b")];
+      const pooled = await a.claimBinding(bindingOf("agent-1", "edge-a", "app.example.com", { pooling: true, weight: 3 }));
+      const solo = await a.claimBinding(bindingOf("agent-2", "edge-a", "solo.example.com"));
+      await b.claimBinding(bindingOf("agent-3", "edge-b", "app.example.com", { pooling: true }));
+      const sessions: [Registry, string, string][] = [[a, "edge-a", "s-1"], [a, "edge-a", "s-2"], [b, "edge-b", "s-3"]];
+      for (const [registry, edgeId, id] of sessions) {
+        await registry.putSession({ id, edge: edgeId, agent_id: `agent-${id}`, remote: "127.0.0.1:5000", started_at: new Date().toISOString() });
+      }
+
+      /** Asks until `check` holds of the answer: a bounded wait for what the bus delivers, never a sleep. */
+      const until = async (what: string, path: string, check: (body: any) => boolean) => {
+        const deadline = Date.now() + 5_000;
+        for (;;) {
+          const answer = await call("GET", path, { at: url });
+          if (answer.status === 200 && check(answer.body)) return answer.body;
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${answer.text}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      const member = (body: any, host: string, agent: string) => body.endpoints.find((e: any) => e.url === `https://${host}`).members.find((m: any) => m.agent_id === agent);
+
+      // edge-a's gossip, as the edge runs it: a heartbeat with its pooled members' status, and an update when a member's health changes.
+      const gossip = new Gossip({
+        bus: createInProcessBus(hub),
+        edgeId: "edge-a",
+        region: "eu",
+        advertise: "edge-a:4443",
+        ownBindings: () => [],
+        digestOf: () => "",
+        ownStatuses: () => [{ key: pooled.key, revision: pooled.revision, healthy: true, load: 2, detail: "" }],
+        handlers: { delta: () => undefined, snapshot: () => undefined, peerUp: () => undefined, peerDown: () => undefined },
+      });
+      const before = Date.now();
+      try {
+        // About an earlier write of the key (an agent that bound again): not this member's health. The bus delivers in order, so it is heard before the heartbeat.
+        gossip.publishStatus([{ key: solo.key, revision: solo.revision - 1, healthy: false, load: 9, detail: "stale" }]);
+        gossip.start();
+        const edges = await until("edge-a's heartbeat", "/v1/edges", (body) => body.edges[0].last_heartbeat !== null);
+        const heard = Date.parse(edges.edges[0].last_heartbeat);
+        expect(heard).toBeGreaterThanOrEqual(before);
+        expect(heard).toBeLessThanOrEqual(Date.now());
+        expect(edges.edges.map((e: any) => [e.id, e.bindings, e.sessions, e.last_heartbeat === null])).toEqual([
+          ["edge-a", 2, 2, false],
+          ["edge-b", 1, 1, true],
+        ]);
+        expect((await call("GET", "/v1/edges/edge-a", { at: url })).body).toMatchObject({ sessions: 2, last_heartbeat: edges.edges[0].last_heartbeat });
+
+        const endpoints = await until("the pooled member's status", "/v1/endpoints", (body) => member(body, "app.example.com", "agent-1").healthy !== null);
+        expect(member(endpoints, "app.example.com", "agent-1")).toMatchObject({ weight: 3, healthy: true, load: 2 });
+        expect(member(endpoints, "app.example.com", "agent-3")).toMatchObject({ healthy: null, load: null }); // edge-b says nothing
+        expect(member(endpoints, "solo.example.com", "agent-2")).toMatchObject({ healthy: null, load: null });
+
+        // A non-pooled member's status comes with a change of health only: its load would be stale.
+        gossip.publishStatus([{ key: solo.key, revision: solo.revision, healthy: false, load: 4, detail: "connection refused" }]);
+        const changed = await until("the non-pooled member's status", "/v1/endpoints", (body) => member(body, "solo.example.com", "agent-2").healthy !== null);
+        expect(member(changed, "solo.example.com", "agent-2")).toMatchObject({ healthy: false, load: null });
+        const soloId = `ep_${sha256("solo.example.com").slice(0, 12)}`;
+        expect((await call("GET", `/v1/endpoints/${soloId}`, { at: url })).body.members).toEqual([expect.objectContaining({ agent_id: "agent-2", healthy: false, load: null })]);
+      } finally {
+        await gossip.close();
+      }
+      // Leaving, the edge says so: what was heard of it is forgotten at once.
+      await until("edge-a's goodbye", "/v1/edges", (body) => body.edges[0].last_heartbeat === null);
+      expect(member((await call("GET", "/v1/endpoints", { at: url })).body, "app.example.com", "agent-1")).toMatchObject({ healthy: null, load: null });
     });
 
     it("answers 404 for an unknown path or a malformed id, and 405 for a method a path does not take", async () => {

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createApiKeyAuth } from "./api-key-auth.js";
 import { readJsonObject } from "./http-body.js";
 import { errorReply, sendReply } from "./http-reply.js";
+import { createMeshObserver } from "./mesh-observer.js";
 import { openApiDocument } from "./openapi.js";
 import { resolveRegistryApiOptions, type RegistryApiOptions } from "./options.js";
 import { createRouter, type RouteMatch } from "./router.js";
@@ -20,6 +21,8 @@ export interface RegistryApi {
    * they could not be, and a later call tries again. Requests that come earlier wait for it.
    */
   ready(): Promise<void>;
+  /** Stops listening to the bus; the bus and the store stay open (their owners close them). */
+  close(): void;
 }
 
 const NO_KEY_HINT =
@@ -32,6 +35,7 @@ export function createRegistryApi(options: RegistryApiOptions): RegistryApi {
   const document = openApiDocument();
   const auth = createApiKeyAuth(o.store, o.keyCacheMs, o.apiKeys.length > 0 ? "" : NO_KEY_HINT);
   const fieldsByRoute = new Map(ROUTES.map((route) => [route, fieldsOf(route)]));
+  const mesh = createMeshObserver(o.bus, o.logger);
 
   const storeBootstrapKeys = () => {
     const attempt = (async () => {
@@ -82,6 +86,7 @@ export function createRegistryApi(options: RegistryApiOptions): RegistryApi {
             })),
           caller,
           store: o.store,
+          mesh,
           forgetApiKey: (id) => auth.forget(id),
           openapi: () => document,
         };
@@ -122,6 +127,7 @@ export function createRegistryApi(options: RegistryApiOptions): RegistryApi {
     },
     openapi: () => document,
     ready,
+    close: () => mesh.close(),
   };
 }
 

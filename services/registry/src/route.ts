@@ -1,5 +1,6 @@
 import type { OnrampError } from "@onramp/errors";
 import type { ApiKeyRecord, ControlStore } from "@onramp/registry";
+import type { MeshObserver } from "./mesh-observer.js";
 
 /**
  * One row of the route table: what the router matches, what the handler does, and what the
@@ -51,6 +52,8 @@ export interface ApiRequest {
   /** The key the request was made with; undefined on public routes. */
   readonly caller: ApiKeyRecord | undefined;
   readonly store: ControlStore;
+  /** What the API heard on the mesh's bus: heartbeats and members' health (nothing without a bus). */
+  readonly mesh: MeshObserver;
   /** Drops a key from the verification cache: a revocation through this API takes effect at once here. */
   forgetApiKey(id: string): void;
   /** The OpenAPI document of this API. */

@@ -11,7 +11,7 @@ export interface RegistryApiServerOptions extends RegistryApiOptions {
 export interface RegistryApiServer {
   /** Where it listens, with the port it got: `127.0.0.1:4041`. */
   readonly address: string;
-  /** Stops taking connections and resolves once the requests under way are answered. Does not close the store. */
+  /** Stops taking connections and resolves once the requests under way are answered. Does not close the store or the bus. */
   close(): Promise<void>;
 }
 
@@ -27,15 +27,20 @@ const CLOSE_GRACE_MS = 10_000;
 export async function startRegistryApiServer(options: RegistryApiServerOptions): Promise<RegistryApiServer> {
   const { host, port } = parseListenAddr(options.addr);
   const api = createRegistryApi(options);
-  await api.ready();
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => api.handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await api.ready();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    api.close();
+    throw err;
+  }
   const bound = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
@@ -45,6 +50,7 @@ export async function startRegistryApiServer(options: RegistryApiServerOptions):
         const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
         server.close(() => {
           clearTimeout(force);
+          api.close();
           resolve();
         });
         server.closeIdleConnections();
