@@ -1,4 +1,5 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
+import { createHash } from "node:crypto";
 
 /** A URL an agent binds, normalised. Routing uses `host` only; the port is presentational. */
 export interface EndpointUrl {
@@ -48,4 +49,12 @@ export function parseEndpointUrl(input: string): EndpointUrl {
 
 function invalid(input: string, why: string): OnrampError {
   return new OnrampError(ErrorCode.InvalidUrl, `cannot bind ${JSON.stringify(input)}: ${why}`);
+}
+
+/**
+ * An endpoint's id: the same for the same host on every edge and in the registry API, so logs,
+ * policies (`endpoint.id`) and the API agree across the mesh.
+ */
+export function endpointIdOf(host: string): string {
+  return `ep_${createHash("sha256").update(host).digest("hex").slice(0, 12)}`;
 }

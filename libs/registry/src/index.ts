@@ -62,5 +62,5 @@ export type {
 } from "./records.js";
 export { allowsBind, parseAcl, parseAclRule, reservedBy } from "./acl.js";
 export type { AclRule, BindDecision } from "./acl.js";
-export { parseEndpointUrl } from "./endpoint-url.js";
+export { endpointIdOf, parseEndpointUrl } from "./endpoint-url.js";
 export type { EndpointUrl } from "./endpoint-url.js";

@@ -1,13 +1,12 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { BIND_POLICY_SOURCE, type Bind } from "@onramp/proto";
-import { policyHash, type BindingClaim, type BindingRecord, type Registry } from "@onramp/registry";
+import { endpointIdOf, policyHash, type BindingClaim, type BindingRecord, type Registry } from "@onramp/registry";
 import type { MemberStatus } from "@onramp/mesh";
 import type { EdgeMetrics, Logger } from "@onramp/telemetry";
 import type { AgentSession } from "./agent-session.js";
 import { parseEndpointUrl, type EndpointUrl } from "./endpoint-url.js";
 import type { MeshRouting } from "./mesh-routing.js";
 import { RANDOM_URL_ATTEMPTS } from "./random-urls.js";
-import { endpointIdOf } from "./routing-table.js";
 
 export interface LocalBindsDeps {
   edgeId: string;

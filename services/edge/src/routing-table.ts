@@ -1,7 +1,7 @@
 import { Pool, type MemberInfo } from "@onramp/balancer";
 import type { MuxStream, StreamHandler } from "@onramp/mux";
 import type { Policy } from "@onramp/policy";
-import { createHash } from "node:crypto";
+import { endpointIdOf } from "@onramp/registry";
 import type { EndpointUrl } from "./endpoint-url.js";
 
 /** Something a request stream can be opened on: an agent's data connection, or a relay to another edge. */
@@ -181,9 +181,4 @@ export class RoutingTable {
       if (oldest !== undefined) this.tombstones.delete(oldest);
     }
   }
-}
-
-/** The same id for the same host on every edge, so logs and policies (`endpoint.id`) agree across the mesh. */
-export function endpointIdOf(host: string): string {
-  return `ep_${createHash("sha256").update(host).digest("hex").slice(0, 12)}`;
 }

@@ -1,6 +1,5 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import type { StoredBinding } from "@onramp/registry";
-import { createHash } from "node:crypto";
+import { endpointIdOf, type StoredBinding } from "@onramp/registry";
 import { everyItem } from "./pagination.js";
 import type { MeshObserver } from "./mesh-observer.js";
 import { ok, ref, type ApiRequest, type JsonSchema, type Route } from "./route.js";
@@ -43,8 +42,6 @@ export const endpointSchemas: Record<string, JsonSchema> = {
   EndpointList: listOf("endpoints", ref("Endpoint"), false),
 };
 
-/** The id edges give the endpoint of `host` (services/edge routing-table.ts `endpointIdOf`). */
-export const endpointIdOf = (host: string): string => `ep_${createHash("sha256").update(host).digest("hex").slice(0, 12)}`;
 
 interface EndpointView {
   id: string;
