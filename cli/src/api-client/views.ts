@@ -72,7 +72,7 @@ export const endpointView: ResourceView = {
   trailer: (r) => {
     const rows = members(r);
     if (rows.length === 0) return "";
-    const memberColumns = [field("EDGE", "edge"), field("REGION", "region"), field("AGENT", "agent_id"), field("SESSION", "session_id"), field("UPSTREAM", "upstream"), field("WEIGHT", "weight")];
+    const memberColumns = [field("EDGE", "edge"), field("REGION", "region"), field("AGENT", "agent_id"), field("SESSION", "session_id"), field("UPSTREAM", "upstream"), field("WEIGHT", "weight"), field("HEALTHY", "healthy"), field("LOAD", "load")];
     return `\n${renderTable(memberColumns, rows)}`;
   },
 };
@@ -81,7 +81,7 @@ export const edgeView: ResourceView = {
   collection: "edges",
   noun: "edge",
   plural: "edges",
-  columns: [ID, field("REGION", "region"), field("ADVERTISE", "advertise"), field("BINDINGS", "bindings"), time("STARTED", "started_at")],
+  columns: [ID, field("REGION", "region"), field("ADVERTISE", "advertise"), field("SESSIONS", "sessions"), field("BINDINGS", "bindings"), time("HEARTBEAT", "last_heartbeat"), time("STARTED", "started_at")],
   extra: [field("HTTP", "http"), field("VERSION", "version"), URI],
 };
 

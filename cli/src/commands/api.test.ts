@@ -345,12 +345,12 @@ describe("onramp api reserved-domains, api-keys, endpoints, edges", () => {
   });
 
   it("endpoints and edges: tables of the live mesh, members under an endpoint", async () => {
-    const member = { edge: "e1", region: "r1", agent_id: "ag_1", session_id: "s_1", upstream: "http://localhost:3000", weight: 1 };
+    const member = { edge: "e1", region: "r1", agent_id: "ag_1", session_id: "s_1", upstream: "http://localhost:3000", weight: 1, healthy: true, load: 3 };
     const endpoints = [
-      { id: "ep_0123456789ab", url: "https://foo.internal", type: "agent", pooling: true, members: [member, { ...member, edge: "e2", session_id: "s_2" }] },
+      { id: "ep_0123456789ab", url: "https://foo.internal", type: "agent", pooling: true, members: [member, { ...member, edge: "e2", session_id: "s_2", healthy: null, load: null }] },
       { id: "ep_ba9876543210", url: "http://api.localhost", type: "cloud", pooling: false, members: [] },
     ];
-    const edge = { id: "e1", uri: "/v1/edges/e1", region: "r1", advertise: "10.0.0.1:4443", http: "0.0.0.0:8080", started_at: "2025-03-01T12:00:00.5Z", version: "0.1.0", bindings: 2 };
+    const edge = { id: "e1", uri: "/v1/edges/e1", region: "r1", advertise: "10.0.0.1:4443", http: "0.0.0.0:8080", started_at: "2025-03-01T12:00:00.5Z", version: "0.1.0", bindings: 2, sessions: 1, last_heartbeat: "2025-03-01T12:05:00.2Z" };
     const flags = await serve({
       "GET /v1/endpoints": { status: 200, body: { endpoints, next_page_uri: null } },
       "GET /v1/endpoints/ep_0123456789ab": { status: 200, body: endpoints[0] },
@@ -367,13 +367,15 @@ describe("onramp api reserved-domains, api-keys, endpoints, edges", () => {
         "MEMBERS   2",
         "POOLING   true",
         "",
-        "EDGE   REGION   AGENT   SESSION   UPSTREAM                WEIGHT",
-        "e1     r1       ag_1    s_1       http://localhost:3000   1",
-        "e2     r1       ag_1    s_2       http://localhost:3000   1",
+        "EDGE   REGION   AGENT   SESSION   UPSTREAM                WEIGHT   HEALTHY   LOAD",
+        "e1     r1       ag_1    s_1       http://localhost:3000   1        true      3",
+        "e2     r1       ag_1    s_2       http://localhost:3000   1        -         -",
         "",
       ].join("\n"),
     );
-    expect((await run(["api", "edges", "list", ...flags])).stdout).toBe("ID   REGION   ADVERTISE       BINDINGS   STARTED\ne1   r1       10.0.0.1:4443   2          2025-03-01T12:00:00Z\n");
+    expect((await run(["api", "edges", "list", ...flags])).stdout).toBe(
+      "ID   REGION   ADVERTISE       SESSIONS   BINDINGS   HEARTBEAT              STARTED\ne1   r1       10.0.0.1:4443   1          2          2025-03-01T12:05:00Z   2025-03-01T12:00:00Z\n",
+    );
   });
 });
 
