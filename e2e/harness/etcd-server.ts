@@ -156,3 +156,45 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+/** A key-value as etcd's JSON gateway returns it: key and value base64, lease as a decimal string. */
+export interface GatewayKv {
+  key: string;
+  value: string;
+  lease?: string;
+}
+
+/**
+ * etcd's JSON gateway (`/v3/…`): a test's own view of etcd, independent of the gRPC client under
+ * test. Keys and values are plain text here and base64 on the wire.
+ */
+export function etcdGateway(url: string) {
+  const b64 = (text: string) => Buffer.from(text).toString("base64");
+  const post = async (path: string, body: object): Promise<any> => {
+    const res = await fetch(`${url}/v3/${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  /** The first byte string after every key starting with `prefix`. */
+  const end = (prefix: string) => {
+    const buf = Buffer.from(prefix);
+    buf[buf.length - 1]!++;
+    return buf.toString("base64");
+  };
+  return {
+    post,
+    b64,
+    async get(key: string): Promise<GatewayKv | undefined> {
+      return (await post("kv/range", { key: b64(key) })).kvs?.[0];
+    },
+    async range(prefix: string): Promise<GatewayKv[]> {
+      return (await post("kv/range", { key: b64(prefix), range_end: end(prefix) })).kvs ?? [];
+    },
+    async put(key: string, value: string): Promise<{ header: { revision: string } }> {
+      return post("kv/put", { key: b64(key), value: b64(value) });
+    },
+    async deletePrefix(prefix: string): Promise<void> {
+      await post("kv/deleterange", { key: b64(prefix), range_end: end(prefix) });
+    },
+  };
+}

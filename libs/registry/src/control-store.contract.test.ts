@@ -1,12 +1,12 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { createHash } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { etcdAvailable, startEtcd, type EtcdServer } from "../../../e2e/harness/etcd-server.js";
+import { etcdAvailable, etcdGateway, startEtcd, type EtcdServer } from "../../../e2e/harness/etcd-server.js";
 import { AccessIndex } from "./access-index.js";
 import type { AccessEvent, ControlStore } from "./control-store.js";
 import { createEtcdControlStore } from "./etcd-control-store.js";
 import { createEtcdRegistry } from "./etcd-registry.js";
-import { PREFIX, authtokenKey, prefixEnd } from "./keys.js";
+import { PREFIX, authtokenKey } from "./keys.js";
 import { createMemoryControlStore } from "./memory-control-store.js";
 import { createMemoryRegistry, MemoryRegistryStore } from "./memory-registry.js";
 import type { BindingRecord, CloudEndpointRecord } from "./records.js";
@@ -358,21 +358,14 @@ etcdDescribe("etcd control store", () => {
   }, 30_000);
   afterAll(() => etcd?.stop());
 
-  /** etcd's JSON gateway: the test's own view of etcd, independent of the gRPC client under test. */
-  const gateway = async (path: string, body: object): Promise<any> => {
-    const res = await fetch(`${etcd.url}/v3/${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
-    if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
-  const b64 = (text: string) => Buffer.from(text).toString("base64");
-  const everything = async () =>
-    ((await gateway("kv/range", { key: b64(PREFIX), range_end: b64(prefixEnd(PREFIX)) })).kvs ?? []) as { key: string; value: string; lease?: string }[];
+  const gw = () => etcdGateway(etcd.url);
+  const everything = () => gw().range(PREFIX);
 
   controlStoreContract("etcd", () => ({
     open: () => createEtcdControlStore({ endpoints: [etcd.url] }),
     edge: () => createEtcdRegistry({ endpoints: [etcd.url] }),
     dump: async () => (await everything()).map((kv) => Buffer.from(kv.value, "base64").toString()).join("\n"),
-    clear: async () => void (await gateway("kv/deleterange", { key: b64(PREFIX), range_end: b64(prefixEnd(PREFIX)) })),
+    clear: () => gw().deletePrefix(PREFIX),
   }));
 
   describe("etcd only", () => {

@@ -1,10 +1,10 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { etcdAvailable, startEtcd, type EtcdServer } from "../../../e2e/harness/etcd-server.js";
+import { etcdAvailable, etcdGateway, startEtcd, type EtcdServer } from "../../../e2e/harness/etcd-server.js";
 import { createEtcdRegistry } from "./etcd-registry.js";
 import { resolveEtcdRegistryOptions, type EtcdRegistryOptions, type RegistryLogger } from "./etcd-options.js";
-import { PREFIX, bindingKey, edgeKey, policyHash, prefixEnd } from "./keys.js";
+import { PREFIX, bindingKey, edgeKey, policyHash } from "./keys.js";
 import { createMemoryRegistry, MemoryRegistryStore } from "./memory-registry.js";
 import type { BindingRecord, CloudEndpointRecord, EdgeRecord, StoredBinding } from "./records.js";
 import type { BindingClaim, Registry, RegistryEvent } from "./registry.js";
@@ -300,15 +300,10 @@ etcdDescribe("etcd registry", () => {
   }, 30_000);
   afterAll(() => etcd?.stop());
 
-  /** etcd's JSON gateway: the test's own view of etcd, independent of the gRPC client under test. */
-  const gateway = async (path: string, body: object): Promise<any> => {
-    const res = await fetch(`${etcd.url}/v3/${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
-    if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
-  const b64 = (text: string) => Buffer.from(text).toString("base64");
-  const getKey = async (key: string) => (await gateway("kv/range", { key: b64(key) })).kvs?.[0] as { value: string; lease?: string } | undefined;
-  const clear = () => gateway("kv/deleterange", { key: b64(PREFIX), range_end: b64(prefixEnd(PREFIX)) });
+  const gw = () => etcdGateway(etcd.url);
+  const gateway = (path: string, body: object) => gw().post(path, body);
+  const getKey = (key: string) => gw().get(key);
+  const clear = () => gw().deletePrefix(PREFIX);
 
   registryContract("etcd", () => ({
     open: (options) => createEtcdRegistry({ endpoints: [etcd.url], ...options }),
@@ -416,8 +411,8 @@ etcdDescribe("etcd registry", () => {
         await seen.watch.ready();
         proxy.cut();
         const written = bindingOf({ agent: "agent-q", edge: "edge-q" });
-        await gateway("kv/put", { key: b64(bindingKey(written)), value: b64(JSON.stringify(written)) });
-        const { header } = await gateway("kv/put", { key: b64(`${PREFIX}edges/edge-q`), value: b64(JSON.stringify(edgeRecord("edge-q"))) });
+        await gw().put(bindingKey(written), JSON.stringify(written));
+        const { header } = await gw().put(`${PREFIX}edges/edge-q`, JSON.stringify(edgeRecord("edge-q")));
         await gateway("kv/compaction", { revision: header.revision, physical: true });
         proxy.heal();
         const reset = await seen.next("a second reset", (e) => e.kind === "reset" && e !== seen.events[0]);
@@ -438,7 +433,7 @@ etcdDescribe("etcd registry", () => {
       const taken = await a.claimBinding(bindingOf({ agent: "agent-y", edge: "edge-a", host: "taken.example.com" }));
       // Another agent's binding for the same host, written past the claim rule so it is there first.
       const intruder = bindingOf({ agent: "agent-z", edge: "edge-z", host: "taken.example.com" });
-      await gateway("kv/put", { key: b64(bindingKey(intruder)), value: b64(JSON.stringify(intruder)) });
+      await gw().put(bindingKey(intruder), JSON.stringify(intruder));
       const oldLease = (await getKey(edgeKey("edge-a")))!.lease!;
       await gateway("lease/revoke", { ID: oldLease });
 

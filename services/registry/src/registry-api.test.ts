@@ -1,12 +1,12 @@
 import { createInProcessBus, Gossip, InProcessBusHub } from "@onramp/mesh";
-import { createEtcdControlStore, createEtcdRegistry, createMemoryControlStore, createMemoryRegistry, MemoryRegistryStore, PREFIX, prefixEnd } from "@onramp/registry";
+import { createEtcdControlStore, createEtcdRegistry, createMemoryControlStore, createMemoryRegistry, MemoryRegistryStore, PREFIX } from "@onramp/registry";
 import type { BindingRecord, ControlStore, Registry } from "@onramp/registry";
 import { silentLogger } from "@onramp/telemetry";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { etcdAvailable, startEtcd, type EtcdServer } from "../../../e2e/harness/etcd-server.js";
+import { etcdAvailable, etcdGateway, startEtcd, type EtcdServer } from "../../../e2e/harness/etcd-server.js";
 import { startRegistryApiServer, type RegistryApiServer, type RegistryApiServerOptions } from "./index.js";
 
 /**
@@ -518,15 +518,7 @@ etcdDescribe("registry API over etcd", () => {
   }, 30_000);
   afterAll(() => etcd?.stop());
 
-  const clear = async () => {
-    const b64 = (text: string) => Buffer.from(text).toString("base64");
-    const res = await fetch(`${etcd.url}/v3/kv/deleterange`, {
-      method: "POST",
-      body: JSON.stringify({ key: b64(PREFIX), range_end: b64(prefixEnd(PREFIX)) }),
-      signal: AbortSignal.timeout(5_000),
-    });
-    if (!res.ok) throw new Error(`etcd deleterange: ${res.status} ${await res.text()}`);
-  };
+  const clear = () => etcdGateway(etcd.url).deletePrefix(PREFIX);
 
   registryApiContract("etcd", () => ({
     open: () => createEtcdControlStore({ endpoints: [etcd.url] }),
