@@ -2,6 +2,7 @@ import { ErrorCode, OnrampError } from "@onramp/errors";
 import { createHash } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { etcdAvailable, etcdGateway, startEtcd, type EtcdServer } from "../../../e2e/harness/etcd-server.js";
+import { until } from "../../../e2e/harness/within.js";
 import { AccessIndex } from "./access-index.js";
 import type { AccessEvent, ControlStore } from "./control-store.js";
 import { createEtcdControlStore } from "./etcd-control-store.js";
@@ -22,16 +23,6 @@ interface Backend {
   clear(): Promise<void>;
 }
 
-const WAIT_MS = 15_000;
-
-/** Polls `check` until it holds; fails naming `what` after `ms`. A bounded wait for a signal, not a sleep. */
-async function eventually(what: string, check: () => boolean, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function rejection(promise: Promise<unknown>): Promise<OnrampError> {
   const err = await promise.then(
@@ -246,21 +237,21 @@ function controlStoreContract(name: string, makeBackend: () => Backend): void {
       expect(edgeView.index.reservedNames()).toEqual(["before.example.com"]);
 
       const created = await api.createAuthtoken({ acl: ["bind:*.example.com"] });
-      await eventually("the new token at the edge", () => edgeView.index.authtokenFor(created.token) !== undefined);
+      await until("the new token at the edge", () => edgeView.index.authtokenFor(created.token) !== undefined);
       expect(edgeView.index.authtokenFor(created.token)).toEqual(created.record);
       const event = edgeView.events.find((e) => e.kind === "authtoken" && e.value?.authtoken.id === created.record.id);
       expect(event).toMatchObject({ kind: "authtoken", key: authtokenKey(created.record.id), value: { key: authtokenKey(created.record.id), authtoken: created.record } });
 
       await api.updateAuthtoken(created.record.id, { acl: [] });
-      await eventually("the narrowed ACL at the edge", () => edgeView.index.authtokenFor(created.token)?.acl.length === 0);
+      await until("the narrowed ACL at the edge", () => edgeView.index.authtokenFor(created.token)?.acl.length === 0);
       await api.revokeAuthtoken(created.record.id);
-      await eventually("the revocation at the edge", () => edgeView.index.authtokenFor(created.token) === undefined);
+      await until("the revocation at the edge", () => edgeView.index.authtokenFor(created.token) === undefined);
       expect(edgeView.index.authtokenFor(before.token)).toBeDefined();
 
       await api.reserveDomain({ name: "*.example.com" });
-      await eventually("the reservation at the edge", () => edgeView.index.reservation("*.example.com") !== undefined);
+      await until("the reservation at the edge", () => edgeView.index.reservation("*.example.com") !== undefined);
       await api.releaseDomain("before.example.com");
-      await eventually("the release at the edge", () => edgeView.index.reservedNames().join() === "*.example.com");
+      await until("the release at the edge", () => edgeView.index.reservedNames().join() === "*.example.com");
 
       const revisions = edgeView.events.map((e) => (e.kind === "reset" ? e.snapshot.revision : e.revision));
       expect(revisions).toEqual([...revisions].sort((x, y) => x - y));
@@ -394,13 +385,13 @@ etcdDescribe("etcd control store", () => {
       try {
         await watch.ready();
         const before = await api.createAuthtoken({});
-        await eventually("the token before the restart", () => index.authtokenFor(before.token) !== undefined);
+        await until("the token before the restart", () => index.authtokenFor(before.token) !== undefined);
         await etcd.kill();
         await etcd.restart();
         const after = await api.createAuthtoken({});
         await api.revokeAuthtoken(before.record.id);
-        await eventually("the token after the restart", () => index.authtokenFor(after.token) !== undefined);
-        await eventually("the revocation after the restart", () => index.authtokenFor(before.token) === undefined);
+        await until("the token after the restart", () => index.authtokenFor(after.token) !== undefined);
+        await until("the revocation after the restart", () => index.authtokenFor(before.token) === undefined);
       } finally {
         watch.close();
         await Promise.all([edgeStore.close(), api.close()]);

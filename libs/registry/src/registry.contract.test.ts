@@ -2,6 +2,7 @@ import { ErrorCode, OnrampError } from "@onramp/errors";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { etcdAvailable, etcdGateway, startEtcd, type EtcdServer } from "../../../e2e/harness/etcd-server.js";
+import { until } from "../../../e2e/harness/within.js";
 import { createEtcdRegistry } from "./etcd-registry.js";
 import { resolveEtcdRegistryOptions, type EtcdRegistryOptions, type RegistryLogger } from "./etcd-options.js";
 import { PREFIX, bindingKey, edgeKey, policyHash } from "./keys.js";
@@ -16,16 +17,6 @@ interface Backend {
   clear(): Promise<void>;
 }
 
-const WAIT_MS = 15_000;
-
-/** Polls `check` until it holds; fails naming `what` after `ms`. A bounded wait for a signal, not a sleep. */
-async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Records a watch's events, checking the ordering promise as they come. */
 function record(registry: Registry) {
@@ -45,7 +36,7 @@ function record(registry: Registry) {
     watch,
     disorder,
     async next(what: string, match: (e: RegistryEvent) => boolean): Promise<RegistryEvent> {
-      await eventually(what, () => find(match) !== undefined);
+      await until(what, () => find(match) !== undefined);
       return find(match)!;
     },
     /** The bindings the handler would hold now. */
@@ -252,7 +243,7 @@ function registryContract(name: string, makeBackend: () => Backend): void {
       await a.close();
       await a.close();
       await seen.next("edge-a's record deleted", (e) => e.kind === "edge" && e.key === edgeKey("edge-a") && e.value === undefined);
-      await eventually("edge-a's bindings deleted", () => claims.every((c) => !seen.bindings().has(c.key)));
+      await until("edge-a's bindings deleted", () => claims.every((c) => !seen.bindings().has(c.key)));
       const snapshot = await b.snapshot();
       expect(snapshot.edges.map((e) => e.edge.id)).toEqual(["edge-b"]);
       expect(snapshot.bindings.map((s) => s.binding.agent_id)).toEqual(["agent-z"]);
@@ -359,7 +350,7 @@ etcdDescribe("etcd registry", () => {
       etcd.resume();
       // The timed-out transaction is applied once etcd runs again; edge-a must take it back out
       // (its lease is alive, so nothing else would) or the URL stays refused to everyone else.
-      await eventually("edge-b's claim of the URL", () =>
+      await until("edge-b's claim of the URL", () =>
         b.claimBinding(bindingOf({ agent: "agent-y", edge: "edge-b" })).then(
           () => true,
           () => false,
@@ -381,7 +372,7 @@ etcdDescribe("etcd registry", () => {
       const seen = record(a);
       await seen.watch.ready();
       etcd.pause();
-      await eventually("the watch to notice", () => log.lines.some((l) => /stopped answering|did not accept/.test(l)));
+      await until("the watch to notice", () => log.lines.some((l) => /stopped answering|did not accept/.test(l)));
       etcd.resume();
       const claim = await b.claimBinding(bindingOf({ agent: "agent-y", edge: "edge-b" }));
       await seen.next("the claim after the pause", (e) => e.kind === "binding" && e.revision === claim.revision);
@@ -437,10 +428,10 @@ etcdDescribe("etcd registry", () => {
       const oldLease = (await getKey(edgeKey("edge-a")))!.lease!;
       await gateway("lease/revoke", { ID: oldLease });
 
-      await eventually("onLostBinding", () => lost.length > 0);
+      await until("onLostBinding", () => lost.length > 0);
       expect(lost.map(([claim]) => claim)).toEqual([taken]);
       expect((lost[0]![1] as OnrampError).code).toBe(ErrorCode.BindConflict);
-      await eventually("the edge record under a new lease", async () => ((await getKey(edgeKey("edge-a")))?.lease ?? oldLease) !== oldLease);
+      await until("the edge record under a new lease", async () => ((await getKey(edgeKey("edge-a")))?.lease ?? oldLease) !== oldLease);
       const rewritten = await a.snapshot();
       const binding = rewritten.bindings.find((s) => s.key === kept.key);
       expect(binding?.binding).toEqual(kept.binding);
