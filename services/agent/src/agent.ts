@@ -83,7 +83,7 @@ export class Agent {
     this.health = new BindHealth(this.options.healthCheck, (change) => this.onHealthChange(change));
     this.owner = {
       binds: this.binds,
-      upstreamFor: (bindId) => (this.binds.get(bindId) ?? this.pending.get(bindId))?.upstream,
+      bindFor: (bindId) => this.binds.get(bindId) ?? this.pending.get(bindId),
       healthOf: (bindId) => this.health.stateOf(bindId),
       welcomed: () => this.onWelcome(),
       up: (link) => {

@@ -5,13 +5,12 @@ import { failureOf, underlyingText } from "./connection-problem.js";
 import { EdgeSession, type BindSpec } from "./edge-session.js";
 import type { HealthState } from "./health-check.js";
 import type { ResolvedAgentOptions } from "./options.js";
-import type { Upstream } from "./upstream.js";
 
 /** What a link needs from the agent that owns it. */
 export interface LinkOwner {
   /** The endpoints every session carries, in bind order. A spec joins once its URL is known. */
   readonly binds: ReadonlyMap<string, BindSpec>;
-  upstreamFor(bindId: string): Upstream | undefined;
+  bindFor(bindId: string): BindSpec | undefined;
   /** The bind's upstream health; undefined when it is not checked. */
   healthOf(bindId: string): HealthState | undefined;
   /** A session got its Welcome (before any bind). */
@@ -117,7 +116,7 @@ export class EdgeLink {
   private async run(): Promise<void> {
     const { logger, onStatus } = this.options;
     while (!this.stopping) {
-      const session = new EdgeSession(this.edge, this.options, (bindId) => this.owner.upstreamFor(bindId));
+      const session = new EdgeSession(this.edge, this.options, (bindId) => this.owner.bindFor(bindId));
       const attempt: Attempt = { session, binds: new Map(), bound: new Set(), welcomed: false, up: false };
       this.attempt = attempt;
       try {

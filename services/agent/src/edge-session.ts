@@ -67,7 +67,7 @@ export class EdgeSession {
   constructor(
     readonly edge: string,
     private readonly options: ResolvedAgentOptions,
-    private readonly upstreamFor: (bindId: string) => Upstream | undefined,
+    private readonly bindFor: (bindId: string) => BindSpec | undefined,
   ) {
     this.client = new Client(edge, credentials.createInsecure(), GRPC_CLIENT_OPTIONS);
     this.endedPromise = new Promise((resolve) => (this.resolveEnded = resolve));
@@ -271,13 +271,13 @@ export class EdgeSession {
       stream.reset(ErrorCode.ProtocolError, "undecodable request head");
       return;
     }
-    const upstream = this.upstreamFor(head.bindId);
-    if (!upstream) {
+    const bind = this.bindFor(head.bindId);
+    if (!bind) {
       stream.reset(ErrorCode.EndpointOffline, "this agent no longer serves the endpoint");
       return;
     }
-    if (head.upgrade) forwardUpgrade(stream, head, upstream, this.options.upstreamTimeoutMs);
-    else forwardRequest(stream, head, endStream, upstream, this.options);
+    if (head.upgrade) forwardUpgrade(stream, head, bind.upstream, this.options.upstreamTimeoutMs);
+    else forwardRequest(stream, head, endStream, bind.upstream, this.options, { bindId: bind.bindId, url: bind.url, edge: this.edge });
   }
 }
 

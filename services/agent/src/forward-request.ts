@@ -1,25 +1,77 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { encodeResponseHead, encodeTrailers, forwardableHeaders, type MuxStream } from "@onramp/mux";
+import { encodeResponseHead, encodeTrailers, forwardableHeaders, rawHeader, type MuxStream } from "@onramp/mux";
 import type { RequestHeadFields as RequestHead } from "@onramp/mux";
+import { traceIdOf, type Tracing } from "@onramp/telemetry";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
+import type { ExchangeBind, ExchangeObserver, ObserveExchange } from "./exchange-observer.js";
+import { traceExchange, withTraceparent, type ExchangeTrace } from "./exchange-trace.js";
 import { upstreamError, upstreamHeaders, type Upstream } from "./upstream.js";
 
 export interface ForwardOptions {
   upstreamTimeoutMs: number;
   inlineBodyBytes: number;
+  /** Spans for each exchange and a traceparent for the upstream; undefined: tracing is off. */
+  tracing?: Tracing;
+  observe?: ObserveExchange;
 }
+
+
+let exchanges = 0;
 
 /**
  * Replays one request from the edge against the upstream and streams the response back.
  * Backpressure holds both ways; a reset from the edge (client gone) aborts the upstream request.
  */
-export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: boolean, upstream: Upstream, options: ForwardOptions): void {
+export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: boolean, upstream: Upstream, options: ForwardOptions, bind: ExchangeBind): void {
+  const started = performance.now();
+  let headers = upstreamHeaders(upstream, head.headers);
+  let trace: ExchangeTrace | undefined;
+  if (options.tracing) {
+    trace = traceExchange(options.tracing, head, headers, upstream, bind);
+    headers = trace.headers;
+  } else if (head.traceparent) {
+    headers = withTraceparent(headers, head.traceparent);
+  }
+  const observer: ExchangeObserver | undefined = options.observe?.({
+    id: String(++exchanges),
+    endpointUrl: bind.url,
+    bindId: bind.bindId,
+    edge: bind.edge,
+    upstream: upstream.url,
+    method: head.method,
+    path: head.path,
+    headers,
+    clientAddr: head.clientAddr,
+    traceId: trace?.traceId ?? traceIdOf(head.traceparent || rawHeader(head.headers, "traceparent")),
+    upgrade: false,
+    startedAt: Date.now(),
+  });
+  let requestBytes = head.body.length;
+  let responseBytes = 0;
+  let ended = false;
+  /** Closes the exchange's spans and tells the observer, once. */
+  const done = (status: number | undefined, error: OnrampError | undefined) => {
+    if (ended) return;
+    ended = true;
+    trace?.end(status, error);
+    observer?.end({ status, error, durationMs: performance.now() - started, requestBytes, responseBytes });
+  };
+  if (head.body.length > 0) observer?.requestBody?.(head.body);
+
   let controller: Dispatcher.DispatchController | undefined;
   let body: Buffer | Readable | null = null;
-  if (!endStream) body = streamedBody(stream, head.body, () => armTimeout());
-  else if (head.body.length > 0) body = Buffer.from(head.body.buffer, head.body.byteOffset, head.body.byteLength);
-  stream.handler.onReset = () => controller?.abort(new OnrampError(ErrorCode.ClientClosed, "the client went away"));
+  if (!endStream) {
+    body = streamedBody(stream, head.body, () => armTimeout(), (chunk) => {
+      requestBytes += chunk.length;
+      observer?.requestBody?.(chunk);
+    });
+  } else if (head.body.length > 0) body = Buffer.from(head.body.buffer, head.body.byteOffset, head.body.byteLength);
+  stream.handler.onReset = () => {
+    const error = new OnrampError(ErrorCode.ClientClosed, "the client went away");
+    controller?.abort(error);
+    done(responded ? status : undefined, error);
+  };
   stream.handler.onWritable = () => controller?.resume();
 
   let responded = false;
@@ -32,17 +84,19 @@ export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: 
     if (options.upstreamTimeoutMs <= 0 || stream.isClosed || responded) return;
     timer = setTimeout(() => {
       if (responded || stream.isClosed) return;
-      stream.reset(ErrorCode.UpstreamTimeout, `the upstream ${upstream.url} sent no response within ${options.upstreamTimeoutMs} ms`);
+      const error = new OnrampError(ErrorCode.UpstreamTimeout, `the upstream ${upstream.url} sent no response within ${options.upstreamTimeoutMs} ms`);
+      stream.reset(error.code, error.message);
       controller?.abort(new OnrampError(ErrorCode.UpstreamTimeout, "upstream timeout"));
+      done(undefined, error);
     }, options.upstreamTimeoutMs);
   };
   let inline: Buffer[] | undefined;
   let status = 502;
   let statusText = "";
-  let headers: string[] = [];
+  let responseHeaders: string[] = [];
 
   upstream.pool.dispatch(
-    { origin: upstream.url, method: head.method, path: head.path, headers: upstreamHeaders(upstream, head.headers), body },
+    { origin: upstream.url, method: head.method, path: head.path, headers, body },
     {
       onRequestStart(c) {
         controller = c;
@@ -55,22 +109,26 @@ export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: 
         clearTimeout(timer);
         status = statusCode;
         statusText = statusMessage ?? "";
-        headers = forwardableHeaders(rawPairs(c.rawHeaders));
+        responseHeaders = forwardableHeaders(rawPairs(c.rawHeaders));
+        observer?.response?.(status, statusText, responseHeaders);
         const declared = Number(parsed["content-length"] ?? -1);
         if (declared >= 0 && declared <= options.inlineBodyBytes) inline = [];
-        else stream.sendHead(encodeResponseHead({ status, statusText, headers }), false);
+        else stream.sendHead(encodeResponseHead({ status, statusText, headers: responseHeaders }), false);
       },
       onResponseData(c, chunk) {
+        responseBytes += chunk.length;
+        observer?.responseBody?.(chunk);
         if (inline) inline.push(chunk);
         else if (!stream.write(chunk)) c.pause();
       },
       onResponseEnd(c) {
+        done(status, undefined);
         if (stream.isClosed) return;
         const trailers = rawPairs(c.rawTrailers);
         const encodedTrailers = trailers.length > 0 ? encodeTrailers(trailers) : undefined;
         if (inline) {
           const bodyBytes = inline.length === 1 ? inline[0]! : Buffer.concat(inline);
-          stream.sendHead(encodeResponseHead({ status, statusText, headers, body: bodyBytes }), !encodedTrailers);
+          stream.sendHead(encodeResponseHead({ status, statusText, headers: responseHeaders, body: bodyBytes }), !encodedTrailers);
           if (encodedTrailers) stream.end(encodedTrailers);
         } else {
           stream.end(encodedTrailers);
@@ -79,8 +137,11 @@ export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: 
       onResponseError(_c, err) {
         clearTimeout(timer);
         if (stream.isClosed) return;
-        const error = upstreamError(err as NodeJS.ErrnoException, upstream.url);
-        stream.reset(responded ? ErrorCode.UpstreamError : error.code, responded ? "the upstream connection broke mid-response" : error.message);
+        const error = responded
+          ? new OnrampError(ErrorCode.UpstreamError, "the upstream connection broke mid-response", { cause: err })
+          : upstreamError(err as NodeJS.ErrnoException, upstream.url);
+        done(responded ? status : undefined, error);
+        stream.reset(error.code, error.message);
       },
     },
   );
@@ -91,7 +152,7 @@ export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: 
  * The request body as a Readable for undici, fed by the data stream. Credit goes back to the edge
  * only as undici reads, so a slow upstream slows the client instead of filling memory.
  */
-function streamedBody(stream: MuxStream, first: Uint8Array, onSent: () => void): Readable {
+function streamedBody(stream: MuxStream, first: Uint8Array, onSent: () => void, onChunk: (chunk: Buffer) => void): Readable {
   let held = 0;
   const body = new Readable({
     highWaterMark: 64 * 1024,
@@ -104,6 +165,7 @@ function streamedBody(stream: MuxStream, first: Uint8Array, onSent: () => void):
   });
   if (first.length > 0) body.push(Buffer.from(first));
   stream.handler.onData = (chunk) => {
+    onChunk(chunk);
     if (body.push(chunk)) stream.consumed(chunk.length);
     else held += chunk.length;
   };

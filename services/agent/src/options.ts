@@ -1,6 +1,7 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { MuxOptions } from "@onramp/mux";
-import { silentLogger, type Logger } from "@onramp/telemetry";
+import { silentLogger, type Logger, type Tracing } from "@onramp/telemetry";
+import type { ObserveExchange } from "./exchange-observer.js";
 import { randomUUID } from "node:crypto";
 import type { ConnectionProblem } from "./connection-problem.js";
 
@@ -96,6 +97,13 @@ export interface AgentOptions {
   mux?: MuxOptions;
   logger?: Logger;
   onStatus?: (status: AgentStatus) => void;
+  /**
+   * Spans for every request (a server span under the edge's, a client span for the call to the
+   * upstream, whose traceparent names it). Default none: tracing is off and costs nothing.
+   */
+  tracing?: Tracing;
+  /** Called at the start of every request forwarded to an upstream (inspector, status screen, metrics). */
+  observe?: ObserveExchange;
 }
 
 export interface ResolvedAgentOptions {
@@ -114,6 +122,8 @@ export interface ResolvedAgentOptions {
   mux: MuxOptions;
   logger: Logger;
   onStatus: (status: AgentStatus) => void;
+  tracing: Tracing | undefined;
+  observe: ObserveExchange | undefined;
 }
 
 export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions {
@@ -142,6 +152,8 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
     mux: options.mux ?? {},
     logger: options.logger ?? silentLogger(),
     onStatus: options.onStatus ?? (() => undefined),
+    tracing: options.tracing,
+    observe: options.observe,
   };
   const int = (field: keyof ResolvedAgentOptions, min: number, max = Number.MAX_SAFE_INTEGER) => {
     const v = resolved[field];

@@ -1,0 +1,127 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Span, type SpanContext, type Tracer } from "@opentelemetry/api";
+import { detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
+import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { OTLPTraceExporter as GrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
+import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+
+export { SpanKind, SpanStatusCode, type Attributes, type Span };
+
+/** The OTLP wire formats the standard variable `OTEL_EXPORTER_OTLP_PROTOCOL` names. */
+export type OtlpProtocol = "http/protobuf" | "http/json" | "grpc";
+
+export interface TracingSettings {
+  protocol: OtlpProtocol;
+  /** The collector's address as given (the exporter adds `/v1/traces` for HTTP). */
+  endpoint: string;
+  serviceName: string;
+}
+
+/**
+ * Tracing of one process (an edge or an agent), configured only by the standard OpenTelemetry
+ * variables. Spans are started with an explicit parent (a `traceparent` value), never from an
+ * ambient context: nothing on the request path pays for async context tracking, and a process
+ * without tracing has no `Tracing` at all, so it pays nothing.
+ */
+export class Tracing {
+  private constructor(
+    private readonly provider: BasicTracerProvider,
+    private readonly tracer: Tracer,
+    readonly settings: TracingSettings,
+  ) {}
+
+  /**
+   * Tracing as the environment asks for it; undefined (off) unless `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, and off with `OTEL_SDK_DISABLED=true` or
+   * `OTEL_TRACES_EXPORTER=none`. Sampling follows `OTEL_TRACES_SAMPLER[_ARG]` (default: parent-based,
+   * always on); the resource takes `OTEL_SERVICE_NAME` (else `defaultServiceName`) and
+   * `OTEL_RESOURCE_ATTRIBUTES`. Throws, naming the variable, on a protocol it does not know.
+   */
+  static fromEnv(defaultServiceName: string, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
+    const settings = tracingSettings(defaultServiceName, env);
+    if (!settings) return undefined;
+    const resource: Resource = resourceFromAttributes({ "service.name": settings.serviceName }).merge(detectResources({ detectors: [envDetector] }));
+    const provider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporterFor(settings.protocol))] });
+    return new Tracing(provider, provider.getTracer("onramp"), settings);
+  }
+
+  /**
+   * Starts a span under the span a `traceparent` header value names (a new trace when it is
+   * absent or malformed). `parent` may also be a span of this process.
+   */
+  start(name: string, kind: SpanKind, parent: string | Span | undefined, attributes?: Attributes): Span {
+    const context = parent === undefined ? ROOT_CONTEXT : typeof parent === "string" ? contextOf(parent) : trace.setSpan(ROOT_CONTEXT, parent);
+    return this.tracer.startSpan(name, { kind, attributes }, context);
+  }
+
+  /** Sends what is buffered and stops; spans started later are dropped. */
+  async shutdown(): Promise<void> {
+    await this.provider.shutdown();
+  }
+}
+
+/** The settings the environment asks for, or undefined when tracing is off. */
+export function tracingSettings(defaultServiceName: string, env: NodeJS.ProcessEnv): TracingSettings | undefined {
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!endpoint) return undefined;
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return undefined;
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? "otlp").split(",").map((e) => e.trim().toLowerCase());
+  if (exporters.includes("none")) return undefined;
+  const given = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf").trim();
+  const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  if (given !== "http/protobuf" && given !== "http/json" && given !== "grpc") {
+    throw new Error(`${name}=${given} is not an OTLP protocol; use http/protobuf (the default), http/json or grpc`);
+  }
+  return { protocol: given, endpoint, serviceName: env.OTEL_SERVICE_NAME?.trim() || defaultServiceName };
+}
+
+function exporterFor(protocol: OtlpProtocol): SpanExporter {
+  // Each exporter reads the endpoint, headers, timeout and compression from the standard variables.
+  switch (protocol) {
+    case "grpc":
+      return new GrpcExporter();
+    case "http/json":
+      return new JsonExporter();
+    case "http/protobuf":
+      return new ProtobufExporter();
+  }
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The span context a W3C `traceparent` value names; undefined when it is malformed or all zeros. */
+export function parseTraceparent(value: string): SpanContext | undefined {
+  const m = TRACEPARENT.exec(value.trim().toLowerCase());
+  if (!m || m[1] === "ff" || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
+  return { traceId: m[2]!, spanId: m[3]!, traceFlags: parseInt(m[4]!, 16) & TraceFlags.SAMPLED, isRemote: true };
+}
+
+/** The `traceparent` value naming `span` as the parent of what the next hop does. */
+export function traceparentOf(span: Span): string {
+  const c = span.spanContext();
+  return `00-${c.traceId}-${c.spanId}-${(c.traceFlags & TraceFlags.SAMPLED) !== 0 ? "01" : "00"}`;
+}
+
+/** The trace id `traceparent` carries, for log lines; "" when it carries none. */
+export function traceIdOf(traceparent: string | undefined): string {
+  return (traceparent && parseTraceparent(traceparent)?.traceId) || "";
+}
+
+function contextOf(traceparent: string) {
+  const parent = parseTraceparent(traceparent);
+  return parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+}
+
+/** Ends a span with an error status naming the Onramp error code (or the HTTP status when ≥ 500). */
+export function endSpan(span: Span, status: number | undefined, errorCode: string | undefined, serverSide: boolean): void {
+  if (status !== undefined) span.setAttribute("http.response.status_code", status);
+  if (errorCode) {
+    span.setAttribute("onramp.error.code", errorCode);
+    span.setAttribute("error.type", errorCode);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
+  } else if (status !== undefined && (status >= 500 || (!serverSide && status >= 400))) {
+    span.setAttribute("error.type", String(status));
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}

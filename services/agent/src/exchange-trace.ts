@@ -1,0 +1,64 @@
+import type { OnrampError } from "@onramp/errors";
+import { rawHeader, type RequestHeadFields as RequestHead } from "@onramp/mux";
+import { endSpan, SpanKind, traceparentOf, type Span, type Tracing } from "@onramp/telemetry";
+import type { ExchangeBind } from "./exchange-observer.js";
+import type { Upstream } from "./upstream.js";
+
+/** The spans of one exchange at the agent: its server span, and the client span of the call to the upstream. */
+export interface ExchangeTrace {
+  readonly traceId: string;
+  /** The upstream's headers, with a traceparent naming the client span. */
+  readonly headers: string[];
+  end(status: number | undefined, error: OnrampError | undefined): void;
+}
+
+/**
+ * Starts the agent's spans for a request: a server span under the edge's span (the head's
+ * traceparent, or the client's header when the edge does not trace), and a client span under it
+ * for the call to the upstream, which the upstream's traceparent names.
+ */
+export function traceExchange(tracing: Tracing, head: RequestHead, headers: string[], upstream: Upstream, bind: ExchangeBind): ExchangeTrace {
+  const parent = head.traceparent || rawHeader(head.headers, "traceparent");
+  const host = rawHeader(headers, "host") ?? "";
+  const [path, query] = splitPath(head.path);
+  const server: Span = tracing.start(head.method, SpanKind.SERVER, parent, {
+    "http.request.method": head.method,
+    "url.path": path,
+    ...(query ? { "url.query": query } : {}),
+    "server.address": host.replace(/:\d+$/, ""),
+    "client.address": head.clientAddr.replace(/:\d+$/, ""),
+    "onramp.endpoint.url": bind.url,
+    "onramp.edge.address": bind.edge,
+    "onramp.bind.id": bind.bindId,
+  });
+  const target = new URL(upstream.url);
+  const client: Span = tracing.start(head.method, SpanKind.CLIENT, server, {
+    "http.request.method": head.method,
+    "url.full": `${upstream.url}${head.path}`,
+    "server.address": target.hostname,
+    "server.port": Number(target.port) || (target.protocol === "https:" ? 443 : 80),
+  });
+  return {
+    traceId: server.spanContext().traceId,
+    headers: withTraceparent(headers, traceparentOf(client)),
+    end(status, error) {
+      endSpan(client, status, error?.code, false);
+      endSpan(server, status, error?.code, true);
+    },
+  };
+}
+
+function splitPath(pathAndQuery: string): [string, string] {
+  const q = pathAndQuery.indexOf("?");
+  return q < 0 ? [pathAndQuery, ""] : [pathAndQuery.slice(0, q), pathAndQuery.slice(q + 1)];
+}
+
+/** `headers` with `traceparent` set to `value` (any the client sent replaced). */
+export function withTraceparent(headers: readonly string[], value: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i]!.length !== 11 || headers[i]!.toLowerCase() !== "traceparent") out.push(headers[i]!, headers[i + 1]!);
+  }
+  out.push("traceparent", value);
+  return out;
+}
