@@ -1,6 +1,6 @@
 import { createEdge, type Edge } from "@onramp/edge";
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import type { Logger } from "@onramp/telemetry";
+import type { Logger, Tracing } from "@onramp/telemetry";
 import { randomBytes } from "node:crypto";
 
 /**
@@ -27,7 +27,7 @@ export interface EmbeddedEdge {
  * it, 8080 or the next free port up to 8100, and a stderr line says which when it is not 8080.
  * `0` asks the system for any free port.
  */
-export async function startEmbeddedEdge(options: { port: number | undefined; logger: Logger; warn: (line: string) => void }): Promise<EmbeddedEdge> {
+export async function startEmbeddedEdge(options: { port: number | undefined; logger: Logger; warn: (line: string) => void; tracing: Tracing | undefined }): Promise<EmbeddedEdge> {
   const authtoken = randomBytes(24).toString("base64url");
   const candidates = options.port !== undefined ? [options.port] : Array.from({ length: FALLBACK_PORTS + 1 }, (_, i) => EMBEDDED_EDGE_PORT + i);
   for (const port of candidates) {
@@ -38,6 +38,7 @@ export async function startEmbeddedEdge(options: { port: number | undefined; log
       domain: "localhost",
       authtokens: [authtoken],
       logger: options.logger,
+      tracing: options.tracing,
     });
     try {
       const addresses = await edge.start();

@@ -30,7 +30,9 @@ describe("log flags", () => {
   });
 
   it("checks the format and the destination", () => {
-    expect(() => loggerFrom(parse(["--log-format", "pretty"]), "agent")).toThrow('--log-format: "pretty" is not one of term, logfmt, json');
+    expect(() => loggerFrom(parse(["--log-format", "fancy"]), "agent")).toThrow('--log-format: "fancy" is not one of pretty, logfmt, json');
+    expect(parse(["--log-format", "pretty"]).logFormat).toBe("pretty");
+    expect(logFlagsFromConfig({ log_format: "term" }).logFormat).toBe("pretty");
     expect(() => loggerFrom(parse(["--log", " "]), "agent")).toThrow('--log: " " is not stdout, stderr or a file path');
     expect(() => loggerFrom(parse(["--log", join(dir, "missing", "x.log")]), "agent")).toThrow(`--log: cannot append to ${join(dir, "missing", "x.log")}: no such directory`);
   });
@@ -56,7 +58,7 @@ describe("log flags", () => {
     expect(logFlagsFromConfig({ log_level: "Info", log: "/var/log/onramp.log", log_format: "logfmt" })).toEqual({ logLevel: "info", log: "/var/log/onramp.log", logFormat: "logfmt" });
     expect(logFlagsFromConfig({})).toEqual({});
     expect(() => logFlagsFromConfig({ log_level: "verbose" })).toThrow('log_level: "verbose" is not one of trace, debug, info, warn, error, silent');
-    expect(() => logFlagsFromConfig({ log_format: 3 })).toThrow("log_format: 3 is not one of term, logfmt, json");
+    expect(() => logFlagsFromConfig({ log_format: 3 })).toThrow("log_format: 3 is not one of pretty, logfmt, json");
     expect(() => logFlagsFromConfig({ log: true })).toThrow("log: true is not stdout, stderr or a file path");
   });
 });

@@ -11,7 +11,7 @@ export interface LogFlags {
 
 /** The levels offered: pino's, less `fatal`, which Onramp never logs at. */
 export const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "silent"];
-export const LOG_FORMATS: readonly LogFormat[] = ["term", "logfmt", "json"];
+export const LOG_FORMATS: readonly LogFormat[] = ["pretty", "logfmt", "json"];
 
 /**
  * Adds --log-level, --log and --log-format. None has a commander default, so a config file can
@@ -21,7 +21,7 @@ export function addLogFlags(command: Command, defaultLevel: LogLevel = "warn"): 
   return command
     .option("--log-level <level>", `${LOG_LEVELS.join(", ")} (default ${defaultLevel})`)
     .option("--log <destination>", "where logs go: stderr, stdout, or a file to append to (default stderr; ./stdout for a file of that name)")
-    .option("--log-format <format>", "term, logfmt or json (default: term when logging to a terminal, else json)");
+    .option("--log-format <format>", "pretty, logfmt or json (default: pretty when logging to a terminal, else json)");
 }
 
 /**
@@ -62,6 +62,8 @@ export function parseLogLevel(where: string, value: unknown): LogLevel {
 }
 
 export function parseLogFormat(where: string, value: unknown): LogFormat {
+  // `term` was this format's name before ngrok's `pretty` was adopted; configs may still say it.
+  if (typeof value === "string" && value.trim().toLowerCase() === "term") return "pretty";
   return oneOf(where, value, LOG_FORMATS);
 }
 

@@ -7,6 +7,7 @@ import { startEmbeddedEdge, type EmbeddedEdge } from "./embedded-edge.js";
 import { createHealthPrinter } from "./health-check-flags.js";
 import { loggerFrom } from "./log-flags.js";
 import { onShutdown } from "./shutdown.js";
+import { tracingFromEnv } from "./tracing-env.js";
 import { openUrlMemory } from "./url-memory.js";
 
 const warn = (line: string) => void process.stderr.write(line);
@@ -21,7 +22,9 @@ export async function serveEndpoints(settings: AgentSettings, endpoints: readonl
   // Loggers first: a --log file that cannot be opened is an error before anything listens.
   const logger = loggerFrom(settings.log, "agent");
   const edgeLogger = settings.edges.length === 0 ? loggerFrom(settings.log, "edge") : undefined;
-  const embedded = edgeLogger ? await startEmbeddedEdge({ port: settings.embeddedPort, logger: edgeLogger, warn }) : undefined;
+  const tracing = tracingFromEnv("onramp-agent");
+  const edgeTracing = edgeLogger ? tracingFromEnv("onramp-edge") : undefined;
+  const embedded = edgeLogger ? await startEmbeddedEdge({ port: settings.embeddedPort, logger: edgeLogger, warn, tracing: edgeTracing }) : undefined;
   if (embedded) {
     warn(`onramp: no edge configured; running an embedded edge on http://127.0.0.1:${embedded.httpPort} (to use yours: --edge or onramp config add-edge)\n`);
   }
@@ -36,6 +39,7 @@ export async function serveEndpoints(settings: AgentSettings, endpoints: readonl
     drainTimeoutMs: settings.drainTimeoutMs,
     healthCheck: settings.healthCheck,
     logger,
+    tracing,
     onStatus: (s) => {
       printHealth(s);
       const line = describeStatus(s);
@@ -45,6 +49,7 @@ export async function serveEndpoints(settings: AgentSettings, endpoints: readonl
   onShutdown(async () => {
     await agent.close();
     await embedded?.edge.close();
+    await Promise.all([tracing?.shutdown(), edgeTracing?.shutdown()]);
   });
   await agent.start();
   const remembered = embedded ? rememberedUrls(embedded) : undefined;

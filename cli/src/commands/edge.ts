@@ -8,6 +8,7 @@ import { loadConfigFile, policyTextOf } from "../config-file.js";
 import { addLogFlags, logFlagsFromConfig, loggerFrom, type LogFlags } from "../log-flags.js";
 import { addRegistryApiFlags, DEFAULT_API_ADDR, serveRegistryApi, type RegistryApiFlags } from "../registry-api-flags.js";
 import { onShutdown } from "../shutdown.js";
+import { tracingFromEnv } from "../tracing-env.js";
 import { parseDuration, parseSize } from "../units.js";
 
 interface EdgeFlags extends LogFlags, RegistryApiFlags {
@@ -31,6 +32,7 @@ interface EdgeFlags extends LogFlags, RegistryApiFlags {
   drainTimeout?: string;
   dataConnections?: string;
   attemptsHeader?: boolean;
+  accessLog?: boolean;
 }
 
 /** Settings a config file may hold: the long flags in snake_case. */
@@ -38,7 +40,7 @@ const CONFIG_KEYS = [
   "http_addr", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
   "max_request_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "log", "log_format", "cloud_endpoints",
   "edge_id", "advertise_addr", "etcd", "nats", "cluster_secret", "mesh_heartbeat", "mesh_dead_after",
-  "attempts_header",
+  "attempts_header", "access_log",
 ] as const;
 
 export function registerEdgeCommand(program: Command): void {
@@ -64,18 +66,20 @@ export function registerEdgeCommand(program: Command): void {
     .option("--max-header-size <size>", "largest request head accepted (default 16KiB)")
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 10s)")
     .option("--data-connections <n>", "data connections each agent opens (default 1; 2-4 spread TCP stalls on lossy links)")
-    .option("--attempts-header", "add Onramp-Attempts (how many pool members a request was sent to) to every proxied response");
+    .option("--attempts-header", "add Onramp-Attempts (how many pool members a request was sent to) to every proxied response")
+    .option("--no-access-log", "do not log one line per request (logged at info level by default)");
   addRegistryApiFlags(command, `serve the registry API here; '' disables (default ${DEFAULT_API_ADDR} when alone, off in a mesh: run onramp registry)`);
   addLogFlags(command, "info")
     .action(async (flags: EdgeFlags, command: Command) => {
       const options = edgeOptionsFrom(flags, command);
       const logger = loggerFrom(logFlagsOf(flags, command), "edge", "info");
+      const tracing = tracingFromEnv("onramp-edge");
       // Alone, the edge's registry and access source share one in-memory store, which
       // createEmbeddedBackends() also returns (`store`) for the embedded registry API to serve
       // over with createMemoryControlStore(store); in a mesh, both are on etcd.
       const mesh = await meshFrom(flags, command, options, logger);
       const embedded = mesh ? undefined : createEmbeddedBackends();
-      const edge = createEdge({ ...options, ...(mesh?.backends ?? embedded!.backends), logger });
+      const edge = createEdge({ ...options, ...(mesh?.backends ?? embedded!.backends), logger, tracing });
       await edge.start();
       // The registry API: alone, over the edge's own in-memory state (on by default, loopback);
       // in a mesh only when asked for, over etcd (usually `onramp registry` runs it).
@@ -95,6 +99,7 @@ export function registerEdgeCommand(program: Command): void {
         await api?.close();
         await apiStore?.close();
         await edge.close();
+        await tracing?.shutdown();
       });
     });
 }
@@ -164,6 +169,7 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     drainTimeoutMs: duration("drainTimeout", "drain_timeout", "--drain-timeout"),
     dataConnections: dataConnections === undefined ? undefined : Number(dataConnections),
     attemptsHeader: Boolean(pick<boolean>("attemptsHeader", "attempts_header")),
+    accessLog: pick<boolean>("accessLog", "access_log") !== false,
     cloudEndpoints: cloudEndpointsFrom(config.cloud_endpoints, flags.config ?? "config"),
   };
 }

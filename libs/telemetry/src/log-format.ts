@@ -1,6 +1,6 @@
 /**
  * Line formats for pino's JSON records, for people rather than log shippers: `logfmt`
- * (key=value, as Heroku and Grafana Loki read it) and `term` (time, level, name, message, fields).
+ * (key=value, as Heroku and Grafana Loki read it) and `pretty` (time, level, name, message, fields).
  * Our own, so the CLI needs no pino-pretty.
  */
 

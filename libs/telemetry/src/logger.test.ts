@@ -36,7 +36,7 @@ describe("log formats", () => {
     expect(formatLogfmt({ level: 50, time: TIME, msg: "failed", err })).toBe('time=2026-01-02T03:04:05.678Z level=error msg=failed err="boom here"');
   });
 
-  it("term: local time, level, name: message, fields; no pid; the stack of an error underneath", () => {
+  it("pretty: local time, level, name: message, fields; no pid; the stack of an error underneath", () => {
     const d = new Date(TIME);
     const two = (n: number) => String(n).padStart(2, "0");
     const clock = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.678`;
@@ -64,7 +64,7 @@ describe("createLogger", () => {
     expect(JSON.parse(lines[1]!)).toMatchObject({ level: 30, name: "edge", http: "127.0.0.1:8080", msg: "edge ready", pid: process.pid });
   });
 
-  it("writes logfmt and term lines when asked", async () => {
+  it("writes logfmt and pretty lines when asked", async () => {
     const logfmt = newFile();
     const a = createLogger({ name: "agent", destination: { file: logfmt }, format: "logfmt" });
     a.warn({ edge: "e:1" }, "lost the edge");
@@ -72,7 +72,7 @@ describe("createLogger", () => {
     expect(readFileSync(logfmt, "utf8")).toMatch(/^time=\S+Z level=warn name=agent msg="lost the edge" pid=\d+ edge=e:1\n$/);
 
     const term = newFile();
-    const t = createLogger({ name: "agent", destination: { file: term }, format: "term" });
+    const t = createLogger({ name: "agent", destination: { file: term }, format: "pretty" });
     t.error({ code: "AUTH_FAILED" }, "stopping");
     await flushed(t);
     // Not a terminal, so no color even in the term format.

@@ -9,7 +9,7 @@ export type { Logger };
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 
 /** How each line is written: pino's JSON, logfmt, or a terminal line (see log-format.ts). */
-export type LogFormat = "json" | "logfmt" | "term";
+export type LogFormat = "json" | "logfmt" | "pretty";
 
 /** Where log lines go: a standard stream, or a file they are appended to. */
 export type LogDestination = "stderr" | "stdout" | { file: string };
@@ -26,8 +26,8 @@ export interface LoggerOptions {
    */
   destination?: LogDestination;
   /**
-   * Default `term` when the destination is a terminal, else `json`: a person reads the one, log
-   * shippers and `jq` the other. `term` is colored on a terminal unless NO_COLOR is set.
+   * Default `pretty` when the destination is a terminal, else `json`: a person reads the one, log
+   * shippers and `jq` the other. `pretty` is colored on a terminal unless NO_COLOR is set.
    */
   format?: LogFormat;
 }
@@ -41,7 +41,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const destination = options.destination ?? "stderr";
   const writer = writerFor(destination);
   const tty = typeof destination === "string" && isatty(destination === "stdout" ? 1 : 2);
-  const format = options.format ?? (tty ? "term" : "json");
+  const format = options.format ?? (tty ? "pretty" : "json");
   const pinoOptions = { level: options.level ?? "info", name: options.name, base: { pid: process.pid } };
   if (format === "json") return pino(pinoOptions, writer);
   const color = tty && !process.env.NO_COLOR;

@@ -3,8 +3,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 /** The edge's Prometheus metrics, registered on a registry of their own (not the global one). */
 export interface EdgeMetrics {
   readonly registry: Registry;
-  readonly requests: Counter<"code" | "error_code">;
-  readonly requestDuration: Histogram;
+  readonly requests: Counter<"endpoint" | "code" | "error_code">;
+  readonly requestDuration: Histogram<"endpoint">;
+  /** Requests a traffic policy answered itself with an Onramp error (rate limited, IP denied, JWT rejected, …). */
+  readonly policyRejections: Counter<"endpoint" | "error_code">;
+  /** The endpoint label for a URL: the URL itself for the first `MAX_ENDPOINT_LABELS` seen, then "other". */
+  readonly endpointLabel: (url: string) => string;
   readonly activeRequests: Gauge;
   readonly bytes: Counter<"direction">;
   readonly sessions: Gauge;
@@ -23,13 +27,14 @@ export function createEdgeMetrics(): EdgeMetrics {
     registry,
     requests: new Counter({
       name: "onramp_edge_http_requests_total",
-      help: "HTTP requests answered by the edge, by status code and Onramp error code (empty when the upstream answered).",
-      labelNames: ["code", "error_code"],
+      help: "HTTP requests answered by the edge, by endpoint URL (empty when no endpoint matched the Host), status code and Onramp error code (empty when the upstream answered).",
+      labelNames: ["endpoint", "code", "error_code"],
       registers: [registry],
     }),
     requestDuration: new Histogram({
       name: "onramp_edge_http_request_duration_seconds",
-      help: "Time from request head received to response head sent.",
+      help: "Time from request head received to the end of the response, by endpoint URL.",
+      labelNames: ["endpoint"],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
@@ -61,11 +66,35 @@ export function createEdgeMetrics(): EdgeMetrics {
       labelNames: ["reason"],
       registers: [registry],
     }),
+    policyRejections: new Counter({
+      name: "onramp_edge_policy_rejections_total",
+      help: "Requests a traffic policy answered itself with an Onramp error (e.g. RATE_LIMITED, IP_DENIED, JWT_INVALID), by endpoint URL and error code.",
+      labelNames: ["endpoint", "error_code"],
+      registers: [registry],
+    }),
+    endpointLabel: boundedLabel(MAX_ENDPOINT_LABELS),
     memberHealth: new Counter({
       name: "onramp_edge_member_health_changes_total",
       help: "Health changes of this edge's own pool members, as their agents' upstream health checks report them.",
       labelNames: ["healthy"],
       registers: [registry],
     }),
+  };
+}
+
+/**
+ * Distinct endpoint URLs used as label values, per process. An edge serving random URLs that come
+ * and go would otherwise grow its series without bound; past this many, URLs count as "other".
+ */
+export const MAX_ENDPOINT_LABELS = 500;
+
+/** Maps values to themselves until `max` distinct ones were seen, then new ones to "other". */
+export function boundedLabel(max: number): (value: string) => string {
+  const seen = new Set<string>();
+  return (value) => {
+    if (seen.has(value)) return value;
+    if (seen.size >= max) return "other";
+    seen.add(value);
+    return value;
   };
 }

@@ -5,7 +5,7 @@ import { OTLPTraceExporter as GrpcExporter } from "@opentelemetry/exporter-trace
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 
-export { SpanKind, SpanStatusCode, type Attributes, type Span };
+export { SpanKind, SpanStatusCode, type Attributes, type Span, type SpanExporter };
 
 /** The OTLP wire formats the standard variable `OTEL_EXPORTER_OTLP_PROTOCOL` names. */
 export type OtlpProtocol = "http/protobuf" | "http/json" | "grpc";
@@ -40,9 +40,19 @@ export class Tracing {
   static fromEnv(defaultServiceName: string, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
     const settings = tracingSettings(defaultServiceName, env);
     if (!settings) return undefined;
+    return Tracing.withExporter(settings, exporterFor(settings.protocol));
+  }
+
+  /** Tracing that hands finished spans to `exporter` in batches (embedders, tests); sampling and resource from the environment as above. */
+  static withExporter(settings: TracingSettings, exporter: SpanExporter): Tracing {
     const resource: Resource = resourceFromAttributes({ "service.name": settings.serviceName }).merge(detectResources({ detectors: [envDetector] }));
-    const provider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporterFor(settings.protocol))] });
+    const provider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
     return new Tracing(provider, provider.getTracer("onramp"), settings);
+  }
+
+  /** Exports every finished span now. */
+  async flush(): Promise<void> {
+    await this.provider.forceFlush();
   }
 
   /**

@@ -26,6 +26,7 @@ import { PolicyFlow } from "./policy-flow.js";
 import { RandomUrls } from "./random-urls.js";
 import { resolveEdgeOptions, type EdgeOptions, type HostPort, type ResolvedEdgeOptions } from "./options.js";
 import { RelayClient } from "./relay-client.js";
+import { RequestTelemetry } from "./request-telemetry.js";
 import { acceptRelayConnection } from "./relay-server.js";
 import { RoutingTable } from "./routing-table.js";
 
@@ -76,6 +77,7 @@ export class Edge {
   private routing: MeshRouting | undefined;
   private binds: LocalBinds | undefined;
   private relay: RelayClient | undefined;
+  private readonly telemetry: RequestTelemetry;
   private gossip: Gossip | undefined;
   private watch: RegistryWatch | undefined;
   private edgeIdValue: string | undefined;
@@ -91,7 +93,8 @@ export class Edge {
     this.bus = this.options.bus ?? createInProcessBus();
     this.policyRuntime = createPolicyRuntime(this.options.rateLimits ? { rateLimits: this.options.rateLimits } : {});
     this.table = new RoutingTable(this.options.region);
-    const proxy = new HttpProxy(this.table, this.options, this.metrics, logger);
+    this.telemetry = new RequestTelemetry(this.metrics, logger, this.options.tracing, this.options.region, { accessLog: this.options.accessLog });
+    const proxy = new HttpProxy(this.table, this.options, this.telemetry, logger);
     proxy.policies = new PolicyFlow(proxy, this.table, this.policyRuntime, this.options.region, logger, this.connections);
     // Cloud endpoints are checked now, so a bad config fails before anything listens.
     this.options.cloudEndpoints.forEach((c, i) => this.compileCloudEndpoint(c, i));
@@ -143,6 +146,7 @@ export class Edge {
         relay: (socket) =>
           acceptRelayConnection(socket, {
             edgeId: this.edgeId,
+            tracing: this.options.tracing,
             clusterSecret: this.options.clusterSecret,
             sessionFor: (bindId) => this.binds?.sessionFor(bindId),
             mux: this.options.mux,
@@ -186,6 +190,7 @@ export class Edge {
     const admin = this.admin && o.adminAddr ? await listen(this.admin, o.adminAddr, "admin") : undefined;
     const advertise = o.advertiseAddr ?? advertiseOf(agent);
     const edgeId = (this.edgeIdValue = o.edgeId ?? derivedEdgeId(http, agent));
+    this.telemetry.edgeId = edgeId;
     this.addressesValue = { http, agent, admin, advertise };
     try {
       await this.joinMesh(edgeId, advertise, http);

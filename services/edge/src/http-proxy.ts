@@ -3,6 +3,7 @@ import { creditedWriter, decodeResponseHead, decodeTrailers, encodeRequestHead, 
 import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
 import type { RequestResult } from "@onramp/balancer";
 import type { EdgeMetrics, Logger } from "@onramp/telemetry";
+import type { AttemptTrace, RequestRecord, RequestTelemetry } from "./request-telemetry.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex, Writable } from "node:stream";
 import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
@@ -46,7 +47,7 @@ export interface ForwardHooks {
 
 /** Takes requests whose endpoint or member has a traffic policy. */
 export interface PolicyHandler {
-  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route | undefined, expectContinue: boolean): void;
+  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route | undefined, expectContinue: boolean, record: RequestRecord): void;
   handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Route | undefined): void;
 }
 
@@ -59,35 +60,38 @@ export class HttpProxy {
   policies: PolicyHandler | undefined;
 
   private readonly budget = new RetryBudget();
+  private readonly metrics: EdgeMetrics;
 
   constructor(
     private readonly table: RoutingTable,
     private readonly options: HttpProxyOptions,
-    private readonly metrics: EdgeMetrics,
+    readonly telemetry: RequestTelemetry,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.metrics = telemetry.metrics;
+  }
 
   handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
-    const started = performance.now();
     res.sendDate = false; // the upstream's Date header is forwarded as is
-    res.once("finish", () => this.record(res, started));
+    const record = this.telemetry.begin(req, res);
     let endpoint: EdgeEndpoint | undefined;
     let route: Route | undefined;
     try {
       if (contentLength(req) > this.options.maxRequestBodyBytes) throw this.tooLarge();
       endpoint = resolveEndpoint(this.table, req.headers.host);
+      record.endpoint = endpoint.url.url;
       if (!endpoint.cloudPolicy) route = pickRoute(endpoint);
     } catch (err) {
-      if (err instanceof RouteQueued) return void this.handleQueued(req, res, endpoint!, expectContinue);
+      if (err instanceof RouteQueued) return void this.handleQueued(req, res, endpoint!, expectContinue, record);
       // A refused body is never read: close the connection rather than drain it.
       sendError(res, OnrampError.from(err, ErrorCode.Internal), hasBody(req));
       return;
     }
-    this.dispatch(req, res, endpoint, route, expectContinue);
+    this.dispatch(req, res, endpoint, route, expectContinue, record);
   }
 
   /** No member could take the request yet (a relay is being dialled): waits briefly for one. */
-  private async handleQueued(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, expectContinue: boolean): Promise<void> {
+  private async handleQueued(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, expectContinue: boolean, record: RequestRecord): Promise<void> {
     let route: Route;
     try {
       route = await routeWhenReady(this.table, endpoint);
@@ -96,16 +100,16 @@ export class HttpProxy {
       return;
     }
     if (res.destroyed) return route.release();
-    this.dispatch(req, res, endpoint, route, expectContinue);
+    this.dispatch(req, res, endpoint, route, expectContinue, record);
   }
 
-  private dispatch(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route | undefined, expectContinue: boolean): void {
+  private dispatch(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route | undefined, expectContinue: boolean, record: RequestRecord): void {
     if (this.policies && (endpoint.cloudPolicy || route?.member.policy)) {
-      this.policies.handle(req, res, endpoint, route, expectContinue);
+      this.policies.handle(req, res, endpoint, route, expectContinue, record);
       return;
     }
     if (expectContinue) res.writeContinue();
-    this.forward(req, res, endpoint, route!, shapeOf(req), undefined);
+    this.forward(req, res, endpoint, route!, shapeOf(req), undefined, record);
   }
 
   /**
@@ -113,7 +117,7 @@ export class HttpProxy {
    * before any response head, while the body is still whole here, goes to another member of the
    * pool (see retry-policy.ts), within the retry budget.
    */
-  forward(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, first: Route, shape: RequestShape, hooks: ForwardHooks | undefined): void {
+  forward(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, first: Route, shape: RequestShape, hooks: ForwardHooks | undefined, record: RequestRecord): void {
     const declared = contentLength(req);
     const head = {
       ...shape,
@@ -134,6 +138,7 @@ export class HttpProxy {
     /** Created at the first body chunk, once the sink (the response, or a compressor) is settled. */
     let write: ((chunk: Buffer) => void) | undefined;
     let deferred: Array<() => void> | undefined;
+    let attempt: AttemptTrace | undefined;
 
     const finish = (result: number | "error") => {
       if (finished) return;
@@ -142,7 +147,9 @@ export class HttpProxy {
       hooks?.settled?.(result);
     };
     const open = (endStream: boolean): MuxStream => {
-      const bytes = encodeRequestHead(inlineBody ? { ...head, bindId: route.member.bindId, body: inlineBody } : { ...head, bindId: route.member.bindId });
+      attempt = this.telemetry.attempt(record, route, endpoint.url.url);
+      const traceparent = attempt.traceparent;
+      const bytes = encodeRequestHead(inlineBody ? { ...head, bindId: route.member.bindId, traceparent, body: inlineBody } : { ...head, bindId: route.member.bindId, traceparent });
       return (stream = route.opener.openStream(bytes, endStream, handler));
     };
     /** Sends the request again to another member when that is safe and the budget allows. */
@@ -186,6 +193,7 @@ export class HttpProxy {
       }
     };
     const startBody = (body: Uint8Array, endStream: boolean) => {
+      record.bytesOut += body.length;
       if (endStream) sink.end(body.length > 0 ? body : undefined);
       else if (body.length > 0) sink.write(body);
     };
@@ -213,6 +221,7 @@ export class HttpProxy {
       onHead: (payload, endStream) => {
         responded = true;
         const response = decodeResponseHead(payload);
+        attempt?.end(response.status, undefined);
         this.outcome(endpoint, route, response.status >= 500 ? "5xx" : "success");
         if (!hooks?.response) {
           if (writeHead(response.status, response.statusText, response.headers)) startBody(response.body, endStream);
@@ -238,6 +247,7 @@ export class HttpProxy {
         if (deferred) return void deferred.push(() => handler.onData!(chunk));
         if (res.destroyed) return;
         this.metrics.bytes.inc({ direction: "response" }, chunk.length);
+        record.bytesOut += chunk.length;
         (write ??= creditedWriter(stream!, sink))(chunk);
       },
       onEnd: (trailers) => {
@@ -248,7 +258,10 @@ export class HttpProxy {
       },
       onReset: (code, message) => {
         if (deferred) return void deferred.push(() => handler.onReset!(code, message));
-        if (!responded) this.outcome(endpoint, route, failureOf(code));
+        if (!responded) {
+          attempt?.end(undefined, code);
+          this.outcome(endpoint, route, failureOf(code));
+        }
         if (retry(code, message)) return;
         if (this.options.attemptsHeader && !res.headersSent) res.setHeader("onramp-attempts", String(attempts));
         sendError(res, new OnrampError(code, message));
@@ -266,16 +279,17 @@ export class HttpProxy {
         if (res.destroyed) return finish("error");
         inlineBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         this.metrics.bytes.inc({ direction: "request" }, inlineBody.length);
+        record.bytesIn = inlineBody.length;
         open(true);
       });
       return;
     }
     streamedBody = true;
-    this.pumpBody(req, res, open(false));
+    this.pumpBody(req, res, open(false), record);
   }
 
   /** Streams the client's body to the agent, pausing the client while the stream has no credit. */
-  private pumpBody(req: IncomingMessage, res: ServerResponse, stream: MuxStream): void {
+  private pumpBody(req: IncomingMessage, res: ServerResponse, stream: MuxStream, record: RequestRecord): void {
     let received = 0;
     stream.handler.onWritable = () => req.resume();
     req.on("data", (chunk: Buffer) => {
@@ -287,6 +301,7 @@ export class HttpProxy {
         return;
       }
       this.metrics.bytes.inc({ direction: "request" }, chunk.length);
+      record.bytesIn = received;
       if (!stream.write(chunk)) req.pause();
     });
     req.on("end", () => stream.end());
@@ -308,11 +323,6 @@ export class HttpProxy {
     return new OnrampError(ErrorCode.BodyTooLarge, `the request body is larger than the edge accepts (${this.options.maxRequestBodyBytes} bytes)`);
   }
 
-  private record(res: ServerResponse, started: number): void {
-    const errorCode = res.getHeader("onramp-error-code");
-    this.metrics.requests.inc({ code: res.statusCode, error_code: typeof errorCode === "string" ? errorCode : "" });
-    this.metrics.requestDuration.observe((performance.now() - started) / 1000);
-  }
 }
 
 /** How a failed attempt counts for outlier detection; undefined when it says nothing about the member. */

@@ -3,7 +3,7 @@ import type { Bus } from "@onramp/mesh";
 import type { MuxOptions } from "@onramp/mux";
 import type { RateLimitStore } from "@onramp/policy";
 import { isValidId, type Registry } from "@onramp/registry";
-import { silentLogger, type Logger } from "@onramp/telemetry";
+import { silentLogger, type Logger, type Tracing } from "@onramp/telemetry";
 import type { AccessSource } from "./access-control.js";
 
 /** Everything an edge can be told. Only `authtokens` (or `allowAnyToken`) is required. */
@@ -83,6 +83,10 @@ export interface EdgeOptions {
    * sent to (1 unless it was retried). Default off: it tells clients about the pool.
    */
   attemptsHeader?: boolean;
+  /** One `request` line per request at info level (method, host, path, status, duration, bytes, member, trace id, …). Default on. */
+  accessLog?: boolean;
+  /** Spans for every request (OpenTelemetry). Default none: tracing is off and costs nothing. */
+  tracing?: Tracing;
   mux?: MuxOptions;
   logger?: Logger;
 }
@@ -121,6 +125,8 @@ export interface ResolvedEdgeOptions {
   drainTimeoutMs: number;
   cloudEndpoints: CloudEndpointConfig[];
   attemptsHeader: boolean;
+  accessLog: boolean;
+  tracing: Tracing | undefined;
   mux: MuxOptions;
   logger: Logger;
 }
@@ -166,6 +172,8 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     drainTimeoutMs: integer("drainTimeoutMs", options.drainTimeoutMs ?? 10_000, 0),
     cloudEndpoints: options.cloudEndpoints ?? [],
     attemptsHeader: options.attemptsHeader ?? false,
+    accessLog: options.accessLog ?? true,
+    tracing: options.tracing,
     mux: options.mux ?? {},
     logger: options.logger ?? silentLogger(),
   };

@@ -12,7 +12,8 @@ import {
   type TcpContext,
 } from "@onramp/policy";
 import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
-import type { Logger } from "@onramp/telemetry";
+import type { Logger, Span } from "@onramp/telemetry";
+import type { RequestRecord, RequestTelemetry } from "./request-telemetry.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { resolveEndpoint, routeWhenReady, type EdgeEndpoint, type Route } from "./dispatch.js";
@@ -34,6 +35,8 @@ const MAX_INTERNAL_HOPS = 8;
  * phase may rewrite, replace or compress what comes back.
  */
 export class PolicyFlow implements PolicyHandler {
+  private readonly telemetry: RequestTelemetry;
+
   constructor(
     private readonly proxy: HttpProxy,
     private readonly table: RoutingTable,
@@ -41,26 +44,36 @@ export class PolicyFlow implements PolicyHandler {
     private readonly region: string,
     private readonly logger: Logger,
     private readonly connections: ClientConnections,
-  ) {}
+  ) {
+    this.telemetry = proxy.telemetry;
+  }
 
-  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route | undefined, expectContinue: boolean): void {
+  handle(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, route: Route | undefined, expectContinue: boolean, record: RequestRecord): void {
     const abort = new AbortController();
     // Only a client that left early cancels policy work (a JWKS wait); aborting on every normal
     // close would build a DOMException per request.
     res.once("close", () => {
       if (!res.writableFinished) abort.abort();
     });
-    this.start(req, endpoint, route, abort.signal, shapeOf(req), {
+    this.start(req, endpoint, route, abort.signal, shapeOf(req), record, {
       respond: (r) => writeReplacement(res, r, hasBody(req)),
       fail: (error) => sendError(res, error, hasBody(req)),
       close: () => req.socket.destroy(),
       forward: (target, targetRoute, request, policy, ctx, tickets) => {
         if (expectContinue) res.writeContinue();
         const respond = policy && ctx && policy.ruleCounts.on_http_response > 0;
-        this.proxy.forward(req, res, target, targetRoute, shapeOfState(request), {
-          settled: (result) => settle(tickets, result),
-          response: respond ? (head) => this.responsePhase(policy, ctx, head, target) : undefined,
-        });
+        this.proxy.forward(
+          req,
+          res,
+          target,
+          targetRoute,
+          shapeOfState(request),
+          {
+            settled: (result) => settle(tickets, result),
+            response: respond ? (head) => this.responsePhase(policy, ctx, head, target, record) : undefined,
+          },
+          record,
+        );
       },
     });
   }
@@ -69,7 +82,7 @@ export class PolicyFlow implements PolicyHandler {
   handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Route | undefined): void {
     const abort = new AbortController();
     socket.once("close", () => abort.abort());
-    this.start(req, endpoint, route, abort.signal, shapeOf(req, true), {
+    this.start(req, endpoint, route, abort.signal, shapeOf(req, true), undefined, {
       respond: (r) => writeRawResponse(socket, r),
       fail: (error) => writeRawError(socket, error),
       close: () => socket.destroy(),
@@ -80,8 +93,8 @@ export class PolicyFlow implements PolicyHandler {
     });
   }
 
-  private start(req: IncomingMessage, endpoint: EdgeEndpoint, route: Route | undefined, signal: AbortSignal, shape: RequestShape, exchange: Exchange): void {
-    const x: PolicyExchange = { req, signal, request: requestState(req, shape), hops: 0, tickets: [], exchange };
+  private start(req: IncomingMessage, endpoint: EdgeEndpoint, route: Route | undefined, signal: AbortSignal, shape: RequestShape, record: RequestRecord | undefined, exchange: Exchange): void {
+    const x: PolicyExchange = { req, signal, request: requestState(req, shape), hops: 0, tickets: [], exchange, record };
     this.run(x, endpoint, route).catch((err: unknown) => {
       route?.release();
       settle(x.tickets, "error");
@@ -108,7 +121,8 @@ export class PolicyFlow implements PolicyHandler {
       return;
     }
     const ctx = createRequestContext({ conn, endpoint: endpointInfo, request: x.request });
-    let outcome: RequestOutcome = await policy.onHttpRequest(ctx, this.runtime, x.signal);
+    const span = x.record && this.telemetry.child(x.record, "policy on_http_request", { "onramp.endpoint.url": endpoint.url.url });
+    let outcome: RequestOutcome = await policy.onHttpRequest(ctx, this.runtime, x.signal).finally(() => span?.end());
     for (;;) {
       this.log(outcome.logs, endpoint);
       tickets.push(...outcome.circuitBreakers);
@@ -116,6 +130,7 @@ export class PolicyFlow implements PolicyHandler {
         case "respond":
           route?.release();
           settle(tickets, outcome.status);
+          if (outcome.code) this.rejected(endpoint, outcome.code, span);
           exchange.respond({ status: outcome.status, headers: flatten(outcome.headers), body: outcome.body, code: outcome.code });
           return;
         case "close":
@@ -147,6 +162,7 @@ export class PolicyFlow implements PolicyHandler {
           }
           x.hops++;
           x.request = ctx.request;
+          if (x.record) this.telemetry.hop(x.record, `forward-internal ${target.url.url}`, { "onramp.endpoint.url": target.url.url });
           return this.run(x, target, targetRoute);
         }
       }
@@ -167,12 +183,14 @@ export class PolicyFlow implements PolicyHandler {
     return true;
   }
 
-  private async responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint): Promise<ResponseDecision> {
+  private async responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint, record: RequestRecord): Promise<ResponseDecision> {
     const info = { statusCode: head.status, headers: toMap(head.headers) };
-    const outcome = await policy.onHttpResponse(ctx, info, this.runtime);
+    const span = this.telemetry.child(record, "policy on_http_response", { "onramp.endpoint.url": endpoint.url.url });
+    const outcome = await policy.onHttpResponse(ctx, info, this.runtime).finally(() => span?.end());
     this.log(outcome.logs, endpoint);
     if (outcome.kind === "close") return { kind: "close" };
     if (outcome.kind === "respond") {
+      if (outcome.code) this.rejected(endpoint, outcome.code, span);
       return { kind: "replace", status: outcome.status, headers: flatten(outcome.headers), body: outcome.body, code: outcome.code };
     }
     return {
@@ -182,6 +200,12 @@ export class PolicyFlow implements PolicyHandler {
       headers: flatten(info.headers),
       compress: outcome.compress?.encoding,
     };
+  }
+
+  /** A policy answered with an Onramp error (rate limited, denied, JWT rejected, …): counted by endpoint and code. */
+  private rejected(endpoint: EdgeEndpoint, code: ErrorCode, span: Span | undefined): void {
+    this.telemetry.metrics.policyRejections.inc({ endpoint: this.telemetry.metrics.endpointLabel(endpoint.url.url), error_code: code });
+    span?.setAttribute("onramp.error.code", code);
   }
 
   private internalEndpoint(url: string): EdgeEndpoint {
@@ -217,6 +241,8 @@ interface PolicyExchange {
   /** Circuit-breaker tickets to settle with the outcome. */
   readonly tickets: CircuitBreakerTicket[];
   readonly exchange: Exchange;
+  /** What the access log, metrics and spans record; undefined for upgrades. */
+  readonly record: RequestRecord | undefined;
 }
 
 /** How the outcome of a policy reaches the client: an HTTP response or a raw upgrade socket. */

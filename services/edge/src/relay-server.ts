@@ -1,6 +1,6 @@
 import { ErrorCode } from "@onramp/errors";
-import { decodeRequestHead, MuxConnection, spliceStreams, type MuxOptions, type MuxStream } from "@onramp/mux";
-import type { Logger } from "@onramp/telemetry";
+import { decodeRequestHead, decodeResponseHead, encodeRequestHead, MuxConnection, spliceStreams, type MuxOptions, type MuxStream } from "@onramp/mux";
+import { endSpan, SpanKind, traceparentOf, type Logger, type Span, type Tracing } from "@onramp/telemetry";
 import type { Socket } from "node:net";
 import type { AgentSession } from "./agent-session.js";
 import { acceptorHello, verifyHello } from "./relay-auth.js";
@@ -14,6 +14,8 @@ export interface RelayServerOptions {
   mux: MuxOptions;
   handshakeTimeoutMs: number;
   logger: Logger;
+  /** A server span per relayed request, under the sending edge's span; undefined: heads pass untouched. */
+  tracing?: Tracing;
   onConnection?(connection: MuxConnection): void;
 }
 
@@ -49,26 +51,78 @@ export function acceptRelayConnection(socket: Socket, options: RelayServerOption
   };
 }
 
-function relayStream(inbound: MuxStream, head: Buffer, endStream: boolean, options: RelayServerOptions): void {
-  let bindId: string;
+function relayStream(inbound: MuxStream, headBytes: Buffer | Uint8Array, endStream: boolean, options: RelayServerOptions): void {
+  let head;
   try {
-    bindId = decodeRequestHead(head).bindId;
+    head = decodeRequestHead(headBytes);
   } catch {
     inbound.reset(ErrorCode.ProtocolError, "undecodable request head");
     return;
   }
+  const bindId = head.bindId;
+  let span: Span | undefined;
+  if (options.tracing) {
+    span = options.tracing.start("relay", SpanKind.SERVER, head.traceparent || undefined, {
+      "http.request.method": head.method,
+      "onramp.edge.id": options.edgeId,
+      "onramp.endpoint.id": head.endpointId,
+      "onramp.bind.id": bindId,
+    });
+    // The agent's span goes under this edge's: the head is re-encoded with this span as the parent.
+    headBytes = encodeRequestHead({ ...head, traceparent: traceparentOf(span) });
+  }
   const connection = options.sessionFor(bindId)?.pickConnection();
   if (!connection) {
     inbound.reset(ErrorCode.EndpointOffline, `the agent is no longer connected to edge ${options.edgeId}`);
+    if (span) endSpan(span, undefined, ErrorCode.EndpointOffline, true);
     return;
   }
   let outbound: MuxStream;
   try {
-    outbound = connection.openStream(head, endStream, {});
+    outbound = connection.openStream(headBytes, endStream, {});
   } catch {
     // Never sent to the agent: safe for the other edge to retry elsewhere, whatever the method.
     inbound.reset(ErrorCode.EndpointOffline, `the agent's connection to edge ${options.edgeId} is closing`);
+    if (span) endSpan(span, undefined, ErrorCode.EndpointOffline, true);
     return;
   }
   spliceStreams(inbound, outbound);
+  if (span) traceSplice(span, inbound, outbound);
+}
+
+/** Ends the relay span when the exchange ends: the response done, or either side reset. */
+function traceSplice(span: Span, inbound: MuxStream, outbound: MuxStream): void {
+  let status: number | undefined;
+  let ended = false;
+  const end = (code: string | undefined) => {
+    if (ended) return;
+    ended = true;
+    endSpan(span, status, code, true);
+  };
+  const out = outbound.handler;
+  const onHead = out.onHead!;
+  const onEnd = out.onEnd!;
+  const onReset = out.onReset!;
+  const inReset = inbound.handler.onReset!;
+  out.onHead = (payload, endStream) => {
+    onHead(payload, endStream);
+    try {
+      status = decodeResponseHead(payload).status;
+    } catch {
+      // The agent's problem is the other edge's to report; the span just has no status.
+    }
+    if (endStream) end(undefined);
+  };
+  out.onEnd = (trailers) => {
+    onEnd(trailers);
+    end(undefined);
+  };
+  out.onReset = (code, message) => {
+    onReset(code, message);
+    end(code);
+  };
+  inbound.handler.onReset = (code, message) => {
+    inReset(code, message);
+    end(code);
+  };
 }

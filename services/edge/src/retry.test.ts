@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseEndpointUrl } from "./endpoint-url.js";
 import { answerOk, fakeAgentConnection, type FakeAgentBehaviour } from "./fake-agent.js";
+import { RequestTelemetry } from "./request-telemetry.js";
 import { HttpProxy } from "./http-proxy.js";
 import { RetryBudget } from "./retry-policy.js";
 import { RoutingTable, type Member } from "./routing-table.js";
@@ -36,7 +37,8 @@ async function proxyWith(options: { attemptsHeader?: boolean }, ...behaviours: F
     table.addMember(url, true, member);
   }
   const metrics = createEdgeMetrics();
-  const proxy = new HttpProxy(table, { maxRequestBodyBytes: 1 << 20, inlineBodyBytes: 16 * 1024, ...options }, metrics, silentLogger());
+  const telemetry = new RequestTelemetry(metrics, silentLogger(), undefined, "r", { accessLog: false });
+  const proxy = new HttpProxy(table, { maxRequestBodyBytes: 1 << 20, inlineBodyBytes: 16 * 1024, ...options }, telemetry, silentLogger());
   const server: Server = createServer((req, res) => proxy.handle(req, res, false));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   closers.push(() => server.close());

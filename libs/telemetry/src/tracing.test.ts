@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { parseTraceparent, traceIdOf, tracingSettings } from "./tracing.js";
+
+describe("tracingSettings", () => {
+  it("is off unless an OTLP endpoint is set, and off when the SDK or the exporter is disabled", () => {
+    expect(tracingSettings("onramp-edge", {})).toBeUndefined();
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" };
+    expect(tracingSettings("onramp-edge", { ...endpoint, OTEL_SDK_DISABLED: "true" })).toBeUndefined();
+    expect(tracingSettings("onramp-edge", { ...endpoint, OTEL_TRACES_EXPORTER: "none" })).toBeUndefined();
+    expect(tracingSettings("onramp-edge", { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://c:4318/v1/traces" })?.endpoint).toBe("http://c:4318/v1/traces");
+  });
+
+  it("defaults to http/protobuf and the given service name; OTEL_SERVICE_NAME wins", () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" };
+    expect(tracingSettings("onramp-agent", endpoint)).toEqual({ protocol: "http/protobuf", endpoint: "http://127.0.0.1:4318", serviceName: "onramp-agent" });
+    expect(tracingSettings("onramp-agent", { ...endpoint, OTEL_SERVICE_NAME: "shop-tunnel", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })).toMatchObject({ protocol: "grpc", serviceName: "shop-tunnel" });
+    expect(tracingSettings("x", { ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json" })?.protocol).toBe("http/json");
+  });
+
+  it("names the variable when the protocol is unknown", () => {
+    expect(() => tracingSettings("x", { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c", OTEL_EXPORTER_OTLP_PROTOCOL: "http/xml" })).toThrow(
+      "OTEL_EXPORTER_OTLP_PROTOCOL=http/xml is not an OTLP protocol; use http/protobuf (the default), http/json or grpc",
+    );
+  });
+});
+
+describe("parseTraceparent", () => {
+  it("reads a W3C traceparent and refuses malformed or all-zero ids", () => {
+    expect(parseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")).toEqual({
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+      spanId: "b7ad6b7169203331",
+      traceFlags: 1,
+      isRemote: true,
+    });
+    expect(parseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")?.traceFlags).toBe(0);
+    expect(parseTraceparent("00-00000000000000000000000000000000-b7ad6b7169203331-01")).toBeUndefined();
+    expect(parseTraceparent("00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01")).toBeUndefined();
+    expect(parseTraceparent("ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")).toBeUndefined();
+    expect(parseTraceparent("00-0af7651916cd43dd-b7ad6b7169203331-01")).toBeUndefined();
+    expect(traceIdOf(undefined)).toBe("");
+    expect(traceIdOf("garbage")).toBe("");
+  });
+});
