@@ -3,7 +3,7 @@
 // the mesh part (etcd, NATS, three edges; lib/mesh.mjs).
 // See bench/README.md for what each figure means and how it is measured.
 //
-//   node bench/main.mjs [--quick] [--only onramp,nginx,...,mesh] [--skip rtt,memory,policy,mesh] [--repeat n]
+//   node bench/main.mjs [--quick] [--only onramp,nginx,...,mesh] [--skip rtt,memory,policy,observe,mesh] [--repeat n]
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { measureMesh } from "./lib/mesh.mjs";
 import { httpGet } from "./lib/http-get.mjs";
 import { renderMarkdown, summarize } from "./lib/report.mjs";
 import { measurePolicyOverhead } from "./lib/policy-overhead.mjs";
+import { measureObserveOverhead } from "./lib/observe-overhead.mjs";
 import { BENCH_DIR, startDirect, startNginx, startOnramp, startPipenet } from "./lib/targets.mjs";
 import { download, upload } from "./lib/transfer.mjs";
 import { runWrk } from "./lib/wrk.mjs";
@@ -91,6 +92,11 @@ try {
   if (!skip.has("policy") && only.includes("onramp")) {
     log("policy overhead: no policy vs a 10-rule policy");
     results.policy = await attempt(() => measurePolicyOverhead(ctx, SETTINGS.wrk, SETTINGS.repeat, log));
+  }
+
+  if (!skip.has("observe") && only.includes("onramp")) {
+    log("observability overhead: tracing, inspector and access log vs all off");
+    results.observe = await attempt(() => measureObserveOverhead(ctx, SETTINGS.wrk, SETTINGS.repeat, log));
   }
 
   if (!skip.has("memory") && only.includes("onramp")) {
@@ -238,7 +244,7 @@ async function medianHelloMs(base, host, n) {
 
 /** @param {string} message @returns {never} */
 function usage(message) {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only onramp,nginx,direct,pipenet,mesh] [--skip rtt,memory,policy,mesh] [--repeat n]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only onramp,nginx,direct,pipenet,mesh] [--skip rtt,memory,policy,observe,mesh] [--repeat n]\n`);
   process.exit(2);
 }
 

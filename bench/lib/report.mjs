@@ -43,6 +43,10 @@ export function summarize(results) {
     goal(`upload ≥ 50 MB/s at ${results.settings.rttMs} ms RTT`, rttUp, (v) => v >= 50, (v) => `${v.toFixed(1)} MB/s`),
     goal("a 10-rule policy keeps ≥ 90% of no-policy requests/s", results.policy?.error ? undefined : num(results.policy?.ratio), (v) => v >= 0.9,
       (v) => `${(v * 100).toFixed(0)}% (${fmtInt(results.policy.policyRps)} vs ${fmtInt(results.policy.noPolicyRps)} req/s)`),
+    goal("tracing at sampler 0.01 keeps ≥ 90% of requests/s", results.observe?.error ? undefined : num(results.observe?.ratios?.tracing001), (v) => v >= 0.9,
+      (v) => `${(v * 100).toFixed(0)}% (${fmtInt(results.observe.rps.tracing001)} vs ${fmtInt(results.observe.rps.off)} req/s)`),
+    goal("the inspector keeps ≥ 95% of requests/s", results.observe?.error ? undefined : num(results.observe?.ratios?.inspector), (v) => v >= 0.95,
+      (v) => `${(v * 100).toFixed(0)}% (${fmtInt(results.observe.rps.inspector)} vs ${fmtInt(results.observe.rps.off)} req/s)`),
   ];
   return { ...results, ratios, goals, meshGoals: results.mesh ? meshGoals(results.mesh) : undefined };
 }
@@ -125,6 +129,19 @@ export function renderMarkdown(r) {
       lines.push(`Policy overhead (onramp, \`GET /hello\` with a valid JWT and an API key, no policy and a 10-rule policy alternately${s.repeat > 1 ? `, median of ${s.repeat} runs each` : ""}): ` +
         `${fmtInt(p.noPolicyRps)} → ${fmtInt(p.policyRps)} req/s, **${(p.ratio * 100).toFixed(0)}%**` +
         (p.non2xx > 0 ? ` (warning: ${p.non2xx} non-2xx answers)` : "") + ".", "");
+    }
+  }
+
+  const o = r.observe;
+  if (o) {
+    if (o.error) lines.push(`Observability overhead: failed: ${oneLine(o.error)}`, "");
+    else {
+      const pct = (/** @type {number} */ v) => `${(v * 100).toFixed(0)}%`;
+      lines.push(`Observability overhead (onramp, \`GET /hello\`, variants alternately${s.repeat > 1 ? `, median of ${s.repeat} runs each` : ""}): all off ${fmtInt(o.rps.off)} req/s; ` +
+        `tracing at sampler 0.01 ${fmtInt(o.rps.tracing001)} (**${pct(o.ratios.tracing001)}**), at 1.0 ${fmtInt(o.rps.tracing1)} (${pct(o.ratios.tracing1)}); ` +
+        `inspector on ${fmtInt(o.rps.inspector)} (**${pct(o.ratios.inspector)}**); edge access log on ${fmtInt(o.rps.accessLog)} (${pct(o.ratios.accessLog)}). ` +
+        `Both processes exported ${(o.traceExport.bytes / 1024 / 1024).toFixed(1)} MiB of OTLP in ${o.traceExport.exports} requests to a local sink` +
+        (o.non2xx > 0 ? ` (warning: ${o.non2xx} non-2xx answers)` : "") + ".", "");
     }
   }
 

@@ -31,6 +31,9 @@ const PIPENET_DOMAIN = "pipenet.localhost";
  * @property {string} tmp scratch directory for this run
  * @property {number} [rttMs] round trip to inject between a tunnel's client and server (tunnels only)
  * @property {string} [policyFile] traffic policy for the onramp agent's endpoint (onramp only)
+ * @property {string[]} [edgeArgs] flags for `onramp edge` (default: --no-access-log, as nginx runs here)
+ * @property {string[]} [agentArgs] flags for `onramp http` (default: --inspect=false)
+ * @property {NodeJS.ProcessEnv} [env] environment of both onramp processes (e.g. OTEL_* for tracing)
  */
 
 /** @param {Context} ctx @returns {Promise<Target>} */
@@ -158,7 +161,7 @@ export async function startOnramp(ctx) {
   const procs = [];
   const stop = () => Promise.allSettled(procs.map((p) => p.stop())).then(() => {});
   try {
-    const edge = await startEdge();
+    const edge = await startEdge(ctx.edgeArgs, ctx.env);
     procs.push(edge.proc);
     let agentAddr = edge.agent;
     if (ctx.rttMs) {
@@ -172,7 +175,10 @@ export async function startOnramp(ctx) {
       args: [
         ONRAMP_BIN, "http", ctx.upstream, "--url", `http://${ONRAMP_HOST}`, "--edge", agentAddr, "--authtoken", AUTHTOKEN,
         ...(ctx.policyFile ? ["--traffic-policy-file", ctx.policyFile] : []),
+        // Like nginx's `access_log off` here; the observability bench measures what these cost.
+        ...(ctx.agentArgs ?? ["--inspect=false"]),
       ],
+      env: ctx.env,
       readyOn: "stdout",
       ready: (line) => line.startsWith("Forwarding "),
     });
@@ -190,12 +196,13 @@ export async function startOnramp(ctx) {
  * `onramp edge` on loopback with random ports; resolves with the addresses from its "edge ready" log line.
  * @returns {Promise<{ proc: import("./processes.mjs").Proc, http: string, agent: string, admin: string }>}
  */
-export async function startEdge() {
+export async function startEdge(extraArgs = ["--no-access-log"], env = undefined) {
   const { proc, info } = await startProcess({
     name: "onramp-edge",
     command: process.execPath,
+    env,
     args: [ONRAMP_BIN, "edge", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
-      "--domain", "bench.localhost", "--authtoken", AUTHTOKEN],
+      "--domain", "bench.localhost", "--authtoken", AUTHTOKEN, ...extraArgs],
     readyOn: "stderr",
     ready: (line) => {
       if (!line.includes('"edge ready"')) return undefined;

@@ -12,7 +12,7 @@ export interface EdgeProcess {
 export const TOKEN = "e2e-token";
 
 /** Starts `onramp edge` on loopback with random ports and waits for its "edge ready" log line. */
-export async function startEdge(extraArgs: string[] = [], name = "edge"): Promise<EdgeProcess> {
+export async function startEdge(extraArgs: string[] = [], name = "edge", env: Record<string, string> = {}): Promise<EdgeProcess> {
   const proc = startOnramp(name, [
     "edge",
     "--http-addr", "127.0.0.1:0",
@@ -22,7 +22,7 @@ export async function startEdge(extraArgs: string[] = [], name = "edge"): Promis
     "--domain", "e2e.localhost",
     "--authtoken", TOKEN,
     ...extraArgs,
-  ]);
+  ], env);
   const line = await proc.waitForLine("stderr", /"msg":"edge ready"/);
   const ready = JSON.parse(line) as { http: string; agent: string; admin: string };
   return { proc, http: ready.http, agent: ready.agent, admin: ready.admin, httpUrl: `http://${ready.http}` };

@@ -25,7 +25,7 @@ export interface MeshEdge extends EdgeProcess {
  * Starts etcd and NATS, then one edge per entry of `edges` (id → region), each edge on its own
  * NATS node. `configFor` may give an edge a YAML config (cloud endpoints).
  */
-export async function startMesh(edges: Record<string, string>, configFor: Record<string, string> = {}): Promise<Mesh> {
+export async function startMesh(edges: Record<string, string>, configFor: Record<string, string> = {}, env: Record<string, string> = {}): Promise<Mesh> {
   const [etcd, nats] = await Promise.all([startEtcd(), startNatsCluster(3)]);
   const started: Record<string, MeshEdge> = {};
   const dir = mkdtempSync(join(tmpdir(), "onramp-mesh-"));
@@ -37,7 +37,7 @@ export async function startMesh(edges: Record<string, string>, configFor: Record
       writeFileSync(file, configFor[id]!);
       extra.push("--config", file);
     }
-    started[id] = await startMeshEdge(id, region, etcd.url, nats.urls[i++ % nats.urls.length]!, extra);
+    started[id] = await startMeshEdge(id, region, etcd.url, nats.urls[i++ % nats.urls.length]!, extra, env);
   }
   return {
     etcd,
@@ -50,14 +50,14 @@ export async function startMesh(edges: Record<string, string>, configFor: Record
   };
 }
 
-export async function startMeshEdge(id: string, region: string, etcd: string, nats: string, extra: string[] = []): Promise<MeshEdge> {
-  const edge = await startEdge(["--edge-id", id, "--region", region, "--etcd", etcd, "--nats", nats, "--cluster-secret", CLUSTER_SECRET, "--log-level", "debug", ...extra], `edge-${id}`);
+export async function startMeshEdge(id: string, region: string, etcd: string, nats: string, extra: string[] = [], env: Record<string, string> = {}): Promise<MeshEdge> {
+  const edge = await startEdge(["--edge-id", id, "--region", region, "--etcd", etcd, "--nats", nats, "--cluster-secret", CLUSTER_SECRET, "--log-level", "debug", ...extra], `edge-${id}`, env);
   return { ...edge, id, region };
 }
 
 /** An agent with sessions to the given edges (in order), waiting for its Forwarding line. */
-export async function startMeshAgent(name: string, edges: MeshEdge[], upstream: string, args: string[] = []): Promise<{ proc: RunningProcess; url: string; host: string }> {
-  const proc = startOnramp(name, ["http", upstream, "--edge", edges.map((e) => e.agent).join(","), "--authtoken", TOKEN, "--log-level", "info", ...args]);
+export async function startMeshAgent(name: string, edges: MeshEdge[], upstream: string, args: string[] = [], env: Record<string, string> = {}): Promise<{ proc: RunningProcess; url: string; host: string }> {
+  const proc = startOnramp(name, ["http", upstream, "--edge", edges.map((e) => e.agent).join(","), "--authtoken", TOKEN, "--log-level", "info", ...args], env);
   const line = await proc.waitForLine("stdout", /^Forwarding /, 30_000);
   const url = line.split(" ")[1]!;
   return { proc, url, host: new URL(url).host };
