@@ -180,7 +180,7 @@ describe("HTTP through the tunnel", () => {
     const health = await fetch(`http://${edge.admin}/healthz`);
     expect(health.status).toBe(200);
     const metrics = await fetch(`http://${edge.admin}/metrics`).then((r) => r.text());
-    expect(metrics).toMatch(/onramp_edge_http_requests_total\{code="200",error_code=""\} \d+/);
+    expect(metrics).toMatch(/onramp_edge_http_requests_total\{endpoint="http:\/\/app\.e2e\.localhost",code="200",error_code=""\} \d+/);
     expect(metrics).toMatch(/onramp_edge_agent_sessions 1/);
   });
 });

@@ -4,11 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages the tests need, installed when missing (the package index is updated only when
+# a first try fails).
+apt_need() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "$@" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$@"; }
+}
 # Real etcd and NATS for the registry, bus and mesh tests (Debian's etcd-server 3.4, nats-server 2.9).
 if ! command -v etcd >/dev/null || ! { command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ]; }; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq etcd-server nats-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq etcd-server nats-server; }
+  apt_need etcd-server nats-server
 fi
+# Chromium for the inspector page's browser test (e2e/inspector.test.ts, driven by playwright-core).
+[ -x /usr/bin/chromium ] || apt_need chromium
+# A real terminal for the status screen test (e2e/status-screen.test.ts).
+command -v tmux >/dev/null || apt_need tmux
 
 # Dependencies exactly as locked, installed only when the lockfile changed since the last install:
 # `npm ci` deletes node_modules first, which would pull it from under an onramp running from this

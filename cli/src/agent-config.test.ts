@@ -99,7 +99,7 @@ endpoints:
       "4:19: upstream_timeout: 5 needs a unit, e.g. 5s or 300ms",
       '5:12: log_level: "loud" is not one of trace, debug, info, warn, error, silent',
       "6:14: extra_edges: must be a whole number, got -1",
-      '9:5: endpoints.web: unknown key "upstrem" (known: upstream, url, pooling_enabled, pool_weight, traffic_policy, traffic_policy_file)',
+      '9:5: endpoints.web: unknown key "upstrem" (known: upstream, url, pooling_enabled, pool_weight, traffic_policy, traffic_policy_file, inspect)',
       "9:5: endpoints.web.upstream: is required (a port, host:port or URL of the local service)",
       '12:10: endpoints.api.url "foo" is not a URL; use e.g. url: http://app.example.com or url: https://api.internal',
       "13:18: endpoints.api.pool_weight: must be an integer from 1 to 1000 (the member's share of the pool relative to the others), got 0",

@@ -6,6 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pai
 import { readConfigEndpoints, type ConfigEndpoints } from "./config-endpoints.js";
 import { ConfigProblems, formatConfigProblems, type ConfigProblem } from "./config-problems.js";
 import { edgeAddressProblem } from "./edge-address.js";
+import { parseInspectAddr, parseSwitch, type InspectAddr } from "./inspect-flags.js";
 import { parseLogDestination, parseLogFormat, parseLogLevel, type LogFlags } from "./log-flags.js";
 import { parseDuration } from "./units.js";
 
@@ -30,12 +31,16 @@ export interface AgentConfig {
   readonly log: LogFlags;
   readonly healthCheck: HealthCheckOptions;
   readonly endpoints: ConfigEndpoints;
+  /** `inspect`: false turns the request inspector off (`--inspect=false`). */
+  readonly inspect?: boolean;
+  /** `inspect_addr`: where the request inspector listens (`--inspect-addr`). */
+  readonly inspectAddr?: InspectAddr;
 }
 
 const AGENT_CONFIG_KEYS = [
   "authtoken", "edges", "edge", "agent_id", "extra_edges", "upstream_timeout", "drain_timeout", "log_level", "log",
   "log_format", "health_check_path", "health_check_interval", "health_check_timeout", "health_check_healthy_threshold",
-  "health_check_unhealthy_threshold", "endpoints",
+  "health_check_unhealthy_threshold", "endpoints", "inspect", "inspect_addr",
 ] as const;
 
 /** Reads and checks the config, returning every problem found (for `onramp config check`). */
@@ -89,6 +94,8 @@ export function readAgentConfig(path: string, options: { required: boolean }): {
       unhealthyThreshold: read.wholeNumber("health_check_unhealthy_threshold"),
     },
     endpoints: readConfigEndpoints(settings.get("endpoints"), { path, text }, problems),
+    inspect: read.checked("inspect", (v) => parseSwitch("inspect", typeof v === "boolean" ? v : String(v))),
+    inspectAddr: read.checked("inspect_addr", (v) => parseInspectAddr("inspect_addr", String(v))),
   };
   return { config, problems: problems.inFileOrder() };
 }

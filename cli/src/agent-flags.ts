@@ -5,11 +5,13 @@ import { loadAgentConfig, type AgentConfig } from "./agent-config.js";
 import { defaultAgentConfigPath } from "./config-paths.js";
 import { edgeAddressProblem } from "./edge-address.js";
 import { addHealthCheckFlags, healthCheckOptions, type HealthCheckFlags } from "./health-check-flags.js";
+import { addInspectFlags, resolveInspectSettings, type InspectFlags, type InspectSettings } from "./inspect-flags.js";
 import { addLogFlags, type LogFlags } from "./log-flags.js";
+import { addMetricsFlag, resolveMetricsAddr, type MetricsAddr } from "./metrics-flags.js";
 import { parseDuration } from "./units.js";
 
 /** The agent settings flags of `onramp http` and `onramp start`, as commander hands them over. */
-export interface AgentFlags extends HealthCheckFlags, LogFlags {
+export interface AgentFlags extends HealthCheckFlags, LogFlags, InspectFlags {
   config?: string;
   edge?: string[] | string;
   extraEdges?: string;
@@ -17,7 +19,10 @@ export interface AgentFlags extends HealthCheckFlags, LogFlags {
   authtoken?: string;
   upstreamTimeout?: string;
   drainTimeout?: string;
+  metricsAddr?: string;
   port?: string;
+  /** `--status <bool>` gives a string, `--no-status` false. */
+  status?: string | boolean;
 }
 
 /** Settings of one agent process, merged: flags > ONRAMP_* variables > config file > defaults. */
@@ -36,6 +41,15 @@ export interface AgentSettings {
   readonly healthCheck: HealthCheckOptions;
   /** The embedded edge's HTTP port when chosen; undefined: 8080 or the next free one. */
   readonly embeddedPort?: number;
+  /** Where to serve Prometheus metrics (`--metrics-addr`); undefined: off, the default. */
+  readonly metricsAddr?: MetricsAddr;
+  /**
+   * Show the live status screen when stdout is a terminal (see status-screen.ts). Default true, as
+   * ngrok's agent does; false (`--status=false`, `--no-status`) keeps plain lines on a terminal.
+   */
+  readonly statusScreen: boolean;
+  /** The request inspector: off, the default address (4040 or the next free port), or one asked for. */
+  readonly inspect: InspectSettings;
 }
 
 /** Adds the settings every agent command takes; none has a commander default, so the config file can fill in. */
@@ -48,7 +62,11 @@ export function addAgentFlags(command: Command): Command {
     .option("--authtoken <token>", "authtoken for the edge (default: the config's)")
     .option("--upstream-timeout <duration>", "time the upstream has to start answering before a 504 (default 60s; 0 disables)")
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 30s)")
-    .option("--port <n>", "public HTTP port of the embedded edge (default 8080, or the next free port up to 8100; 0: any free port)");
+    .option("--port <n>", "public HTTP port of the embedded edge (default 8080, or the next free port up to 8100; 0: any free port)")
+    .option("--status <bool>", "the live status screen when stdout is a terminal: true or false, for plain lines as when piped (default true)")
+    .option("--no-status", "same as --status=false");
+  addInspectFlags(command);
+  addMetricsFlag(command);
   // warn by default: the terminal shows the Forwarding line and problems, not request logs.
   addLogFlags(command, "warn");
   return addHealthCheckFlags(command);
@@ -87,7 +105,19 @@ export function resolveAgentSettings(flags: AgentFlags, command: Command): Agent
     log: { ...config.log, ...definedOnly({ logLevel: given("logLevel"), log: given("log"), logFormat: given("logFormat") }) },
     healthCheck: { ...config.healthCheck, ...definedOnly(healthCheckOptions(flags)) },
     embeddedPort: port,
+    metricsAddr: resolveMetricsAddr(flags, command),
+    statusScreen: statusSwitch(given("status")),
+    inspect: resolveInspectSettings(flags, command, config),
   };
+}
+
+/** `--status true|false` (also on/off, yes/no, 1/0, as ONRAMP_STATUS may say), or false from `--no-status`. */
+function statusSwitch(value: string | boolean | undefined): boolean {
+  if (value === undefined || typeof value === "boolean") return value ?? true;
+  const text = value.trim().toLowerCase();
+  if (["true", "on", "yes", "1"].includes(text)) return true;
+  if (["false", "off", "no", "0"].includes(text)) return false;
+  throw new OnrampError(ErrorCode.InvalidArgument, `--status: ${JSON.stringify(value)} is not true or false`);
 }
 
 /** `--edge a:1 --edge b:2`, `--edge a:1,b:2` or ONRAMP_EDGE=a:1,b:2; undefined when not given. */

@@ -15,6 +15,8 @@ export interface ConfigEndpoint {
   readonly poolingEnabled: boolean;
   readonly poolWeight?: number;
   readonly policy?: ConfigPolicy;
+  /** `inspect: false` keeps this endpoint's requests out of the request inspector (bodies with secrets). */
+  readonly inspect?: boolean;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface ConfigEndpoints {
   readonly list: readonly ConfigEndpoint[];
 }
 
-const ENDPOINT_KEYS = ["upstream", "url", "pooling_enabled", "pool_weight", "traffic_policy", "traffic_policy_file"];
+const ENDPOINT_KEYS = ["upstream", "url", "pooling_enabled", "pool_weight", "traffic_policy", "traffic_policy_file", "inspect"];
 
 export function readConfigEndpoints(node: Node | null | undefined, source: ConfigSource, problems: ConfigProblems): ConfigEndpoints {
   if (node === undefined || node === null || (isScalar(node) && node.value === null)) return { named: true, list: [] };
@@ -84,9 +86,12 @@ function readEndpoint(node: Node | null, where: string, name: string | undefined
   const weight = scalar("pool_weight");
   const poolWeight = weight === undefined ? undefined : problems.attempt(values.get("pool_weight"), () => parsePoolWeight(weight, `${where}.pool_weight`));
 
+  const inspect = scalar("inspect");
+  if (inspect !== undefined && typeof inspect !== "boolean") problems.at(values.get("inspect"), `${where}.inspect: must be true or false`);
+
   const policy = readConfigPolicy(source, values.get("traffic_policy"), values.get("traffic_policy_file"), where, problems);
   // With a problem recorded the endpoint is only read for `onramp config check`, which checks its policy too.
-  return { name, upstream: upstream ?? "", url, poolingEnabled: pooling === true, poolWeight, policy };
+  return { name, upstream: upstream ?? "", url, poolingEnabled: pooling === true, poolWeight, policy, inspect: typeof inspect === "boolean" ? inspect : undefined };
 }
 
 /** What the agent checks when it binds, checked now so `onramp config check` catches it. */

@@ -4,7 +4,7 @@ import { startRegistryApiServer, type RegistryApiServer } from "@onramp/registry
 import type { Logger } from "@onramp/telemetry";
 import type { Command } from "commander";
 
-/** Where the registry API listens by default: loopback, beside the edge's admin port (4040). */
+/** Where the registry API listens by default: loopback, beside the edge's admin port (4042). */
 export const DEFAULT_API_ADDR = "127.0.0.1:4041";
 
 export interface RegistryApiFlags {

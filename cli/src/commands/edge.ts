@@ -50,7 +50,7 @@ export function registerEdgeCommand(program: Command): void {
     .option("--config <file>", "YAML config file; flags and ONRAMP_* variables override it")
     .option("--http-addr <host:port>", "public HTTP listener (default 0.0.0.0:8080)")
     .option("--grpc-addr <host:port>", "agent listener, gRPC control and data connections (default 0.0.0.0:4443)")
-    .option("--admin-addr <host:port>", "admin listener for /healthz, /metrics, /api/endpoints; '' disables (default 127.0.0.1:4040)")
+    .option("--admin-addr <host:port>", "admin listener for /healthz, /metrics, /api/endpoints; '' disables (default 127.0.0.1:4042)")
     .option("--domain <host[:port]>", "domain for random URLs (default localhost)")
     .option("--region <name>", "region of this edge; pools prefer members in the receiving edge's region (default local)")
     .option("--edge-id <id>", "this edge's id in the mesh (default: derived from the host name and ports, stable across restarts)")

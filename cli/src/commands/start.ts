@@ -49,6 +49,7 @@ function chooseEndpoints(config: AgentConfig, names: readonly string[], all: boo
     url: e.url,
     poolingEnabled: e.poolingEnabled,
     poolWeight: e.poolWeight,
+    inspect: e.inspect,
     trafficPolicy: e.policy?.text,
     // A policy file: the edge's line:column are its own. Inline: they count from the policy's first line.
     trafficPolicySource: e.policy && (e.policy.filename === config.path ? `${config.path} (traffic_policy of endpoint ${e.name ?? e.upstream})` : e.policy.filename),

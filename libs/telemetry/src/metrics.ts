@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { createEdgeRoutingMetrics, type EdgeRoutingMetrics } from "./edge-routing-metrics.js";
 
 /** The edge's Prometheus metrics, registered on a registry of their own (not the global one). */
-export interface EdgeMetrics {
+export interface EdgeMetrics extends EdgeRoutingMetrics {
   readonly registry: Registry;
   readonly requests: Counter<"endpoint" | "code" | "error_code">;
   readonly requestDuration: Histogram<"endpoint">;
@@ -25,6 +26,7 @@ export function createEdgeMetrics(): EdgeMetrics {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
+    ...createEdgeRoutingMetrics(registry),
     requests: new Counter({
       name: "onramp_edge_http_requests_total",
       help: "HTTP requests answered by the edge, by endpoint URL (empty when no endpoint matched the Host), status code and Onramp error code (empty when the upstream answered).",

@@ -24,6 +24,11 @@ export interface BindOptions {
    * The client's Host stays visible in X-Forwarded-Host, which the edge sets.
    */
   hostHeader?: "rewrite" | (string & {});
+  /**
+   * Whether observers that keep requests (the inspector) may record this endpoint's traffic;
+   * ExchangeInfo.inspect carries it. Default true; false for endpoints carrying secrets.
+   */
+  inspect?: boolean;
 }
 
 export interface BoundEndpoint {
@@ -41,6 +46,8 @@ export interface AgentEdge {
   connected: boolean;
   sessionId?: string;
   region?: string;
+  /** The latest round-trip time to the edge in ms, while connected and once measured (see EdgeSession.rttMs). */
+  rttMs?: number;
   /** Named by a Welcome (`extraEdges`), not by the agent's options. */
   extra: boolean;
 }
@@ -126,6 +133,7 @@ export class Agent {
       trafficPolicy: options.trafficPolicy ?? "",
       trafficPolicySource: options.trafficPolicySource ?? "",
       upstream,
+      inspect: options.inspect ?? true,
     };
     this.startLinks();
     this.pending.set(spec.bindId, spec);
@@ -168,7 +176,7 @@ export class Agent {
   edges(): AgentEdge[] {
     return [...this.links.values()].map((link) => {
       const welcome = link.session?.welcome;
-      return { edge: link.edge, connected: link.connected, sessionId: welcome?.sessionId, region: welcome?.region, extra: link.extra };
+      return { edge: link.edge, connected: link.connected, sessionId: welcome?.sessionId, region: welcome?.region, rttMs: link.session?.rttMs, extra: link.extra };
     });
   }
 

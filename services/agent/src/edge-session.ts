@@ -7,6 +7,7 @@ import {
   BIND_POLICY_SOURCE,
   BindSchema,
   ConnectRequestSchema,
+  HeartbeatSchema,
   HelloSchema,
   UnbindSchema,
   UpstreamHealthSchema,
@@ -49,11 +50,20 @@ export interface BindSpec {
   /** Where the policy came from, for the edge's error positions; "" when unknown. */
   trafficPolicySource: string;
   upstream: Upstream;
+  /** BindOptions.inspect: may the inspector record this endpoint's requests. */
+  inspect: boolean;
 }
 
 /** One live session with one edge: the control call, the data connections and request forwarding. */
 export class EdgeSession {
   welcome!: Welcome;
+  /**
+   * The latest round-trip time to the edge, in ms; undefined until measured. The agent measures it
+   * once right after the Welcome (a Heartbeat the edge echoes), then takes the edge's own figure
+   * from each of its heartbeats (every `heartbeat_interval_ms`, 10 s by default), so it is there
+   * from the start without the agent pinging on a timer of its own.
+   */
+  rttMs: number | undefined;
   private client: Client;
   private call!: ClientDuplexStream<ConnectRequest, ConnectResponse>;
   private readonly connections: MuxConnection[] = [];
@@ -120,6 +130,7 @@ export class EdgeSession {
       value: create(HelloSchema, { authtoken: o.authtoken, agentId: o.agentId, agentVersion: AGENT_VERSION, hostname: hostname() }),
     });
     this.welcome = await welcome;
+    this.send({ case: "heartbeat", value: create(HeartbeatSchema, { seq: 1n, sentAtUs: nowUs() }) });
     const count = o.dataConnections ?? (this.welcome.dataConnections || 1);
     const opened = Promise.all(Array.from({ length: count }, () => this.openDataConnection()));
     opened.catch(() => undefined); // when the session ends first, that is the error reported
@@ -198,7 +209,13 @@ export class EdgeSession {
         return;
       }
       case "heartbeat":
+        // 0: the edge has no measurement yet (its first heartbeat).
+        if (message.msg.value.rttUs > 0n) this.rttMs = Number(message.msg.value.rttUs) / 1000;
         this.send({ case: "heartbeatAck", value: message.msg.value });
+        return;
+      case "heartbeatAck":
+        // The echo of the agent's own heartbeat, sent after the Welcome: the edge keeps sentAtUs as is.
+        this.rttMs = Math.max(0, Number(nowUs() - message.msg.value.sentAtUs) / 1000);
         return;
       case "command": {
         const cmd = message.msg.value.cmd;
@@ -277,7 +294,7 @@ export class EdgeSession {
       return;
     }
     if (head.upgrade) forwardUpgrade(stream, head, bind.upstream, this.options.upstreamTimeoutMs);
-    else forwardRequest(stream, head, endStream, bind.upstream, this.options, { bindId: bind.bindId, url: bind.url, edge: this.edge });
+    else forwardRequest(stream, head, endStream, bind.upstream, this.options, { bindId: bind.bindId, url: bind.url, edge: this.edge, inspect: bind.inspect });
   }
 }
 
@@ -300,6 +317,11 @@ function fromServiceError(err: ServiceError, edge: string, sentToken: boolean): 
   if (code !== undefined) return new OnrampError(code, err.details, { cause: err });
   const failure = transportFailure(err);
   return connectionError(ErrorCode.AgentDisconnected, `connection to the edge at ${edge} failed: ${failure.reason}`, failure);
+}
+
+/** Microseconds on this process's clock; only ever compared with itself (the edge echoes it back). */
+function nowUs(): bigint {
+  return BigInt(Math.round(performance.timeOrigin * 1000 + performance.now() * 1000));
 }
 
 function splitHostPort(addr: string): [string, number] {

@@ -5,6 +5,8 @@ export interface ExchangeBind {
   readonly bindId: string;
   readonly url: string;
   readonly edge: string;
+  /** The bind's `inspect` option. */
+  readonly inspect: boolean;
 }
 
 /** One request the agent forwards to an upstream, as observers (inspector, status screen, metrics) see it. */
@@ -31,6 +33,8 @@ export interface ExchangeInfo {
   readonly upgrade: boolean;
   /** Date.now() when the agent got the request head. */
   readonly startedAt: number;
+  /** False when the endpoint opted out of inspection (BindOptions.inspect): observers that keep requests skip it. */
+  readonly inspect: boolean;
 }
 
 export interface ExchangeOutcome {

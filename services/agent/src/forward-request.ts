@@ -46,6 +46,7 @@ export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: 
     traceId: trace?.traceId ?? traceIdOf(head.traceparent || rawHeader(head.headers, "traceparent")),
     upgrade: false,
     startedAt: Date.now(),
+    inspect: bind.inspect,
   });
   let requestBytes = head.body.length;
   let responseBytes = 0;

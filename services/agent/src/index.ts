@@ -5,4 +5,9 @@ export type { AgentOptions, AgentStatus, HealthCheckOptions, HealthCheckSettings
 export { normalizeUpstream } from "./upstream.js";
 export { AGENT_VERSION } from "./edge-session.js";
 export { combineObservers } from "./exchange-observer.js";
+export { createAgentMeter } from "./agent-metrics.js";
+export type { AgentMeter } from "./agent-metrics.js";
 export type { ExchangeInfo, ExchangeObserver, ExchangeOutcome, ObserveExchange } from "./exchange-observer.js";
+export { createInspector } from "./inspector/inspector.js";
+export type { Inspector } from "./inspector/inspector.js";
+export type { InspectorOptions } from "./inspector/inspector-options.js";

@@ -58,7 +58,10 @@ export function pickRoute(endpoint: EdgeEndpoint, exclude?: ReadonlySet<string>)
     const pick = pool.pick(exclude);
     if (pick.kind === "pick") {
       const opener = pick.member.opener();
-      if (opener) return { member: pick.member, opener, release: pick.release };
+      if (opener) {
+        endpoint.meter.picked(pick.tier, pick.panic);
+        return { member: pick.member, opener, release: pick.release };
+      }
       pick.release();
       pool.setReady(pick.member.id, false);
       (endpoint.unready ??= new Set()).add(pick.member.id);

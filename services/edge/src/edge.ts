@@ -29,6 +29,8 @@ import { RelayClient } from "./relay-client.js";
 import { RequestTelemetry } from "./request-telemetry.js";
 import { acceptRelayConnection } from "./relay-server.js";
 import { RoutingTable } from "./routing-table.js";
+import { poolMemberCensus } from "./pool-census.js";
+import { routingMeterOf } from "./routing-meter.js";
 
 /** Where a started edge listens, as host:port strings. */
 export interface EdgeAddresses {
@@ -92,7 +94,8 @@ export class Edge {
     this.registry = this.options.registry ?? createMemoryRegistry();
     this.bus = this.options.bus ?? createInProcessBus();
     this.policyRuntime = createPolicyRuntime(this.options.rateLimits ? { rateLimits: this.options.rateLimits } : {});
-    this.table = new RoutingTable(this.options.region);
+    this.table = new RoutingTable(this.options.region, routingMeterOf(this.metrics));
+    this.metrics.countPoolMembers(poolMemberCensus(this.table, this.metrics.endpointLabel));
     this.telemetry = new RequestTelemetry(this.metrics, logger, this.options.tracing, this.options.region, { accessLog: this.options.accessLog });
     const proxy = new HttpProxy(this.table, this.options, this.telemetry, logger);
     proxy.policies = new PolicyFlow(proxy, this.table, this.policyRuntime, this.options.region, logger, this.connections);
@@ -147,6 +150,7 @@ export class Edge {
           acceptRelayConnection(socket, {
             edgeId: this.edgeId,
             tracing: this.options.tracing,
+            onStream: () => this.metrics.relayStreams.inc({ direction: "inbound" }),
             clusterSecret: this.options.clusterSecret,
             sessionFor: (bindId) => this.binds?.sessionFor(bindId),
             mux: this.options.mux,
@@ -154,7 +158,11 @@ export class Edge {
             logger,
             onConnection: (connection) => {
               this.inboundRelays.add(connection);
-              void connection.closed().then(() => this.inboundRelays.delete(connection));
+              this.metrics.relayConnections.inc({ direction: "inbound" });
+              void connection.closed().then(() => {
+                this.inboundRelays.delete(connection);
+                this.metrics.relayConnections.dec({ direction: "inbound" });
+              });
             },
           }),
       },
@@ -245,6 +253,7 @@ export class Edge {
           handshakeTimeoutMs: o.handshakeTimeoutMs,
           logger,
           onConnected: () => this.table.notifyChanged(),
+          metrics: this.metrics,
         })
       : undefined;
     this.relay = relay;
@@ -257,7 +266,7 @@ export class Edge {
         return session ? { opener: () => session.pickConnection() } : undefined;
       },
       localLoad: (bindId, sessionId) => this.binds?.sessionFor(bindId, sessionId)?.load ?? 0,
-      relayOpener: (edge) => relay?.opener(edge),
+      relayOpener: (edge) => relay?.requestOpener(edge),
       compilePolicy: (text, kind, source) => this.compilePolicy(text, kind, source, ErrorCode.PolicyInvalid),
       logger,
       onChange: () => this.metrics.endpoints.set(this.table.size),

@@ -77,9 +77,9 @@ export class HttpProxy {
     let endpoint: EdgeEndpoint | undefined;
     let route: Route | undefined;
     try {
-      if (contentLength(req) > this.options.maxRequestBodyBytes) throw this.tooLarge();
       endpoint = resolveEndpoint(this.table, req.headers.host);
       record.endpoint = endpoint.url.url;
+      if (contentLength(req) > this.options.maxRequestBodyBytes) throw this.tooLarge();
       if (!endpoint.cloudPolicy) route = pickRoute(endpoint);
     } catch (err) {
       if (err instanceof RouteQueued) return void this.handleQueued(req, res, endpoint!, expectContinue, record);
@@ -222,6 +222,7 @@ export class HttpProxy {
         responded = true;
         const response = decodeResponseHead(payload);
         attempt?.end(response.status, undefined);
+        if (response.body.length > 0) this.metrics.bytes.inc({ direction: "response" }, response.body.length);
         this.outcome(endpoint, route, response.status >= 500 ? "5xx" : "success");
         if (!hooks?.response) {
           if (writeHead(response.status, response.statusText, response.headers)) startBody(response.body, endStream);

@@ -12,7 +12,7 @@ export interface EdgeOptions {
   httpAddr?: string;
   /** Agent listener (gRPC control + data connections), host:port. Default 0.0.0.0:4443. */
   grpcAddr?: string;
-  /** Admin listener (/healthz, /metrics, /api/endpoints), host:port, or "" for none. Default 127.0.0.1:4040. */
+  /** Admin listener (/healthz, /metrics, /api/endpoints), host:port, or "" for none. Default 127.0.0.1:4042 (4040 is the agent inspector's, as in ngrok). */
   adminAddr?: string;
   /**
    * Domain for random URLs, `host[:port]`. Without a port the HTTP listener's port is appended
@@ -149,7 +149,7 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
   return {
     httpAddr: parseHostPort("httpAddr", options.httpAddr ?? "0.0.0.0:8080"),
     grpcAddr: parseHostPort("grpcAddr", options.grpcAddr ?? "0.0.0.0:4443"),
-    adminAddr: options.adminAddr === "" ? undefined : parseHostPort("adminAddr", options.adminAddr ?? "127.0.0.1:4040"),
+    adminAddr: options.adminAddr === "" ? undefined : parseHostPort("adminAddr", options.adminAddr ?? "127.0.0.1:4042"),
     domain,
     region: id("region", options.region ?? "local"),
     edgeId: options.edgeId === undefined ? undefined : id("edgeId", options.edgeId),

@@ -83,9 +83,19 @@ export class PolicyFlow implements PolicyHandler {
     const abort = new AbortController();
     socket.once("close", () => abort.abort());
     this.start(req, endpoint, route, abort.signal, shapeOf(req, true), undefined, {
-      respond: (r) => writeRawResponse(socket, r),
-      fail: (error) => writeRawError(socket, error),
-      close: () => socket.destroy(),
+      respond: (r) => {
+        endpoint.meter.upgradeEnded("denied");
+        writeRawResponse(socket, r);
+      },
+      fail: (error) => {
+        const unrouted = error.code === ErrorCode.EndpointOffline || error.code === ErrorCode.EndpointNotFound;
+        endpoint.meter.upgradeEnded(unrouted ? "unrouted" : "denied");
+        writeRawError(socket, error);
+      },
+      close: () => {
+        endpoint.meter.upgradeEnded("denied");
+        socket.destroy();
+      },
       forward: (target, targetRoute, request, _policy, _ctx, tickets) => {
         settle(tickets, 101);
         forwardUpgrade(req, socket, early, target, targetRoute, shapeOfState(request));

@@ -1,8 +1,9 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { MuxConnection, RELAY_MAGIC, type MuxOptions } from "@onramp/mux";
-import type { Logger } from "@onramp/telemetry";
-import { connect } from "node:net";
+import type { EdgeMetrics, Logger } from "@onramp/telemetry";
+import { connect, type Socket } from "node:net";
 import { dialerHello, verifyHello } from "./relay-auth.js";
+import type { StreamOpener } from "./routing-table.js";
 
 export interface RelayClientOptions {
   edgeId: string;
@@ -14,10 +15,14 @@ export interface RelayClientOptions {
   logger: Logger;
   /** The relay to `edge` takes streams now (its members are ready). */
   onConnected?(edge: string): void;
+  /** Counts relayed streams, relay connections and their bytes. Default: nothing is counted. */
+  metrics?: EdgeMetrics;
 }
 
 interface Link {
   connection: MuxConnection | undefined;
+  /** The connection as requests use it: each stream opened on it is counted. */
+  requests: StreamOpener | undefined;
   dialing: boolean;
   failures: number;
   retryAt: number;
@@ -38,8 +43,22 @@ const FORGET_DRAIN_MS = 10_000;
 export class RelayClient {
   private readonly links = new Map<string, Link>();
   private closed = false;
+  private readonly streamsOut: { inc(): void } | undefined;
+  private readonly connectionsOut: { inc(): void; dec(): void } | undefined;
+  /** Bytes of the connections already closed; those of open ones are read off their sockets. */
+  private readonly closedBytes = { sent: 0, received: 0 };
+  private readonly openSockets = new Set<Socket>();
 
-  constructor(private readonly options: RelayClientOptions) {}
+  constructor(private readonly options: RelayClientOptions) {
+    const { metrics } = options;
+    this.streamsOut = metrics?.relayStreams.labels("outbound");
+    this.connectionsOut = metrics?.relayConnections.labels("outbound");
+    metrics?.countRelayBytes((add) => {
+      const { sent, received } = this.bytes();
+      add({ direction: "sent" }, sent);
+      add({ direction: "received" }, received);
+    });
+  }
 
   /**
    * The connection to `edge` if it takes streams now; otherwise starts dialing and returns
@@ -50,6 +69,25 @@ export class RelayClient {
     if (link?.connection?.acceptsNewStreams) return link.connection.overdue ? undefined : link.connection;
     this.dial(edge);
     return undefined;
+  }
+
+  /**
+   * Like `opener`, for requests to members on `edge`: streams opened on it count as relayed
+   * (`onramp_edge_relay_streams_total{direction="outbound"}`).
+   */
+  requestOpener(edge: string): StreamOpener | undefined {
+    if (!this.opener(edge)) return undefined;
+    return this.links.get(edge)?.requests;
+  }
+
+  /** Bytes sent and received on every relay connection this client dialled, closed ones included. */
+  bytes(): { sent: number; received: number } {
+    let { sent, received } = this.closedBytes;
+    for (const socket of this.openSockets) {
+      sent += socket.bytesWritten;
+      received += socket.bytesRead;
+    }
+    return { sent, received };
   }
 
   /** Peers with a live relay connection, for the admin API. */
@@ -77,22 +115,29 @@ export class RelayClient {
   private dial(edge: string): void {
     if (this.closed) return;
     let link = this.links.get(edge);
-    if (!link) this.links.set(edge, (link = { connection: undefined, dialing: false, failures: 0, retryAt: 0 }));
+    if (!link) this.links.set(edge, (link = { connection: undefined, requests: undefined, dialing: false, failures: 0, retryAt: 0 }));
     if (link.dialing || Date.now() < link.retryAt) return;
     const address = this.options.addressOf(edge);
     if (!address) return;
     link.dialing = true;
     const l = link;
     this.connect(edge, address).then(
-      (connection) => {
+      ({ connection, socket }) => {
         l.dialing = false;
         l.failures = 0;
         if (this.closed || this.links.get(edge) !== l) return connection.destroy(undefined);
         l.connection = connection;
+        l.requests = this.counted(connection);
+        this.openSockets.add(socket);
+        this.connectionsOut?.inc();
         this.options.logger.info({ peer: edge, address }, "relay connected");
         this.options.onConnected?.(edge);
         void connection.closed().then(() => {
-          if (l.connection === connection) l.connection = undefined;
+          this.connectionsOut?.dec();
+          this.openSockets.delete(socket);
+          this.closedBytes.sent += socket.bytesWritten;
+          this.closedBytes.received += socket.bytesRead;
+          if (l.connection === connection) l.connection = l.requests = undefined;
           if (!this.closed) this.options.logger.info({ peer: edge }, "relay connection closed");
         });
       },
@@ -105,7 +150,20 @@ export class RelayClient {
     );
   }
 
-  private connect(edge: string, address: string): Promise<MuxConnection> {
+  /** `connection` as requests open streams on it; made once per connection, so opening one allocates nothing more. */
+  private counted(connection: MuxConnection): StreamOpener {
+    const streams = this.streamsOut;
+    if (!streams) return connection;
+    return {
+      openStream: (head, endStream, handler) => {
+        const stream = connection.openStream(head, endStream, handler);
+        streams.inc();
+        return stream;
+      },
+    };
+  }
+
+  private connect(edge: string, address: string): Promise<{ connection: MuxConnection; socket: Socket }> {
     const { clusterSecret, edgeId, handshakeTimeoutMs, mux } = this.options;
     const i = address.lastIndexOf(":");
     const socket = connect({ host: address.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(address.slice(i + 1)) });
@@ -129,7 +187,7 @@ export class RelayClient {
             return fail(answer ? `it says it is edge ${answer.edgeId}` : "its hello did not verify (is --cluster-secret the same on every edge?)");
           }
           clearTimeout(timer);
-          resolve(connection);
+          resolve({ connection, socket });
         };
         void connection.closed().then(() => fail("closed during the handshake (is --cluster-secret the same on every edge?)"));
         connection.sendHello(hello.payload);

@@ -16,6 +16,8 @@ export interface RelayServerOptions {
   logger: Logger;
   /** A server span per relayed request, under the sending edge's span; undefined: heads pass untouched. */
   tracing?: Tracing;
+  /** Called for every stream another edge relays here (metrics). */
+  onStream?(): void;
   onConnection?(connection: MuxConnection): void;
 }
 
@@ -52,6 +54,7 @@ export function acceptRelayConnection(socket: Socket, options: RelayServerOption
 }
 
 function relayStream(inbound: MuxStream, headBytes: Buffer | Uint8Array, endStream: boolean, options: RelayServerOptions): void {
+  options.onStream?.();
   let head;
   try {
     head = decodeRequestHead(headBytes);

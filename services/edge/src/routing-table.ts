@@ -3,6 +3,7 @@ import type { MuxStream, StreamHandler } from "@onramp/mux";
 import type { Policy } from "@onramp/policy";
 import { endpointIdOf } from "@onramp/registry";
 import type { EndpointUrl } from "./endpoint-url.js";
+import { UNMETERED, type RoutingMeter } from "./routing-meter.js";
 
 /** Something a request stream can be opened on: an agent's data connection, or a relay to another edge. */
 export interface StreamOpener {
@@ -37,6 +38,8 @@ export interface Endpoint {
   unready?: Set<string>;
   /** Set on cloud endpoints: they have no members and their policy answers every request. */
   readonly cloudPolicy?: Policy;
+  /** The table's meter: whoever routes a request to this endpoint counts its pick and upgrade there. */
+  readonly meter: RoutingMeter;
 }
 
 /**
@@ -59,7 +62,11 @@ export class RoutingTable {
   private readonly tombstones = new Map<string, number>();
   private waiters: Array<() => void> = [];
 
-  constructor(private readonly localRegion: string) {}
+  constructor(
+    private readonly localRegion: string,
+    /** Counts picks and upgrades on this table's endpoints; default: nothing is counted. */
+    readonly meter: RoutingMeter = UNMETERED,
+  ) {}
 
   /** Resolves at the next change in who can take requests (a member came, went or became ready), or after `timeoutMs`. */
   changed(timeoutMs: number): Promise<void> {
@@ -97,7 +104,7 @@ export class RoutingTable {
     let endpoint = this.byHost.get(url.host);
     if (endpoint?.cloudPolicy) return endpoint;
     if (!endpoint) {
-      endpoint = { id: endpointIdOf(url.host), url, pooling, pool: this.newPool() };
+      endpoint = { id: endpointIdOf(url.host), url, pooling, pool: this.newPool(), meter: this.meter };
       this.byHost.set(url.host, endpoint);
       this.tombstones.delete(url.host);
     }
@@ -120,7 +127,7 @@ export class RoutingTable {
 
   /** Defines or redefines a cloud endpoint: no agent, its policy answers (or forwards) every request. */
   setCloudEndpoint(url: EndpointUrl, policy: Policy): Endpoint {
-    const endpoint: Endpoint = { id: endpointIdOf(url.host), url, pooling: false, pool: this.newPool(), cloudPolicy: policy };
+    const endpoint: Endpoint = { id: endpointIdOf(url.host), url, pooling: false, pool: this.newPool(), cloudPolicy: policy, meter: this.meter };
     this.byHost.set(url.host, endpoint);
     this.tombstones.delete(url.host);
     return endpoint;

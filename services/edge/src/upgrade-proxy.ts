@@ -7,6 +7,7 @@ import { pickRoute, resolveEndpoint, RouteQueued, routeWhenReady, type EdgeEndpo
 import { writeRawError } from "./error-response.js";
 import { clientIpOf } from "./forwarded-headers.js";
 import { shapeOf, type PolicyHandler, type RequestShape } from "./http-proxy.js";
+import type { UpgradeResult } from "./routing-meter.js";
 import type { RoutingTable } from "./routing-table.js";
 
 /**
@@ -23,11 +24,19 @@ export function proxyUpgrade(table: RoutingTable, policies: PolicyHandler | unde
     if (err instanceof RouteQueued) {
       const queued = endpoint!;
       routeWhenReady(table, queued).then(
-        (r) => (socket.destroyed ? r.release() : routeUpgrade(policies, req, socket, early, queued, r)),
-        (e: unknown) => writeRawError(socket, OnrampError.from(e, ErrorCode.Internal)),
+        (r) => {
+          if (!socket.destroyed) return routeUpgrade(policies, req, socket, early, queued, r);
+          r.release();
+          table.meter.upgradeEnded("failed");
+        },
+        (e: unknown) => {
+          table.meter.upgradeEnded("unrouted");
+          writeRawError(socket, OnrampError.from(e, ErrorCode.Internal));
+        },
       );
       return;
     }
+    table.meter.upgradeEnded("unrouted");
     writeRawError(socket, OnrampError.from(err, ErrorCode.Internal));
     return;
   }
@@ -50,6 +59,14 @@ function routeUpgrade(policies: PolicyHandler | undefined, req: IncomingMessage,
 export function forwardUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Route, shape: RequestShape): void {
   let switched = false;
   let released = false;
+  /** Counted once, when the handshake ends however it ends. */
+  let answered = false;
+  const handshakeEnded = (result: UpgradeResult) => {
+    if (answered) return;
+    answered = true;
+    endpoint.meter.upgradeEnded(result);
+    if (result === "switched") endpoint.meter.upgradedConnections(1);
+  };
   const release = () => {
     if (!released) {
       released = true;
@@ -75,10 +92,12 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, early: Buff
         socket.write(text + "\r\n");
         if (head.body.length > 0) socket.write(head.body);
         switched = head.status === 101;
+        handshakeEnded(switched ? "switched" : "refused");
         socket.resume();
       },
       onReset: (code, message) => {
         release();
+        handshakeEnded("failed");
         if (!switched) writeRawError(socket, new OnrampError(code, message));
         else socket.destroy();
       },
@@ -92,6 +111,8 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, early: Buff
   bridgeSocket(stream, socket);
   socket.on("close", () => {
     release();
+    if (switched) endpoint.meter.upgradedConnections(-1);
+    else handshakeEnded("failed");
     if (!stream.isClosed) stream.reset(ErrorCode.ClientClosed, "the client went away");
   });
 }
