@@ -55,27 +55,53 @@ export function silentLogger(): Logger {
 }
 
 /**
- * One buffered writer per fd or file for the whole process. pino's `flush` on its writer returns
- * before an asynchronous write lands; this one calls back once everything written so far is out.
+ * One buffered writer per fd or file for the whole process. Lines written in one turn of the event
+ * loop go out in one write at the end of it: a busy edge's access log (a line per request) costs a
+ * write per batch of requests rather than per request, and a quiet process's line goes out at once.
+ * pino's `flush` on its writer returns before an asynchronous write lands; this one calls back
+ * once everything written so far is out.
  */
 class LogWriter implements DestinationStream {
+  private pending = "";
+  private scheduled = false;
   private busy = false;
   private waiters: Array<(err?: Error) => void> = [];
+  private readonly writeOutNow = () => this.writeOut();
 
   constructor(private readonly boom: ReturnType<typeof pino.destination>) {
     boom.on("drain", () => this.settle(undefined));
     // A log that cannot be written (a full disk, a closed pipe) must not stop the agent or edge.
     boom.on("error", (err: Error) => this.settle(err));
+    // pino.destination writes out its own buffer when the process exits; the batch of this turn, too.
+    process.once("exit", () => {
+      this.writeOut();
+      try {
+        boom.flushSync();
+      } catch {
+        // Nowhere left to say it.
+      }
+    });
   }
 
   write(line: string): void {
-    this.busy = true;
-    this.boom.write(line);
+    this.pending += line;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.writeOutNow);
   }
 
   flush(cb: (err?: Error) => void): void {
+    this.writeOut();
     if (this.busy) this.waiters.push(cb);
     else cb();
+  }
+
+  private writeOut(): void {
+    this.scheduled = false;
+    if (this.pending === "") return;
+    this.busy = true;
+    this.boom.write(this.pending);
+    this.pending = "";
   }
 
   private settle(err: Error | undefined): void {
@@ -85,6 +111,7 @@ class LogWriter implements DestinationStream {
 }
 
 const writers = new Map<string, LogWriter>();
+
 
 function writerFor(destination: LogDestination): LogWriter {
   const key = typeof destination === "string" ? destination : `file:${resolve(destination.file)}`;

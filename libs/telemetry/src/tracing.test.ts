@@ -1,5 +1,6 @@
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
-import { parseTraceparent, traceIdOf, tracingSettings } from "./tracing.js";
+import { parseTraceparent, SpanKind, traceIdOf, traceparentOf, Tracing, tracingSettings } from "./tracing.js";
 
 describe("tracingSettings", () => {
   it("is off unless an OTLP endpoint is set, and off when the SDK or the exporter is disabled", () => {
@@ -39,5 +40,37 @@ describe("parseTraceparent", () => {
     expect(parseTraceparent("00-0af7651916cd43dd-b7ad6b7169203331-01")).toBeUndefined();
     expect(traceIdOf(undefined)).toBe("");
     expect(traceIdOf("garbage")).toBe("");
+  });
+});
+
+describe("Tracing.start", () => {
+  const settings = { protocol: "http/json" as const, endpoint: "", serviceName: "test" };
+
+  it("continues a sampled parent's trace with a span of its own, attributes included", async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = Tracing.withExporter(settings, exporter);
+    const span = tracing.start("GET", SpanKind.SERVER, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", () => ({ "url.path": "/x" }));
+    expect(span.isRecording()).toBe(true);
+    expect(traceparentOf(span)).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-(?!b7ad6b7169203331)[0-9a-f]{16}-01$/);
+    span.end();
+    await tracing.flush();
+    expect(exporter.getFinishedSpans()[0]!.attributes).toEqual({ "url.path": "/x" });
+    await tracing.shutdown();
+  });
+
+  it("records nothing under an unsampled parent and passes its context on unchanged, building no attributes", async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = Tracing.withExporter(settings, exporter);
+    const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+    let built = 0;
+    const span = tracing.start("GET", SpanKind.SERVER, parent, () => (built++, {}));
+    const child = tracing.start("forward", SpanKind.CLIENT, span);
+    expect([span.isRecording(), child.isRecording(), built]).toEqual([false, false, 0]);
+    expect(traceparentOf(child)).toBe(parent);
+    child.end();
+    span.end();
+    await tracing.flush();
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    await tracing.shutdown();
   });
 });

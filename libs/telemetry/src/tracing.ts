@@ -28,6 +28,8 @@ export class Tracing {
     private readonly provider: BasicTracerProvider,
     private readonly tracer: Tracer,
     readonly settings: TracingSettings,
+    /** The sampler follows the parent's decision (`parentbased_*`, the default): an unsampled parent means an unsampled span. */
+    private readonly parentBased: boolean,
   ) {}
 
   /**
@@ -47,7 +49,8 @@ export class Tracing {
   static withExporter(settings: TracingSettings, exporter: SpanExporter): Tracing {
     const resource: Resource = resourceFromAttributes({ "service.name": settings.serviceName }).merge(detectResources({ detectors: [envDetector] }));
     const provider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
-    return new Tracing(provider, provider.getTracer("onramp"), settings);
+    const sampler = process.env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || "parentbased_always_on";
+    return new Tracing(provider, provider.getTracer("onramp"), settings, sampler.startsWith("parentbased_"));
   }
 
   /** Exports every finished span now. */
@@ -57,11 +60,32 @@ export class Tracing {
 
   /**
    * Starts a span under the span a `traceparent` header value names (a new trace when it is
-   * absent or malformed). `parent` may also be a span of this process.
+   * absent or malformed). `parent` may also be a span of this process. `attributes` is called only
+   * when the span is sampled: most requests of a sampled-down service build none (samplers do not
+   * see them).
    */
-  start(name: string, kind: SpanKind, parent: string | Span | undefined, attributes?: Attributes): Span {
-    const context = parent === undefined ? ROOT_CONTEXT : typeof parent === "string" ? contextOf(parent) : trace.setSpan(ROOT_CONTEXT, parent);
-    return this.tracer.startSpan(name, { kind, attributes }, context);
+  start(name: string, kind: SpanKind, parent: string | Span | undefined, attributes?: () => Attributes): Span {
+    const parentContext = parent === undefined ? undefined : typeof parent === "string" ? parseTraceparent(parent) : parent.spanContext();
+    // The request's trace was not sampled, and the sampler follows the parent: no span to record,
+    // so the SDK is skipped and the parent's context goes on as is (W3C lets a hop that does not
+    // record forward its caller's parent id). Most requests of a sampled-down service take this path.
+    if (this.parentBased && parentContext && (parentContext.traceFlags & TraceFlags.SAMPLED) === 0) return trace.wrapSpanContext(parentContext);
+    return this.startRecorded(name, kind, parentContext, attributes);
+  }
+
+  /**
+   * True when nothing under `traceparent` is recorded (it is unsampled and the sampler follows
+   * the parent): a hop can pass it on as is and skip its spans.
+   */
+  skips(traceparent: string): boolean {
+    return this.parentBased && unsampled(traceparent);
+  }
+
+  private startRecorded(name: string, kind: SpanKind, parentContext: SpanContext | undefined, attributes: (() => Attributes) | undefined): Span {
+    const context = parentContext === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parentContext);
+    const span = this.tracer.startSpan(name, { kind }, context);
+    if (attributes && span.isRecording()) span.setAttributes(attributes());
+    return span;
   }
 
   /** Sends what is buffered and stops; spans started later are dropped. */
@@ -97,13 +121,44 @@ function exporterFor(protocol: OtlpProtocol): SpanExporter {
   }
 }
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
-/** The span context a W3C `traceparent` value names; undefined when it is malformed or all zeros. */
+/**
+ * The span context a W3C `traceparent` value names (version 00's layout: `vv-<32 hex>-<16 hex>-ff`);
+ * undefined when it is malformed, version ff, or an id is all zeros. Checked character by
+ * character: it runs for every request of a traced process.
+ */
 export function parseTraceparent(value: string): SpanContext | undefined {
-  const m = TRACEPARENT.exec(value.trim().toLowerCase());
-  if (!m || m[1] === "ff" || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
-  return { traceId: m[2]!, spanId: m[3]!, traceFlags: parseInt(m[4]!, 16) & TraceFlags.SAMPLED, isRemote: true };
+  if (value.length !== 55 || !isTraceparentShape(value)) return undefined;
+  if (value.startsWith("ff") || isZeros(value, 3, 35) || isZeros(value, 36, 52)) return undefined;
+  const flags = hexDigit(value.charCodeAt(54));
+  return { traceId: value.slice(3, 35), spanId: value.slice(36, 52), traceFlags: flags & TraceFlags.SAMPLED, isRemote: true };
+}
+
+/**
+ * True when `traceparent` is well formed and says the trace is not sampled: with a parent-based
+ * sampler (the default) nothing under it is recorded, so callers may skip tracing work entirely.
+ */
+export function unsampled(traceparent: string): boolean {
+  return traceparent.length === 55 && (hexDigit(traceparent.charCodeAt(54)) & TraceFlags.SAMPLED) === 0 && parseTraceparent(traceparent) !== undefined;
+}
+
+function isTraceparentShape(v: string): boolean {
+  for (let i = 0; i < 55; i++) {
+    const c = v.charCodeAt(i);
+    if (i === 2 || i === 35 || i === 52) {
+      if (c !== 45 /* - */) return false;
+    } else if (hexDigit(c) < 0) return false;
+  }
+  return true;
+}
+
+/** The value of a lowercase hex digit, -1 for anything else (W3C ids are lowercase). */
+function hexDigit(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+}
+
+function isZeros(v: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (v.charCodeAt(i) !== 48) return false;
+  return true;
 }
 
 /** The `traceparent` value naming `span` as the parent of what the next hop does. */
@@ -115,11 +170,6 @@ export function traceparentOf(span: Span): string {
 /** The trace id `traceparent` carries, for log lines; "" when it carries none. */
 export function traceIdOf(traceparent: string | undefined): string {
   return (traceparent && parseTraceparent(traceparent)?.traceId) || "";
-}
-
-function contextOf(traceparent: string) {
-  const parent = parseTraceparent(traceparent);
-  return parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
 }
 
 /** Ends a span with an error status naming the Onramp error code (or the HTTP status when ≥ 500). */

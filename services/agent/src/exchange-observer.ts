@@ -51,7 +51,9 @@ export interface ExchangeOutcome {
 /**
  * Hooks on one exchange, called in order: request body chunks (the inline body first, if any),
  * the response head, response body chunks, then `end` exactly once. Chunks are the agent's own
- * buffers: an observer that keeps one must copy it. Observers must not throw or block.
+ * buffers: an observer that keeps one must copy it. Header arrays (ExchangeInfo.headers, the
+ * response's) are made for the exchange and never changed afterwards: observers may keep them.
+ * Observers must not throw or block.
  */
 export interface ExchangeObserver {
   requestBody?(chunk: Uint8Array): void;

@@ -19,25 +19,28 @@ export interface ExchangeTrace {
  */
 export function traceExchange(tracing: Tracing, head: RequestHead, headers: string[], upstream: Upstream, bind: ExchangeBind): ExchangeTrace {
   const parent = head.traceparent || rawHeader(head.headers, "traceparent");
-  const host = rawHeader(headers, "host") ?? "";
-  const [path, query] = splitPath(head.path);
-  const server: Span = tracing.start(head.method, SpanKind.SERVER, parent, {
-    "http.request.method": head.method,
-    "url.path": path,
-    ...(query ? { "url.query": query } : {}),
-    "server.address": host.replace(/:\d+$/, ""),
-    "client.address": head.clientAddr.replace(/:\d+$/, ""),
-    "onramp.endpoint.url": bind.url,
-    "onramp.edge.address": bind.edge,
-    "onramp.bind.id": bind.bindId,
+  // An unsampled trace (most requests at a low sampling rate) costs only passing its context on.
+  if (parent && tracing.skips(parent)) return { traceId: parent.slice(3, 35), headers: withTraceparent(headers, parent), end: untraced };
+  // Attributes are built only for sampled spans (see Tracing.start).
+  const server: Span = tracing.start(head.method, SpanKind.SERVER, parent, () => {
+    const [path, query] = splitPath(head.path);
+    return {
+      "http.request.method": head.method,
+      "url.path": path,
+      ...(query ? { "url.query": query } : {}),
+      "server.address": (rawHeader(headers, "host") ?? "").replace(/:\d+$/, ""),
+      "client.address": head.clientAddr.replace(/:\d+$/, ""),
+      "onramp.endpoint.url": bind.url,
+      "onramp.edge.address": bind.edge,
+      "onramp.bind.id": bind.bindId,
+    };
   });
-  const target = new URL(upstream.url);
-  const client: Span = tracing.start(head.method, SpanKind.CLIENT, server, {
+  const client: Span = tracing.start(head.method, SpanKind.CLIENT, server, () => ({
     "http.request.method": head.method,
     "url.full": `${upstream.url}${head.path}`,
-    "server.address": target.hostname,
-    "server.port": Number(target.port) || (target.protocol === "https:" ? 443 : 80),
-  });
+    "server.address": String(upstream.base.hostname),
+    "server.port": Number(upstream.base.port),
+  }));
   return {
     traceId: server.spanContext().traceId,
     headers: withTraceparent(headers, traceparentOf(client)),
@@ -47,6 +50,8 @@ export function traceExchange(tracing: Tracing, head: RequestHead, headers: stri
     },
   };
 }
+
+const untraced = () => undefined;
 
 function splitPath(pathAndQuery: string): [string, string] {
   const q = pathAndQuery.indexOf("?");

@@ -131,7 +131,7 @@ export class PolicyFlow implements PolicyHandler {
       return;
     }
     const ctx = createRequestContext({ conn, endpoint: endpointInfo, request: x.request });
-    const span = x.record && this.telemetry.child(x.record, "policy on_http_request", { "onramp.endpoint.url": endpoint.url.url });
+    const span = x.record && this.telemetry.child(x.record, "policy on_http_request", () => ({ "onramp.endpoint.url": endpoint.url.url }));
     let outcome: RequestOutcome = await policy.onHttpRequest(ctx, this.runtime, x.signal).finally(() => span?.end());
     for (;;) {
       this.log(outcome.logs, endpoint);
@@ -172,7 +172,7 @@ export class PolicyFlow implements PolicyHandler {
           }
           x.hops++;
           x.request = ctx.request;
-          if (x.record) this.telemetry.hop(x.record, `forward-internal ${target.url.url}`, { "onramp.endpoint.url": target.url.url });
+          if (x.record) this.telemetry.hop(x.record, `forward-internal ${target.url.url}`, () => ({ "onramp.endpoint.url": target.url.url }));
           return this.run(x, target, targetRoute);
         }
       }
@@ -195,7 +195,7 @@ export class PolicyFlow implements PolicyHandler {
 
   private async responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint, record: RequestRecord): Promise<ResponseDecision> {
     const info = { statusCode: head.status, headers: toMap(head.headers) };
-    const span = this.telemetry.child(record, "policy on_http_response", { "onramp.endpoint.url": endpoint.url.url });
+    const span = this.telemetry.child(record, "policy on_http_response", () => ({ "onramp.endpoint.url": endpoint.url.url }));
     const outcome = await policy.onHttpResponse(ctx, info, this.runtime).finally(() => span?.end());
     this.log(outcome.logs, endpoint);
     if (outcome.kind === "close") return { kind: "close" };

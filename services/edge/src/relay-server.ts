@@ -65,12 +65,13 @@ function relayStream(inbound: MuxStream, headBytes: Buffer | Uint8Array, endStre
   const bindId = head.bindId;
   let span: Span | undefined;
   if (options.tracing) {
-    span = options.tracing.start("relay", SpanKind.SERVER, head.traceparent || undefined, {
-      "http.request.method": head.method,
+    const h = head;
+    span = options.tracing.start("relay", SpanKind.SERVER, head.traceparent || undefined, () => ({
+      "http.request.method": h.method,
       "onramp.edge.id": options.edgeId,
-      "onramp.endpoint.id": head.endpointId,
+      "onramp.endpoint.id": h.endpointId,
       "onramp.bind.id": bindId,
-    });
+    }));
     // The agent's span goes under this edge's: the head is re-encoded with this span as the parent.
     headBytes = encodeRequestHead({ ...head, traceparent: traceparentOf(span) });
   }

@@ -1,4 +1,4 @@
-import { endSpan, SpanKind, traceIdOf, traceparentOf, type EdgeMetrics, type Logger, type Span, type Tracing } from "@onramp/telemetry";
+import { endSpan, SpanKind, traceIdOf, traceparentOf, type Attributes, type EdgeMetrics, type Logger, type Span, type Tracing } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Route } from "./dispatch.js";
 import { clientIpOf } from "./forwarded-headers.js";
@@ -51,35 +51,37 @@ export class RequestTelemetry {
   /** Starts recording `req`; the record is written out when `res` closes. */
   begin(req: IncomingMessage, res: ServerResponse): RequestRecord {
     const record = new RequestRecord(performance.now());
-    if (this.tracing) {
-      const host = req.headers.host ?? "";
-      const url = req.url ?? "/";
-      const q = url.indexOf("?");
-      const span = this.tracing.start(req.method ?? "GET", SpanKind.SERVER, header(req, "traceparent"), {
-        "http.request.method": req.method ?? "GET",
-        "url.path": q < 0 ? url : url.slice(0, q),
-        ...(q < 0 ? {} : { "url.query": url.slice(q + 1) }),
-        "url.scheme": "encrypted" in req.socket ? "https" : "http",
-        "server.address": host.replace(/:\d+$/, ""),
-        "client.address": clientIpOf(req),
-        "network.protocol.version": req.httpVersion,
-        "user_agent.original": req.headers["user-agent"] ?? "",
-        "onramp.edge.id": this.edgeId,
-        "onramp.region": this.region,
-      });
-      record.span = record.hop = span;
-    }
+    if (this.tracing) record.span = record.hop = this.tracing.start(req.method ?? "GET", SpanKind.SERVER, header(req, "traceparent"), () => this.serverAttributes(req));
     res.once("close", () => this.end(req, res, record));
     return record;
   }
 
+  /** The HTTP semantic conventions and Onramp's attributes of the edge's server span. */
+  private serverAttributes(req: IncomingMessage): Attributes {
+    const host = req.headers.host ?? "";
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    return {
+      "http.request.method": req.method ?? "GET",
+      "url.path": q < 0 ? url : url.slice(0, q),
+      ...(q < 0 ? {} : { "url.query": url.slice(q + 1) }),
+      "url.scheme": "encrypted" in req.socket ? "https" : "http",
+      "server.address": host.replace(/:\d+$/, ""),
+      "client.address": clientIpOf(req),
+      "network.protocol.version": req.httpVersion,
+      "user_agent.original": req.headers["user-agent"] ?? "",
+      "onramp.edge.id": this.edgeId,
+      "onramp.region": this.region,
+    };
+  }
+
   /** A span around some work of the request (policy evaluation, a forward-internal hop); undefined without tracing. */
-  child(record: RequestRecord, name: string, attributes?: Record<string, string | number>): Span | undefined {
+  child(record: RequestRecord, name: string, attributes?: () => Attributes): Span | undefined {
     return this.tracing && record.span ? this.tracing.start(name, SpanKind.INTERNAL, record.hop ?? record.span, attributes) : undefined;
   }
 
   /** Enters a forward-internal hop: later attempts are made under its span, which ends with the request. */
-  hop(record: RequestRecord, name: string, attributes: Record<string, string | number>): void {
+  hop(record: RequestRecord, name: string, attributes: () => Attributes): void {
     const span = this.child(record, name, attributes);
     if (!span) return;
     record.hop = span;
@@ -96,12 +98,13 @@ export class RequestTelemetry {
     record.memberEdge = route.member.edge;
     if (!this.tracing || !record.hop) return NO_ATTEMPT;
     const relayed = route.member.edge !== "" && route.member.edge !== this.edgeId;
-    const span = this.tracing.start(relayed ? "relay" : "forward", SpanKind.CLIENT, record.hop, {
+    const { member, memberEdge, attempts } = record;
+    const span = this.tracing.start(relayed ? "relay" : "forward", SpanKind.CLIENT, record.hop, () => ({
       "onramp.endpoint.url": endpointUrl,
-      "onramp.pool.member": record.member,
-      "onramp.member.edge": route.member.edge,
-      "onramp.attempt": record.attempts,
-    });
+      "onramp.pool.member": member,
+      "onramp.member.edge": memberEdge,
+      "onramp.attempt": attempts,
+    }));
     return { traceparent: traceparentOf(span), end: (status, code) => endSpan(span, status, code, false) };
   }
 

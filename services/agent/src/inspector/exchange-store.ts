@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { ExchangeInfo, ExchangeObserver } from "../exchange-observer.js";
+import type { ExchangeInfo, ExchangeObserver, ExchangeOutcome } from "../exchange-observer.js";
 import { CapturedBody } from "./captured-body.js";
 import type { CapturedExchange } from "./captured-exchange.js";
 
@@ -21,7 +21,7 @@ export interface StoreLimits {
 /** What an exchange being recorded needs from ExchangeInfo; a replay fills it in itself. */
 export type RecordedInfo = Pick<ExchangeInfo, "endpointUrl" | "bindId" | "upstream" | "method" | "path" | "headers" | "clientAddr" | "traceId" | "startedAt">;
 
-interface Entry {
+export interface Entry {
   exchange: CapturedExchange;
   /** Body bytes this entry counts in the total. */
   bytes: number;
@@ -43,7 +43,10 @@ export class ExchangeStore {
 
   constructor(private readonly limits: StoreLimits) {}
 
-  /** Records a new exchange; the observer fills it in as the exchange goes on. */
+  /**
+   * Records a new exchange; the observer fills it in as the exchange goes on. The header arrays
+   * are kept as given: the agent makes them per request and never changes them afterwards.
+   */
   begin(info: RecordedInfo, replayOf?: string): { exchange: CapturedExchange; observer: ExchangeObserver } {
     const exchange: CapturedExchange = {
       id: this.idPrefix + (++this.counter).toString(16).padStart(8, "0"),
@@ -54,36 +57,29 @@ export class ExchangeStore {
       traceId: info.traceId,
       startedAt: info.startedAt,
       replayOf,
-      request: { method: info.method, path: info.path, headers: [...info.headers], body: new CapturedBody(this.limits.bodyBytes) },
+      request: { method: info.method, path: info.path, headers: info.headers, body: new CapturedBody(this.limits.bodyBytes) },
       response: undefined,
       responseBody: new CapturedBody(this.limits.bodyBytes),
       outcome: undefined,
     };
     const entry: Entry = { exchange, bytes: 0 };
     this.entries.set(exchange.id, entry);
-    this.emit({ kind: "exchange", exchange });
+    this.changed(exchange);
     this.evict(entry);
-    const kept = (n: number) => {
-      // An entry dropped while in flight no longer counts.
-      if (n === 0 || this.entries.get(exchange.id) !== entry) return;
-      entry.bytes += n;
-      this.totalBytes += n;
-      this.evict(entry);
-    };
-    const observer: ExchangeObserver = {
-      requestBody: (chunk) => kept(exchange.request.body.append(chunk)),
-      response: (status, statusText, headers) => {
-        exchange.response = { status, statusText, headers: [...headers] };
-        if (this.entries.get(exchange.id) === entry) this.emit({ kind: "exchange", exchange });
-      },
-      responseBody: (chunk) => kept(exchange.responseBody.append(chunk)),
-      end: (outcome) => {
-        const error = outcome.error && { code: outcome.error.code, message: outcome.error.message };
-        exchange.outcome = { durationMs: outcome.durationMs, error };
-        if (this.entries.get(exchange.id) === entry) this.emit({ kind: "exchange", exchange });
-      },
-    };
-    return { exchange, observer };
+    return { exchange, observer: new Recording(this, entry) };
+  }
+
+  /** `n` more body bytes kept by `entry`'s exchange; an entry dropped while in flight no longer counts. */
+  kept(entry: Entry, n: number): void {
+    if (n === 0 || this.entries.get(entry.exchange.id) !== entry) return;
+    entry.bytes += n;
+    this.totalBytes += n;
+    this.evict(entry);
+  }
+
+  /** Tells listeners `exchange` was added or changed, unless it was dropped meanwhile. */
+  changed(exchange: CapturedExchange): void {
+    if (this.listeners.size > 0 && this.entries.has(exchange.id)) this.emit({ kind: "exchange", exchange });
   }
 
   get(id: string): CapturedExchange | undefined {
@@ -127,12 +123,39 @@ export class ExchangeStore {
       this.entries.delete(id);
       this.totalBytes -= entry.bytes;
       dropBodies(entry.exchange);
-      this.emit({ kind: "evicted", id });
+      if (this.listeners.size > 0) this.emit({ kind: "evicted", id });
     }
   }
 
   private emit(event: StoreEvent): void {
     for (const listener of this.listeners) listener(event);
+  }
+}
+
+/** The observer of one exchange being recorded: methods, not closures, as it is made per request. */
+class Recording implements ExchangeObserver {
+  constructor(
+    private readonly store: ExchangeStore,
+    private readonly entry: Entry,
+  ) {}
+
+  requestBody(chunk: Uint8Array): void {
+    this.store.kept(this.entry, this.entry.exchange.request.body.append(chunk));
+  }
+
+  response(status: number, statusText: string, headers: readonly string[]): void {
+    this.entry.exchange.response = { status, statusText, headers };
+    this.store.changed(this.entry.exchange);
+  }
+
+  responseBody(chunk: Uint8Array): void {
+    this.store.kept(this.entry, this.entry.exchange.responseBody.append(chunk));
+  }
+
+  end(outcome: ExchangeOutcome): void {
+    const error = outcome.error && { code: outcome.error.code, message: outcome.error.message };
+    this.entry.exchange.outcome = { durationMs: outcome.durationMs, error };
+    this.store.changed(this.entry.exchange);
   }
 }
 
