@@ -117,6 +117,7 @@ export class ExchangeStore {
 
   /** Drops the oldest entries, never `keep` (the one growing), until both limits hold. */
   private evict(keep: Entry): void {
+    if (this.entries.size <= this.limits.maxRequests && this.totalBytes <= this.limits.maxTotalBodyBytes) return;
     for (const [id, entry] of this.entries) {
       if (this.entries.size <= this.limits.maxRequests && this.totalBytes <= this.limits.maxTotalBodyBytes) return;
       if (entry === keep) continue;
