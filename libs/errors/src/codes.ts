@@ -23,6 +23,12 @@ export const ErrorCode = {
   HeadersTooLarge: "HEADERS_TOO_LARGE",
   /** The request is not valid HTTP/1.1. */
   MalformedRequest: "MALFORMED_REQUEST",
+  /** The request head, or the next piece of its body, did not arrive in time. */
+  RequestTimeout: "REQUEST_TIMEOUT",
+  /** The edge does not serve this method (CONNECT: it is not a forward proxy). */
+  MethodNotAllowed: "METHOD_NOT_ALLOWED",
+  /** A traffic policy needed more work for one request than its budget allows (see docs/security.md). */
+  PolicyBudgetExceeded: "POLICY_BUDGET_EXCEEDED",
   /** The client went away before the response finished; sent to the agent, never to a client. */
   ClientClosed: "CLIENT_CLOSED",
   /** The edge is shutting down and takes no new requests. */
@@ -81,6 +87,9 @@ const httpStatus: Record<ErrorCode, number> = {
   BODY_TOO_LARGE: 413,
   HEADERS_TOO_LARGE: 431,
   MALFORMED_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  METHOD_NOT_ALLOWED: 405,
+  POLICY_BUDGET_EXCEEDED: 500,
   CLIENT_CLOSED: 499,
   EDGE_DRAINING: 503,
   AUTH_FAILED: 401,
