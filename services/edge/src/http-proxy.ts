@@ -196,6 +196,9 @@ export class HttpProxy {
       record.bytesOut += body.length;
       if (endStream) sink.end(body.length > 0 ? body : undefined);
       else if (body.length > 0) sink.write(body);
+      // Node holds a head until the first body bytes; an upstream that answers and then waits
+      // (server-sent events, long polls) must not leave the client with nothing.
+      else res.flushHeaders();
     };
     const applyDecision = (response: ResponseHead, endStream: boolean, decision: ResponseDecision) => {
       if (decision.kind === "close") {
