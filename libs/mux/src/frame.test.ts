@@ -46,4 +46,14 @@ describe("FrameDecoder", () => {
     split.push(big.subarray(0, 3));
     expect(() => split.push(big.subarray(3, 20))).toThrow(/exceeds/);
   });
+
+  it("applies a limit raised from onFrame to the next frame of the same chunk", () => {
+    const seen: number[] = [];
+    const decoder: FrameDecoder = new FrameDecoder((type, _flags, _id, payload) => {
+      seen.push(payload.length);
+      if (type === FrameType.Hello) decoder.maxPayload = 4096;
+    }, 16);
+    decoder.push(Buffer.concat([encodeFrame(FrameType.Hello, 0, 0, Buffer.alloc(16)), encodeFrame(FrameType.Head, 0, 1, Buffer.alloc(4096))]));
+    expect(seen).toEqual([16, 4096]);
+  });
 });

@@ -1,3 +1,5 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
+
 /**
  * Frame layout on a data connection (see proto/onramp/v1/data.proto):
  *   u32 payload length | u8 type | u8 flags | u32 stream id | payload
@@ -22,6 +24,12 @@ export const FrameType = {
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
+/** "PING" for 7, for messages about a peer's frames. */
+export function frameTypeName(type: number): string {
+  const name = Object.entries(FrameType).find(([, value]) => value === type)?.[0];
+  return name ? name.toUpperCase() : `type-${type}`;
+}
+
 export const FLAG_END_STREAM = 0x1;
 
 /**
@@ -30,7 +38,10 @@ export const FLAG_END_STREAM = 0x1;
  */
 export const MAX_DATA_CHUNK = 64 * 1024;
 
-/** 1 MiB: heads carry headers plus a small inline body; anything larger is a broken peer. */
+/**
+ * 1 MiB: heads carry headers plus a small inline body (16 KiB by default); anything larger is a
+ * broken peer. The default of `MuxOptions.maxFrameBytes`.
+ */
 export const MAX_FRAME_PAYLOAD = 1024 * 1024;
 
 export function encodeHeader(type: FrameType, flags: number, streamId: number, length: number): Buffer {
@@ -75,10 +86,16 @@ export class FrameDecoder {
 
   constructor(
     private readonly onFrame: FrameHandler,
-    private readonly maxPayload = MAX_FRAME_PAYLOAD,
+    /**
+     * Largest payload a frame may announce. Checked as soon as a header is complete, so a frame
+     * over it is refused before any of its payload is buffered. May be raised between frames
+     * (from `onFrame`: it applies from the next header on), as a connection does once its peer
+     * is authenticated.
+     */
+    public maxPayload = MAX_FRAME_PAYLOAD,
   ) {}
 
-  /** Throws `RangeError` when a frame announces a payload over the limit. */
+  /** Throws a PROTOCOL_ERROR `OnrampError` when a frame announces a payload over `maxPayload`. */
   push(chunk: Buffer): void {
     if (this.buffered === 0) {
       this.keep(this.parse(chunk));
@@ -109,7 +126,7 @@ export class FrameDecoder {
 
   private checkLength(length: number): number {
     if (length > this.maxPayload) {
-      throw new RangeError(`frame payload of ${length} bytes exceeds the ${this.maxPayload}-byte limit`);
+      throw new OnrampError(ErrorCode.ProtocolError, `frame payload of ${length} bytes exceeds the ${this.maxPayload}-byte limit`);
     }
     return length;
   }

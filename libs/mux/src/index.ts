@@ -2,7 +2,7 @@ export { DATA_MAGIC, RELAY_MAGIC, FLAG_END_STREAM, FrameDecoder, FrameType, MAX_
 export type { FrameHandler } from "./frame.js";
 export { ReceiveWindow } from "./flow-control.js";
 export { MuxConnection } from "./mux-connection.js";
-export type { MuxConnectionEvents } from "./mux-connection.js";
+export type { MuxConnectionEvents, MuxHandshake } from "./mux-connection.js";
 export { MuxStream } from "./mux-stream.js";
 export type { StreamHandler } from "./mux-stream.js";
 export { resolveMuxOptions } from "./options.js";

@@ -1,13 +1,30 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { ErrorCode, parseErrorCode } from "@onramp/errors";
+import { ErrorCode, OnrampError, parseErrorCode } from "@onramp/errors";
 import { StreamResetSchema } from "@onramp/proto";
 import type { Socket } from "node:net";
-import { encodeFrame, encodeHeader, FLAG_END_STREAM, FrameDecoder, FrameType } from "./frame.js";
+import { encodeFrame, encodeHeader, FLAG_END_STREAM, FrameDecoder, FrameType, frameTypeName } from "./frame.js";
 import { MuxStream, encodeReset, type StreamTransport } from "./mux-stream.js";
 import { resolveMuxOptions, type MuxOptions, type ResolvedMuxOptions } from "./options.js";
+import { OutputGuard } from "./output-guard.js";
+
+/**
+ * How a connection is authenticated, which decides what it does before that:
+ * - `"accept"`: this side accepted the TCP connection from a peer not yet known. It sends nothing
+ *   and answers nothing until the peer's HELLO (at most `maxHelloBytes`) has been checked and
+ *   `accept()` called; any other frame before that, or a larger one, closes the connection. An
+ *   unauthenticated peer can therefore make us neither write nor buffer more than one hello.
+ * - `"dial"`: this side opened the TCP connection and speaks first with `sendHello`; it starts
+ *   pinging only once the peer's hello came back, so its hello is alone on the wire until then.
+ *   What the peer sends before its answer is handled as usual (edges before this pinged first).
+ * - `"none"`: no hello is exchanged (in-process pairs, tests); pings start at once.
+ */
+export type MuxHandshake = "accept" | "dial" | "none";
 
 export interface MuxConnectionEvents {
-  /** A HELLO frame (a DataHello); only the accepting side of the TCP connection gets one. */
+  /**
+   * The peer's HELLO frame. On the accepting side, check it, then call `accept()` or `destroy()`;
+   * on the dialing side it is the peer's answer, and the connection is open.
+   */
   onHello?(payload: Buffer): void;
   /** The peer opened a stream; set `stream.handler` before returning. */
   onStream?(stream: MuxStream, head: Buffer, endStream: boolean): void;
@@ -17,17 +34,24 @@ export interface MuxConnectionEvents {
   onClose?(error: Error | undefined): void;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** Where a connection is in its handshake; see `MuxHandshake`. */
+type Phase = "awaiting-hello" | "verifying-hello" | "awaiting-answer" | "open";
+
 /**
  * Many request streams over one socket. The side that opens streams uses odd ids; frames are
  * batched per event-loop tick into one writev; DATA senders pause while the socket has more than
- * `maxQueuedBytes` queued, and every stream has its own auto-tuned credit window.
+ * `maxQueuedBytes` queued, and every stream has its own auto-tuned credit window. A peer that
+ * stops reading is cut off (`outputStallBytes`, `maxOutputBytes`), and one that has not said its
+ * hello yet gets no answer to anything (`MuxHandshake`).
  */
-const EMPTY = Buffer.alloc(0);
-
 export class MuxConnection implements StreamTransport {
   readonly options: ResolvedMuxOptions;
   private readonly streams = new Map<number, MuxStream>();
   private readonly decoder: FrameDecoder;
+  private readonly output: OutputGuard;
+  private phase: Phase;
   private nextStreamId: number;
   private corked = false;
   private congestedFlag = false;
@@ -50,11 +74,15 @@ export class MuxConnection implements StreamTransport {
     private readonly opensStreams: boolean,
     public events: MuxConnectionEvents = {},
     options?: MuxOptions,
+    handshake: MuxHandshake = "none",
   ) {
     this.options = resolveMuxOptions(options);
     this.nextStreamId = opensStreams ? 1 : 2;
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.decoder = new FrameDecoder((type, flags, id, payload) => this.onFrame(type, flags, id, payload));
+    this.phase = handshake === "accept" ? "awaiting-hello" : handshake === "dial" ? "awaiting-answer" : "open";
+    const maxPayload = this.phase === "awaiting-hello" ? this.options.maxHelloBytes : this.options.maxFrameBytes;
+    this.decoder = new FrameDecoder((type, flags, id, payload) => this.onFrame(type, flags, id, payload), maxPayload);
+    this.output = new OutputGuard(socket, this.options);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
       this.lastReceivedAt = performance.now();
@@ -68,9 +96,10 @@ export class MuxConnection implements StreamTransport {
     socket.on("drain", () => this.onDrain());
     socket.on("error", (err) => this.destroy(err));
     socket.on("close", () => this.destroy(undefined));
+    // Runs from the start, also before the hello: it watches the output queue as well as pings.
     this.pingTimer = setInterval(() => this.tick(), this.options.pingIntervalMs);
     this.pingTimer.unref();
-    this.ping();
+    if (this.phase === "open") this.ping();
   }
 
   get congested(): boolean {
@@ -86,9 +115,9 @@ export class MuxConnection implements StreamTransport {
     return this.streams.size;
   }
 
-  /** False once either side said GOAWAY or the connection closed. */
+  /** False before the handshake is done, and once either side said GOAWAY or the connection closed. */
   get acceptsNewStreams(): boolean {
-    return !this.closedFlag && !this.goingAway && !this.peerGoingAway;
+    return this.phase === "open" && !this.closedFlag && !this.goingAway && !this.peerGoingAway;
   }
 
   /**
@@ -129,9 +158,22 @@ export class MuxConnection implements StreamTransport {
     return stream;
   }
 
-  /** Sends a HELLO frame (the opening side of the TCP connection, i.e. the agent). */
+  /** Sends this side's HELLO: the dialing side, first thing (or either side with no handshake). */
   sendHello(payload: Uint8Array): void {
+    if (this.phase === "awaiting-hello" || this.phase === "verifying-hello") throw new Error("the accepting side answers a hello with accept()");
     this.sendFrame(FrameType.Hello, 0, 0, payload);
+  }
+
+  /**
+   * Accepting side, once the peer's hello (`onHello`) checked out: answers with `hello` and opens
+   * the connection (pings start, frames up to `maxFrameBytes` are taken). Any frame the peer
+   * sends before this closes the connection; a check that fails calls `destroy()` instead.
+   */
+  accept(hello: Uint8Array): void {
+    if (this.closedFlag) return; // a check that finished after the peer went away
+    if (this.phase !== "verifying-hello") throw new Error(`accept() needs a hello being verified, not ${this.phase}`);
+    this.sendFrame(FrameType.Hello, 0, 0, hello);
+    this.open();
   }
 
   /**
@@ -167,6 +209,8 @@ export class MuxConnection implements StreamTransport {
   destroy(error: Error | undefined): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    // Stops DATA senders at once when this runs from inside a write (the output cap).
+    this.congestedFlag = true;
     clearInterval(this.pingTimer);
     const message = error ? `data connection lost: ${error.message}` : "data connection closed";
     for (const stream of [...this.streams.values()]) stream.abort(ErrorCode.AgentDisconnected, message);
@@ -215,9 +259,12 @@ export class MuxConnection implements StreamTransport {
     if (!this.congestedFlag && this.socket.writableLength >= this.options.maxQueuedBytes) {
       this.congestedFlag = true;
     }
+    const overflow = this.output.afterWrite(performance.now());
+    if (overflow) this.destroy(new OnrampError(ErrorCode.ProtocolError, overflow));
   }
 
   private onDrain(): void {
+    this.output.drained();
     if (!this.congestedFlag) return;
     this.congestedFlag = false;
     for (const stream of this.streams.values()) {
@@ -230,7 +277,29 @@ export class MuxConnection implements StreamTransport {
     return new MuxStream(id, this, this.options.initialStreamWindow, this.options.maxStreamWindow);
   }
 
+  private open(): void {
+    this.phase = "open";
+    this.decoder.maxPayload = this.options.maxFrameBytes;
+    this.ping();
+  }
+
+  /** Before the handshake is done: only the peer's hello, and nothing answered. */
+  private onHandshakeFrame(type: number, payload: Buffer): void {
+    if (this.phase === "awaiting-hello" && type === FrameType.Hello) {
+      this.phase = "verifying-hello";
+      this.events.onHello?.(payload);
+      return;
+    }
+    // A dialer waits for our answer before it sends anything more: this peer is not one of ours.
+    const what = this.phase === "verifying-hello" ? "while its hello was being checked" : "before the hello";
+    this.destroy(new OnrampError(ErrorCode.ProtocolError, `${frameTypeName(type)} frame ${what}`));
+  }
+
   private onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    // Frames after a destroy in the same chunk: nothing to do for them.
+    if (this.closedFlag) return;
+    if (this.phase === "awaiting-hello" || this.phase === "verifying-hello") return this.onHandshakeFrame(type, payload);
+    if (this.phase === "awaiting-answer" && type === FrameType.Hello) this.open();
     switch (type) {
       case FrameType.Head: {
         const existing = this.streams.get(id);
@@ -270,6 +339,9 @@ export class MuxConnection implements StreamTransport {
         if (payload.length !== 4) return this.destroy(new Error("malformed WINDOW frame"));
         return this.streams.get(id)?.receiveWindow(payload.readUInt32BE(0));
       case FrameType.Ping:
+        // Ours carry an 8-byte timestamp; like HTTP/2 (RFC 9113 §6.7), other sizes are an error,
+        // so a pong costs no more than the ping that asked for it.
+        if (payload.length !== 8) return this.destroy(new OnrampError(ErrorCode.ProtocolError, `PING of ${payload.length} bytes, not 8`));
         return this.sendFrame(FrameType.Pong, 0, 0, payload);
       case FrameType.Pong:
         return this.onPong(payload);
@@ -301,13 +373,16 @@ export class MuxConnection implements StreamTransport {
   }
 
   /**
-   * Every `pingIntervalMs`: gives up a peer whose ping has gone unanswered for `idleTimeoutMs`, and
-   * pings — each tick while streams are open (a hang under load is found in under 2 s), every
-   * `idlePingIntervalMs` otherwise (an idle connection costs next to nothing, and stays known to
-   * NATs and the peer).
+   * Every `pingIntervalMs`: gives up a peer that does not read what we queue for it (see
+   * `OutputGuard`) or whose ping has gone unanswered for `idleTimeoutMs`; once the handshake is
+   * done, pings — each tick while streams are open (a hang under load is found in under 2 s),
+   * every `idlePingIntervalMs` otherwise (an idle connection costs next to nothing, and stays
+   * known to NATs and the peer).
    */
   private tick(): void {
     const now = performance.now();
+    const stalled = this.output.check(now);
+    if (stalled) return this.destroy(new OnrampError(ErrorCode.ProtocolError, stalled));
     // This process stalled (a long GC, a blocked event loop): the peer's frames may be sitting
     // unread in the socket. Judge the peer again from now rather than for our own silence.
     if (now - this.lastTickAt > 2 * this.options.pingIntervalMs && this.unansweredSince !== undefined) this.unansweredSince = now;
@@ -316,6 +391,7 @@ export class MuxConnection implements StreamTransport {
       this.destroy(new Error(`no answer to a ping for ${this.options.idleTimeoutMs} ms`));
       return;
     }
+    if (this.phase !== "open") return; // before the handshake is done, a ping would break it
     if (this.streams.size > 0 || now - this.lastPingAt >= this.options.idlePingIntervalMs) this.ping();
   }
 }

@@ -1,4 +1,5 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
+import { FRAME_HEADER_SIZE, MAX_DATA_CHUNK, MAX_FRAME_PAYLOAD } from "./frame.js";
 
 /** Tuning for one data connection. Both ends of a connection should agree on the windows. */
 export interface MuxOptions {
@@ -36,6 +37,35 @@ export interface MuxOptions {
    * kernel buffer full on fast links between event-loop turns.
    */
   maxQueuedBytes?: number;
+  /**
+   * Largest frame payload taken before the peer is authenticated (its HELLO), in bytes. 4 KiB: a
+   * data hello (session id, 32-byte token) is about 75 bytes and a relay hello (edge id of up to
+   * 128 characters, nonces, MAC) under 250, so there is room to grow while an unauthenticated
+   * peer can make us buffer no more than this. At least 512.
+   */
+  maxHelloBytes?: number;
+  /** Largest frame payload taken once authenticated, in bytes. Default `MAX_FRAME_PAYLOAD` (1 MiB). */
+  maxFrameBytes?: number;
+  /**
+   * Bytes queued for the peer that, when they stay queued past `outputStallTimeoutMs`, mean the
+   * peer does not read: the connection is closed. Default four times `maxQueuedBytes` (4 MiB):
+   * DATA senders stop at `maxQueuedBytes`, so only control frames (pongs, window updates, resets)
+   * and heads piling up behind a peer that does not read get this far. At least
+   * `maxQueuedBytes` + 64 KiB, what DATA alone may queue.
+   */
+  outputStallBytes?: number;
+  /**
+   * How long more than `outputStallBytes` may stay queued, in ms. 10 s: a peer that reads, even
+   * over a slow link, brings the queue down well within it.
+   */
+  outputStallTimeoutMs?: number;
+  /**
+   * Bytes queued for the peer at which the connection is closed at once, in bytes. Default four
+   * times `outputStallBytes` (16 MiB): a hard bound on what a peer that never reads costs while
+   * it floods us with frames we must answer (one frame more at most), reached before the grace
+   * of `outputStallTimeoutMs` runs out only by such a flood.
+   */
+  maxOutputBytes?: number;
 }
 
 export type ResolvedMuxOptions = Required<MuxOptions>;
@@ -48,7 +78,15 @@ export function resolveMuxOptions(options: MuxOptions = {}): ResolvedMuxOptions 
     idlePingIntervalMs: options.idlePingIntervalMs ?? Math.max(10_000, options.pingIntervalMs ?? 500),
     idleTimeoutMs: options.idleTimeoutMs ?? 1_500,
     maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
+    maxHelloBytes: options.maxHelloBytes ?? 4 * 1024,
+    maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_PAYLOAD,
+    outputStallBytes: 0,
+    outputStallTimeoutMs: options.outputStallTimeoutMs ?? 10_000,
+    maxOutputBytes: 0,
   };
+  // Derived from the fields they must stay above, so raising one does not trip the others.
+  resolved.outputStallBytes = options.outputStallBytes ?? 4 * resolved.maxQueuedBytes;
+  resolved.maxOutputBytes = options.maxOutputBytes ?? 4 * resolved.outputStallBytes;
   const positive = (field: keyof ResolvedMuxOptions, min: number) => {
     const value = resolved[field];
     if (!Number.isInteger(value) || value < min) {
@@ -61,6 +99,12 @@ export function resolveMuxOptions(options: MuxOptions = {}): ResolvedMuxOptions 
   positive("idleTimeoutMs", resolved.pingIntervalMs);
   positive("idlePingIntervalMs", resolved.pingIntervalMs);
   positive("maxQueuedBytes", 16 * 1024);
+  positive("maxHelloBytes", 512);
+  positive("maxFrameBytes", resolved.maxHelloBytes);
+  // DATA alone can queue up to `maxQueuedBytes` plus the chunk that crossed it: that is no stall.
+  positive("outputStallBytes", resolved.maxQueuedBytes + MAX_DATA_CHUNK + FRAME_HEADER_SIZE);
+  positive("outputStallTimeoutMs", 100);
+  positive("maxOutputBytes", resolved.outputStallBytes);
   if (resolved.maxStreamWindow > 0x7fffffff) {
     throw new OnrampError(ErrorCode.InvalidArgument, "mux option maxStreamWindow must be below 2 GiB");
   }

@@ -253,7 +253,8 @@ export class EdgeSession {
     socket.write(DATA_MAGIC);
     // Both ends start streams with the window the edge announced, unless this agent sets its own.
     const mux = { initialStreamWindow: this.welcome.initialStreamWindow || undefined, ...this.options.mux };
-    const connection = new MuxConnection(socket, false, {}, mux);
+    // "dial": the hello goes first and alone; the edge answers nothing before it.
+    const connection = new MuxConnection(socket, false, {}, mux, "dial");
     const acked = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         const within = formatMs(this.options.handshakeTimeoutMs);

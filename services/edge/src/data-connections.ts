@@ -1,3 +1,4 @@
+import { ErrorCode, OnrampError } from "@onramp/errors";
 import { decodeDataHello, MuxConnection, type MuxOptions } from "@onramp/mux";
 import type { EdgeMetrics, Logger } from "@onramp/telemetry";
 import { timingSafeEqual } from "node:crypto";
@@ -14,11 +15,20 @@ export interface DataConnectionOptions {
 
 /**
  * Takes an agent's data connection (its magic already read): the agent's HELLO names its session
- * and proves it with the session's data token; the connection then joins that session.
+ * and proves it with the session's data token; the connection then joins that session. Until
+ * then nothing is answered, and any other frame, or a hello over `maxHelloBytes`, closes it.
  */
 export function acceptDataConnection(socket: Socket, options: DataConnectionOptions): void {
-  const connection = new MuxConnection(socket, true, {}, options.mux);
+  const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+  const connection = new MuxConnection(socket, true, {}, options.mux, "accept");
   const timer = setTimeout(() => connection.destroy(new Error("no data hello in time")), options.handshakeTimeoutMs);
+  let stage: "hello" | "refused" | "accepted" = "hello";
+  connection.events.onClose = (error) => {
+    clearTimeout(timer);
+    if (stage === "hello") options.logger.warn({ remote, err: error?.message }, "data connection closed before its hello");
+    // The agent broke the protocol or stopped reading what we sent: its session ends with this.
+    else if (stage === "accepted" && isProtocolError(error)) options.logger.warn({ remote, err: error.message }, "data connection cut off");
+  };
   connection.events.onHello = (payload) => {
     clearTimeout(timer);
     connection.events.onHello = undefined;
@@ -34,13 +44,19 @@ export function acceptDataConnection(socket: Socket, options: DataConnectionOpti
       session = undefined;
     }
     if (!session) {
-      options.logger.warn({ remote: connection.remoteAddress }, "data connection refused: unknown session or bad token");
+      stage = "refused";
+      options.logger.warn({ remote }, "data connection refused: unknown session or bad token");
       connection.destroy(new Error("data hello refused"));
       return;
     }
-    connection.sendHello(new Uint8Array(0));
+    stage = "accepted";
+    connection.accept(new Uint8Array(0));
     session.addConnection(connection);
     options.metrics.dataConnections.inc();
     void connection.closed().then(() => options.metrics.dataConnections.dec());
   };
+}
+
+function isProtocolError(error: Error | undefined): error is OnrampError {
+  return error instanceof OnrampError && error.code === ErrorCode.ProtocolError;
 }

@@ -177,7 +177,7 @@ export class RelayClient {
       socket.once("error", (err) => fail(err.message));
       socket.once("connect", () => {
         socket.write(RELAY_MAGIC);
-        const connection = new MuxConnection(socket, true, {}, mux);
+        const connection = new MuxConnection(socket, true, {}, mux, "dial");
         const hello = dialerHello(clusterSecret, edgeId);
         connection.events.onHello = (payload) => {
           connection.events.onHello = undefined;

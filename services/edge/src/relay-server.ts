@@ -1,4 +1,4 @@
-import { ErrorCode } from "@onramp/errors";
+import { ErrorCode, OnrampError } from "@onramp/errors";
 import { decodeRequestHead, decodeResponseHead, encodeRequestHead, MuxConnection, spliceStreams, type MuxOptions, type MuxStream } from "@onramp/mux";
 import { endSpan, SpanKind, traceparentOf, type Logger, type Span, type Tracing } from "@onramp/telemetry";
 import type { Socket } from "node:net";
@@ -26,6 +26,7 @@ export interface RelayServerOptions {
  * checks its hello against the cluster secret, answers with this edge's proof, then carries each
  * stream it opens to the agent session holding the request's bind, byte for byte. The policy
  * already ran on the edge that received the request; nothing here looks inside the exchange.
+ * Before the hello checks out nothing is answered, and any other frame closes the connection.
  */
 export function acceptRelayConnection(socket: Socket, options: RelayServerOptions): void {
   const { logger, clusterSecret } = options;
@@ -35,18 +36,30 @@ export function acceptRelayConnection(socket: Socket, options: RelayServerOption
     socket.destroy();
     return;
   }
-  const connection = new MuxConnection(socket, false, {}, options.mux);
+  const connection = new MuxConnection(socket, false, {}, options.mux, "accept");
   const timer = setTimeout(() => connection.destroy(new Error("no relay hello in time")), options.handshakeTimeoutMs);
+  let stage: "hello" | "refused" | "accepted" = "hello";
+  let peer: string | undefined;
+  connection.events.onClose = (error) => {
+    clearTimeout(timer);
+    if (stage === "hello") logger.warn({ remote, err: error?.message }, "relay connection closed before its hello");
+    else if (stage === "accepted" && error instanceof OnrampError && error.code === ErrorCode.ProtocolError) {
+      logger.warn({ peer, remote, err: error.message }, "relay connection cut off");
+    }
+  };
   connection.events.onHello = (payload) => {
     clearTimeout(timer);
     connection.events.onHello = undefined;
     const hello = verifyHello(clusterSecret, payload);
     if (!hello) {
+      stage = "refused";
       logger.warn({ remote }, "relay connection refused: bad hello (wrong cluster secret or clock skew)");
       connection.destroy(new Error("relay hello refused"));
       return;
     }
-    connection.sendHello(acceptorHello(clusterSecret, options.edgeId, hello.nonce));
+    stage = "accepted";
+    peer = hello.edgeId;
+    connection.accept(acceptorHello(clusterSecret, options.edgeId, hello.nonce));
     connection.events.onStream = (stream, head, endStream) => relayStream(stream, head, endStream, options);
     logger.info({ peer: hello.edgeId, remote }, "relay accepted");
     options.onConnection?.(connection);
