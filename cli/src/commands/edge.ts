@@ -29,6 +29,10 @@ interface EdgeFlags extends LogFlags, RegistryApiFlags {
   allowAnyToken?: boolean;
   maxRequestBody?: string;
   maxHeaderSize?: string;
+  headerTimeout?: string;
+  bodyTimeout?: string;
+  normalizePath?: boolean;
+  mergeSlashes?: boolean;
   drainTimeout?: string;
   dataConnections?: string;
   attemptsHeader?: boolean;
@@ -40,7 +44,7 @@ const CONFIG_KEYS = [
   "http_addr", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
   "max_request_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "log", "log_format", "cloud_endpoints",
   "edge_id", "advertise_addr", "etcd", "nats", "cluster_secret", "mesh_heartbeat", "mesh_dead_after",
-  "attempts_header", "access_log",
+  "attempts_header", "access_log", "header_timeout", "body_timeout", "normalize_path", "merge_slashes",
 ] as const;
 
 export function registerEdgeCommand(program: Command): void {
@@ -64,6 +68,10 @@ export function registerEdgeCommand(program: Command): void {
     .option("--allow-any-token", "accept agents with any authtoken (private networks only)")
     .option("--max-request-body <size>", "largest request body accepted, e.g. 100MB (default 1GiB)")
     .option("--max-header-size <size>", "largest request head accepted (default 16KiB)")
+    .option("--header-timeout <duration>", "time a client has to send the request line and headers; later gets 408 (default 60s)")
+    .option("--body-timeout <duration>", "longest pause between two pieces of a request body; longer gets 408; 0 for none (default 60s)")
+    .option("--no-normalize-path", "do not decode percent-encoded unreserved characters in request paths (/%61dmin stays); dot segments are removed regardless")
+    .option("--no-merge-slashes", "keep repeated slashes in request paths (//admin stays //admin)")
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 10s)")
     .option("--data-connections <n>", "data connections each agent opens (default 1; 2-4 spread TCP stalls on lossy links)")
     .option("--attempts-header", "add Onramp-Attempts (how many pool members a request was sent to) to every proxied response")
@@ -151,6 +159,13 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     return v === undefined ? undefined : parseDuration(source === "cli" || source === "env" ? flag : key, v);
   };
   const dataConnections = pick<string | number>("dataConnections", "data_connections");
+  // A `--no-x` switch: on unless turned off; in YAML only true or false, so `normalize_path: no`
+  // (a string in YAML 1.2) is refused instead of silently leaving it on.
+  const switchOn = (name: keyof EdgeFlags, key: string): boolean => {
+    const v = pick<unknown>(name, key);
+    if (typeof v !== "boolean") throw new OnrampError(ErrorCode.InvalidArgument, `${key} must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  };
   return {
     httpAddr: str("httpAddr", "http_addr"),
     grpcAddr: str("grpcAddr", "grpc_addr"),
@@ -166,6 +181,10 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     allowAnyToken: Boolean(pick<boolean>("allowAnyToken", "allow_any_token")),
     maxRequestBodyBytes: size("maxRequestBody", "max_request_body", "--max-request-body"),
     maxHeaderBytes: size("maxHeaderSize", "max_header_size", "--max-header-size"),
+    headerTimeoutMs: duration("headerTimeout", "header_timeout", "--header-timeout"),
+    bodyTimeoutMs: duration("bodyTimeout", "body_timeout", "--body-timeout"),
+    normalizePath: switchOn("normalizePath", "normalize_path"),
+    mergeSlashes: switchOn("mergeSlashes", "merge_slashes"),
     drainTimeoutMs: duration("drainTimeout", "drain_timeout", "--drain-timeout"),
     dataConnections: dataConnections === undefined ? undefined : Number(dataConnections),
     attemptsHeader: Boolean(pick<boolean>("attemptsHeader", "attempts_header")),

@@ -27,15 +27,21 @@ export function sendError(res: ServerResponse, error: OnrampError, closeConnecti
   res.end(body);
 }
 
-/** The same answer written straight to a socket (client errors and upgrades have no response object). */
-export function writeRawError(socket: Duplex, error: OnrampError): void {
+/**
+ * The same answer written straight to a socket (client errors, upgrades and CONNECT have no
+ * response object); `headers` (names and values alternating) go along, e.g. the `Allow` of a 405.
+ */
+export function writeRawError(socket: Duplex, error: OnrampError, headers: readonly string[] = []): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   const body = bodyOf(error);
+  let extra = "";
+  for (let i = 0; i + 1 < headers.length; i += 2) extra += `${headers[i]}: ${headers[i + 1]}\r\n`;
   socket.end(
     `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus] ?? ""}\r\n` +
+      extra +
       "Content-Type: text/plain; charset=utf-8\r\n" +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       "Cache-Control: no-store\r\n" +

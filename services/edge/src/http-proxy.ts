@@ -9,6 +9,7 @@ import type { Duplex, Writable } from "node:stream";
 import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
 import { pickRoute, resolveEndpoint, RouteQueued, routeWhenReady, type EdgeEndpoint, type Route } from "./dispatch.js";
 import { sendError } from "./error-response.js";
+import { endStalledExchange, watchBodyIdle } from "./body-idle-timeout.js";
 import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
 import { retryable, RetryBudget } from "./retry-policy.js";
 import type { RoutingTable } from "./routing-table.js";
@@ -21,6 +22,8 @@ export interface HttpProxyOptions {
   inlineBodyBytes: number;
   /** Add `Onramp-Attempts` to every proxied response. */
   attemptsHeader?: boolean;
+  /** Longest pause between two pieces of a request body, in ms (see body-idle-timeout.ts); 0 or absent: none. */
+  bodyTimeoutMs?: number;
 }
 
 /** The request as it goes to the agent: the client's, or what a traffic policy made of it. */
@@ -276,6 +279,8 @@ export class HttpProxy {
       open(true);
       return;
     }
+    const bodyTimeoutMs = this.options.bodyTimeoutMs ?? 0;
+    watchBodyIdle(req, bodyTimeoutMs, () => endStalledExchange(req, res, stream, bodyTimeoutMs));
     if (declared >= 0 && declared <= this.options.inlineBodyBytes) {
       const chunks: Buffer[] = [];
       req.on("data", (chunk: Buffer) => chunks.push(chunk));

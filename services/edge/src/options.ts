@@ -60,6 +60,25 @@ export interface EdgeOptions {
   /** Largest request line + headers, in bytes. Default 16 KiB (Node's own default). */
   maxHeaderBytes?: number;
   /**
+   * Time a client has to send the request line and headers, in ms; later gets 408. Default 60 s,
+   * as nginx's client_header_timeout; enforced within a quarter of itself, at most 1 s late.
+   */
+  headerTimeoutMs?: number;
+  /**
+   * Longest pause between two pieces of a request body, in ms, counted while the edge is ready to
+   * read; then 408 (or a reset, once the response has begun). 0: none. Default 60 s, as nginx's
+   * client_body_timeout: a client trickling a byte at a time cannot hold a request open for ever.
+   */
+  bodyTimeoutMs?: number;
+  /**
+   * Decode percent-encoded unreserved characters in request paths (`/%61dmin` → `/admin`) before
+   * policies and the upstream see them. Default on, as Envoy's `normalize_path`. Dot segments are
+   * removed and absolute-form targets rewritten whatever this says (see request-target.ts).
+   */
+  normalizePath?: boolean;
+  /** Merge repeated slashes in request paths (`//admin` → `/admin`). Default on, as Envoy's `merge_slashes`. */
+  mergeSlashes?: boolean;
+  /**
    * Bodies up to this size ride in the head frame, in bytes. 16 KiB: most API requests and
    * responses then cost one frame each way.
    */
@@ -118,6 +137,10 @@ export interface ResolvedEdgeOptions {
   allowAnyToken: boolean;
   maxRequestBodyBytes: number;
   maxHeaderBytes: number;
+  headerTimeoutMs: number;
+  bodyTimeoutMs: number;
+  normalizePath: boolean;
+  mergeSlashes: boolean;
   inlineBodyBytes: number;
   handshakeTimeoutMs: number;
   heartbeatIntervalMs: number;
@@ -130,6 +153,9 @@ export interface ResolvedEdgeOptions {
   mux: MuxOptions;
   logger: Logger;
 }
+
+/** Node timers hold at most 2^31-1 ms (24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface HostPort {
   host: string;
@@ -165,6 +191,10 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     allowAnyToken,
     maxRequestBodyBytes: integer("maxRequestBodyBytes", options.maxRequestBodyBytes ?? 1024 ** 3, 0),
     maxHeaderBytes: integer("maxHeaderBytes", options.maxHeaderBytes ?? 16 * 1024, 1024),
+    headerTimeoutMs: integer("headerTimeoutMs", options.headerTimeoutMs ?? 60_000, 100, MAX_TIMER_MS),
+    bodyTimeoutMs: integer("bodyTimeoutMs", options.bodyTimeoutMs ?? 60_000, 0, MAX_TIMER_MS),
+    normalizePath: options.normalizePath ?? true,
+    mergeSlashes: options.mergeSlashes ?? true,
     inlineBodyBytes: integer("inlineBodyBytes", options.inlineBodyBytes ?? 16 * 1024, 0),
     handshakeTimeoutMs: integer("handshakeTimeoutMs", options.handshakeTimeoutMs ?? 10_000, 100),
     heartbeatIntervalMs: integer("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 10_000, 100),
