@@ -1,8 +1,12 @@
 import { type CelEnv, CelScalar, celEnv, celFunc, type CelList, listType, mapType } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
+import { type CelMeter, meteredEnv, rangeFunction } from "./cel-meter.js";
+import { linearReplace } from "./cel-replace.js";
 import { cidrContains, parseCidr, parseIp } from "./cidr.js";
 import type { ResponseInfo } from "./context.js";
+import type { PolicyLimits } from "./policy-limits.js";
 import { createRegexCache } from "./regex.js";
+import { RegexAllowance } from "./regex-cost.js";
 import type { RequestView } from "./request-view.js";
 
 const { STRING, BOOL, DYN } = CelScalar;
@@ -19,15 +23,23 @@ export interface MacroScope {
  * request macros and an RE2 cache for `matches()`.
  *
  * The macros (`getReqHeader('x')`) take no request argument, yet CEL functions only see their
- * arguments. Evaluation is synchronous, so `evaluate` points `current` at the request for the
- * duration of one call; nothing else can run in between.
+ * arguments. Evaluation is synchronous, so `evaluate` points `current` (and `meter`) at the
+ * request for the duration of one call; nothing else can run in between.
  */
 export interface CelRuntime {
+  /** Every function call in it is charged to `meter` (cel-meter.ts). */
   readonly env: CelEnv;
   /** The request the macros read; set only during a synchronous evaluation. */
   current: MacroScope | undefined;
+  /** The budget of the phase run being evaluated; undefined while the policy loads. */
+  meter: CelMeter | undefined;
   /** Compiled `matches()` patterns; literal ones are added when the policy loads. */
   readonly regexes: ReturnType<typeof createRegexCache>;
+  /** Literal patterns counted against `limits.maxRegexSize` while the policy loads. */
+  readonly patterns: RegexAllowance;
+  readonly limits: PolicyLimits;
+  /** Expressions compiled so far, against `limits.maxExpressions`. */
+  expressions: number;
 }
 
 /** Macros that read the request or the response, for phase checks at load time. */
@@ -38,9 +50,17 @@ function listOf(values: readonly string[] | undefined): string[] {
   return values ? [...values] : [];
 }
 
-export function createCelRuntime(): CelRuntime {
+export function createCelRuntime(limits: PolicyLimits): CelRuntime {
   const regexes = createRegexCache();
-  const rt: { env: CelEnv | undefined; current: MacroScope | undefined; regexes: typeof regexes } = { env: undefined, current: undefined, regexes };
+  const rt: Omit<CelRuntime, "env"> & { env: CelEnv | undefined } = {
+    env: undefined,
+    current: undefined,
+    meter: undefined,
+    regexes,
+    patterns: new RegexAllowance(limits.maxRegexSize),
+    limits,
+    expressions: 0,
+  };
   const request = (): RequestView => {
     if (!rt.current?.request) throw new Error("request macros are only available in HTTP phases");
     return rt.current.request;
@@ -60,6 +80,8 @@ export function createCelRuntime(): CelRuntime {
   };
   const funcs = [
     ...strings,
+    ...linearReplace,
+    rangeFunction,
     celFunc("getReqHeader", [STRING], STRING_LIST, (name) => listOf(request().request.headers.get(name.toLowerCase()))),
     celFunc("hasReqHeader", [STRING], BOOL, (name) => request().request.headers.has(name.toLowerCase())),
     celFunc("getQueryParam", [STRING], STRING_LIST, (name) => listOf(request().queryParams().get(name))),
@@ -76,6 +98,6 @@ export function createCelRuntime(): CelRuntime {
     celFunc("inCidrRange", [STRING, STRING], BOOL, (ip, cidr) => cidrMatch(ip, [cidr])),
     celFunc("inCidrRanges", [STRING, listType(DYN)], BOOL, (ip, cidrs: CelList) => cidrMatch(ip, cidrs)),
   ];
-  rt.env = celEnv({ funcs, re2: regexes });
+  rt.env = meteredEnv(celEnv({ funcs, re2: regexes }), { meter: () => rt.meter, instructionsOf: (pattern) => regexes.instructionsOf(pattern) });
   return rt as CelRuntime;
 }

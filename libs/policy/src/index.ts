@@ -1,6 +1,8 @@
 export { loadPolicy } from "./load-policy.js";
 export type { LoadPolicyOptions, LoadPolicyResult } from "./load-policy.js";
 export { formatPolicyErrors } from "./policy-error.js";
+export { DEFAULT_POLICY_LIMITS } from "./policy-limits.js";
+export type { PolicyLimits } from "./policy-limits.js";
 export type { PolicyError, PolicyPhase } from "./policy-error.js";
 export type { Policy } from "./policy.js";
 export { createPolicyRuntime } from "./runtime.js";

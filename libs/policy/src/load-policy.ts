@@ -5,7 +5,9 @@ import type { CompiledExpr } from "./cel-compile.js";
 import { createCelRuntime } from "./cel-env.js";
 import { type CompileContext, ConfigReader, readExpression, readString } from "./config-reader.js";
 import { Cursor, Diagnostics, type PolicyError, type PolicyPhase, type RuleScope } from "./policy-error.js";
+import { type PolicyLimits, resolvePolicyLimits } from "./policy-limits.js";
 import { type CompiledRule, type Policy, createPolicy } from "./policy.js";
+import { checkCounts, textSizeProblem } from "./size-checks.js";
 
 export interface LoadPolicyOptions {
   /** Shown in error positions; `policy.yml` when not given. */
@@ -17,6 +19,8 @@ export interface LoadPolicyOptions {
   readonly kind?: "agent" | "cloud";
   /** The edge's region, for `conn.server_region` when the connection does not say. */
   readonly regionName?: string;
+  /** Size limits and the per-request CEL budget; DEFAULT_POLICY_LIMITS for what is left out. */
+  readonly limits?: Partial<PolicyLimits>;
 }
 
 export type LoadPolicyResult =
@@ -127,19 +131,28 @@ function compileRule(cx: CompileContext, root: Cursor, index: number, node: Node
 /**
  * Parses, validates and compiles a traffic policy (YAML or JSON). Every problem is reported, each
  * with its phase, rule, field path and line:column; a policy with any error is rejected whole.
- * All CEL is compiled here; running the policy only evaluates.
+ * All CEL is compiled here; running the policy only evaluates. A policy over its size limits is
+ * rejected before anything in it is compiled.
  */
 export function loadPolicy(source: string, options: LoadPolicyOptions = {}): LoadPolicyResult {
+  const limits = resolvePolicyLimits(options.limits);
   const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const diag = new Diagnostics(options.filename ?? "policy.yml", source, lines);
+  const tooBig = textSizeProblem(source, limits);
+  if (tooBig) {
+    lines.addNewLine(0);
+    diag.add("error", 0, tooBig, "");
+    return { ok: false, errors: diag.errors, warnings: diag.warnings };
+  }
+  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   for (const e of doc.errors) diag.add("error", e.pos[0], `YAML syntax error: ${e.message.split("\n")[0]}`, "");
   if (diag.errors.length > 0) return { ok: false, errors: diag.errors, warnings: diag.warnings };
 
   const root = Cursor.root(diag);
-  const cel = createCelRuntime();
-  const phases: Record<PolicyPhase, CompiledRule[]> = { on_tcp_connect: [], on_http_request: [], on_http_response: [] };
   const contents = doc.contents as Node | null;
+  if (!checkCounts(root, contents, PHASES, limits)) return { ok: false, errors: diag.errors, warnings: diag.warnings };
+  const cel = createCelRuntime(limits);
+  const phases: Record<PolicyPhase, CompiledRule[]> = { on_tcp_connect: [], on_http_request: [], on_http_response: [] };
   const empty = contents === null || (isScalar(contents) && contents.value === null);
   if (!empty && !isMap(contents)) root.at(contents).error(`a traffic policy must be a map with ${PHASES.join(", ")}`);
   for (const pair of pairsOf(contents)) {
@@ -164,7 +177,7 @@ export function loadPolicy(source: string, options: LoadPolicyOptions = {}): Loa
 
   if (options.kind === "cloud" && diag.errors.length === 0) checkCloudPolicy(root, contents, phases.on_http_request);
   if (diag.errors.length > 0) return { ok: false, errors: diag.errors, warnings: diag.warnings };
-  const policy = createPolicy(phases, { kind: options.kind ?? "agent", regionName: options.regionName ?? "" });
+  const policy = createPolicy(phases, { kind: options.kind ?? "agent", regionName: options.regionName ?? "", celBudget: limits.celBudget });
   return { ok: true, policy, warnings: diag.warnings };
 }
 

@@ -10,6 +10,7 @@ export type PolicyResponseCode =
   | "RATE_LIMITED"
   | "CIRCUIT_OPEN"
   | "JWKS_UNAVAILABLE"
+  | "POLICY_BUDGET_EXCEEDED"
   | "INTERNAL";
 
 /** A response the edge should send instead of forwarding (or instead of the upstream's). */

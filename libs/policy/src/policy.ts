@@ -1,6 +1,7 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { ActionExecution, ActionStep, CompiledAction } from "./action-types.js";
 import type { CompiledExpr } from "./cel-compile.js";
+import { CelBudgetExceededError, CelMeter } from "./cel-meter.js";
 import type { RequestContext, ResponseInfo, TcpContext } from "./context.js";
 import { EvaluationError, evaluateExpr } from "./interpolation.js";
 import {
@@ -84,7 +85,7 @@ async function driveAsync(chain: Chain): Promise<ReturnType<Chain["next"]> & { d
 
 export function createPolicy(
   phases: CompiledPhases,
-  options: { kind: "agent" | "cloud"; regionName: string },
+  options: { kind: "agent" | "cloud"; regionName: string; celBudget: number },
 ): Policy {
   const execution = (
     phase: PolicyPhase,
@@ -100,7 +101,11 @@ export function createPolicy(
     response: res,
     rt,
     signal,
-    scope: { bindings: buildBindings(ctx, view, res, () => rt.now(), options.regionName), macros: { request: view, response: res } },
+    scope: {
+      bindings: buildBindings(ctx, view, res, () => rt.now(), options.regionName),
+      macros: { request: view, response: res },
+      meter: new CelMeter(options.celBudget),
+    },
     logs: [],
     circuitBreakers: [],
     compress: undefined,
@@ -112,11 +117,17 @@ export function createPolicy(
   const failure = (x: ActionExecution, at: Position, err: unknown): PolicyLogRecord => {
     const rule = phases[x.phase][at.rule];
     const where = at.action < 0 ? "expressions" : `actions[${at.action}]`;
-    const message = err instanceof EvaluationError ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    const message =
+      err instanceof EvaluationError || err instanceof CelBudgetExceededError
+        ? err.message
+        : `internal error: ${err instanceof Error ? err.message : String(err)}`;
     return { kind: "evaluation-error", phase: x.phase, ruleIndex: at.rule, ruleName: rule?.name, message: `${where}: ${message}` };
   };
 
   const evaluationFailed = engineResponse(500, "INTERNAL", "The traffic policy could not be evaluated for this request.");
+  const overBudget = engineResponse(500, "POLICY_BUDGET_EXCEEDED", "The traffic policy needed more work for this request than its budget allows.");
+  /** The answer to a request whose policy threw `err`: over budget, or failed. */
+  const failedResponse = (err: unknown) => (err instanceof CelBudgetExceededError ? overBudget : evaluationFailed);
 
   async function runRequest(ctx: RequestContext, rt: PolicyRuntime, signal: AbortSignal | undefined, from: Position): Promise<RequestOutcome> {
     const x = execution("on_http_request", ctx, new RequestView(ctx.request), undefined, rt, signal);
@@ -128,7 +139,7 @@ export function createPolicy(
     } catch (err) {
       if (signal?.aborted) throw err;
       x.logs.push(failure(x, at, err));
-      return { kind: "respond", ...evaluationFailed, ...extras };
+      return { kind: "respond", ...failedResponse(err), ...extras };
     }
     if (!end) return { kind: "continue", ...extras };
     const step = end.step;
@@ -180,7 +191,7 @@ export function createPolicy(
         end = (await driveAsync(runChain(phases.on_http_response, x, { rule: 0, action: 0 }, at))).value;
       } catch (err) {
         x.logs.push(failure(x, at, err));
-        return { kind: "respond", ...evaluationFailed, logs: x.logs };
+        return { kind: "respond", ...failedResponse(err), logs: x.logs };
       }
       if (end?.step.kind === "respond") return { kind: "respond", ...end.step.response, logs: x.logs };
       if (end?.step.kind === "close") return { kind: "close", logs: x.logs };

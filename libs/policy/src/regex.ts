@@ -11,15 +11,36 @@ export interface Regex {
   readonly source: string;
   /** Unanchored search, like CEL `matches()` and Go's `MatchString`. */
   test(input: string): boolean;
-  /** First match at or after `from`: `[start, end, g1start, g1end, …]`, -1 for unset groups. */
-  exec(input: string, from?: number): number[] | null;
+  /**
+   * First match at or after `from`: `[start, end, g1start, g1end, …]`, -1 for unset groups.
+   * `work` hears the work done as it goes (see RegexWork) and may throw to stop it.
+   */
+  exec(input: string, from?: number, work?: RegexWork): number[] | null;
   /** Go `ReplaceAllString`: every non-overlapping match replaced by `template` with `$1`/`${name}` expanded. */
-  replaceAll(input: string, template: string): string;
+  replaceAll(input: string, template: string, work?: RegexWork): string;
+  /** The compiled program's size: running it costs up to this many steps per character. */
+  readonly instructions: number;
 }
+
+/**
+ * Told the work of a capture search in units of the policy's budget: one per thread stepped over
+ * a character (~20 ns) and four per character (its allocations), and 20 for each search started
+ * (~600 ns). Called at
+ * least every 4,096 units, so a caller can stop a long search midway by throwing.
+ */
+export type RegexWork = (units: number) => void;
+const SEARCH_UNITS = 20;
+const REPORT_EVERY = 4096;
 
 export type RegexCompileResult = { ok: true; regex: Regex } | { ok: false; message: string };
 
+/** 4,096: RE2's parser here takes time in the square of a pattern's length (14,000 characters: 170 ms). */
+export const MAX_PATTERN_LENGTH = 4096;
+
 export function compileRegex(pattern: string): RegexCompileResult {
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    return { ok: false, message: `the regular expression is ${pattern.length} characters long; at most ${MAX_PATTERN_LENGTH} are allowed` };
+  }
   let re: RE2JS;
   try {
     re = RE2JS.compile(pattern);
@@ -30,25 +51,64 @@ export function compileRegex(pattern: string): RegexCompileResult {
   return { ok: true, regex: new Re2Regex(pattern, re) };
 }
 
+/** Compiled `matches()` patterns of one policy. */
+export interface RegexCache {
+  compile(pattern: string): { test(text: string): boolean };
+  /** The program size of `pattern` if it is compiled and kept, else undefined (it would compile on use). */
+  instructionsOf(pattern: string): number | undefined;
+  /** Patterns kept, and their total program size. */
+  readonly size: number;
+  readonly instructions: number;
+}
+
 /**
  * A bounded cache of compiled patterns for CEL `matches()`; literal patterns are compiled when
- * the policy loads and dynamic ones once per distinct pattern, never once per evaluation.
- * 512: far more distinct literals than any policy has, small enough to bound memory when a
- * pattern is built from request data.
+ * the policy loads and dynamic ones once per distinct pattern, never once per evaluation. The
+ * least recently used pattern goes first when either bound is reached.
+ *
+ * @param maxEntries 512: far more distinct literals than any policy has.
+ * @param maxInstructions 200,000 program instructions in all: memory grows with the program, and a
+ *   pattern built from request data can be as long as a header, so a count alone would let one
+ *   policy hold hundreds of MB. A bigger program is compiled for each use, not kept.
  */
-export function createRegexCache(max = 512): { compile(pattern: string): { test(text: string): boolean } } {
-  const cache = new Map<string, RE2JS>();
+export function createRegexCache(maxEntries = 512, maxInstructions = 200_000): RegexCache {
+  const cache = new Map<string, { re: RE2JS; instructions: number }>();
+  let total = 0;
   return {
+    get size() {
+      return cache.size;
+    },
+    get instructions() {
+      return total;
+    },
+    instructionsOf(pattern) {
+      return cache.get(pattern)?.instructions;
+    },
     compile(pattern) {
-      let re = cache.get(pattern);
-      if (re === undefined) {
-        re = RE2JS.compile(pattern);
-        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-        cache.set(pattern, re);
+      const hit = cache.get(pattern);
+      if (hit !== undefined) {
+        cache.delete(pattern);
+        cache.set(pattern, hit);
+        return hit.re;
       }
+      const re = RE2JS.compile(pattern);
+      const instructions = programOf(re).inst.length;
+      if (instructions > maxInstructions) return re;
+      for (const [oldest, entry] of cache) {
+        if (cache.size < maxEntries && total + instructions <= maxInstructions) break;
+        cache.delete(oldest);
+        total -= entry.instructions;
+      }
+      cache.set(pattern, { re, instructions });
+      total += instructions;
       return re;
     },
   };
+}
+
+/** The compiled program inside an `RE2JS`; the package does not export its type. */
+function programOf(re: RE2JS): { inst: unknown[]; start: number } {
+  return re.re2Input.prog as unknown as { inst: unknown[]; start: number };
 }
 
 // Instruction opcodes of @bufbuild/re2's compiled program (Inst.js); the class is not exported.
@@ -101,19 +161,24 @@ class Re2Regex implements Regex {
     readonly source: string,
     private readonly re: RE2JS,
   ) {
-    const prog = re.re2Input.prog;
-    this.insts = prog.inst as unknown as Inst[];
+    const prog = programOf(re);
+    this.insts = prog.inst as Inst[];
     this.start = prog.start;
     this.ncap = Math.max(2, (re.groupCount() + 1) * 2);
     this.named = re.namedGroups();
+  }
+
+  get instructions(): number {
+    return this.insts.length;
   }
 
   test(input: string): boolean {
     return this.re.test(input);
   }
 
-  exec(input: string, from = 0): number[] | null {
+  exec(input: string, from = 0, work?: RegexWork): number[] | null {
     const ncap = this.ncap;
+    let units = SEARCH_UNITS;
     let clist: Thread[] = [];
     let nlist: Thread[] = [];
     let cseen = new Set<number>();
@@ -130,6 +195,11 @@ class Re2Regex implements Regex {
         this.add(clist, cseen, this.start, caps, emptyContext(prev, rune), pos);
       }
       if (clist.length === 0) break;
+      units += clist.length + 4;
+      if (units >= REPORT_EVERY && work) {
+        work(units);
+        units = 0;
+      }
       const nextRune = pos + width < input.length ? (input.codePointAt(pos + width) ?? -1) : -1;
       for (const t of clist) {
         const inst = this.insts[t.pc] as Inst;
@@ -148,6 +218,7 @@ class Re2Regex implements Regex {
       prev = rune;
       pos += width;
     }
+    work?.(units);
     return matched;
   }
 
@@ -178,13 +249,13 @@ class Re2Regex implements Regex {
     }
   }
 
-  replaceAll(input: string, template: string): string {
+  replaceAll(input: string, template: string, work?: RegexWork): string {
     let out = "";
     let last = 0;
     let searchFrom = 0;
     let lastMatchEnd = -1;
     while (searchFrom <= input.length) {
-      const m = this.exec(input, searchFrom);
+      const m = this.exec(input, searchFrom, work);
       if (m === null) break;
       const [s = 0, e = 0] = m;
       // Go skips an empty match that abuts the previous match.

@@ -10,7 +10,8 @@ import { type UserAgentInfo, parseUserAgent } from "./user-agent.js";
  */
 export class RequestView {
   private queryCache: { raw: string; params: Map<string, string[]> } | undefined;
-  private cookieCache: { raw: string; cookies: Map<string, string[]> } | undefined;
+  private cookieCache: { headers: readonly string[]; cookies: Map<string, string[]> } | undefined;
+  private cookieRecordCache: { from: Map<string, string[]>; records: Map<string, Array<{ name: string; value: string }>> } | undefined;
   private uaCache: UserAgentInfo | undefined;
 
   constructor(readonly request: HttpRequestState) {}
@@ -30,8 +31,12 @@ export class RequestView {
   }
 
   cookies(): Map<string, string[]> {
-    const raw = (this.request.headers.get("cookie") ?? []).join("; ");
-    if (this.cookieCache?.raw !== raw) {
+    const headers = this.request.headers.get("cookie") ?? [];
+    // Compared value by value rather than joined: the same strings compare in O(1), so reading
+    // `req.cookies` in a loop does not go over an 8 KB Cookie header for every element.
+    const cached = this.cookieCache;
+    if (cached === undefined || cached.headers.length !== headers.length || cached.headers.some((h, i) => h !== headers[i])) {
+      const raw = headers.join("; ");
       const cookies = new Map<string, string[]>();
       for (const part of raw.split(";")) {
         const eq = part.indexOf("=");
@@ -43,9 +48,24 @@ export class RequestView {
         if (list) list.push(value);
         else cookies.set(name, [value]);
       }
-      this.cookieCache = { raw, cookies };
+      this.cookieCache = { headers: [...headers], cookies };
+      return cookies;
     }
-    return this.cookieCache.cookies;
+    return cached.cookies;
+  }
+
+  /**
+   * `req.cookies`: name → `{name, value}` records, built once per cookie header like the rest,
+   * so reading it inside a loop does not rebuild the map for every element.
+   */
+  cookieRecords(): Map<string, Array<{ name: string; value: string }>> {
+    const cookies = this.cookies();
+    if (this.cookieRecordCache?.from !== cookies) {
+      const records = new Map<string, Array<{ name: string; value: string }>>();
+      for (const [name, values] of cookies) records.set(name, values.map((value) => ({ name, value })));
+      this.cookieRecordCache = { from: cookies, records };
+    }
+    return this.cookieRecordCache.records;
   }
 
   userAgent(): UserAgentInfo {
@@ -119,11 +139,7 @@ function requestBindings(view: RequestView): LazyRecord {
     host: () => r.host,
     headers: () => r.headers,
     content_length: () => BigInt(r.contentLength ?? 0),
-    cookies: () => {
-      const out = new Map<string, Array<{ name: string; value: string }>>();
-      for (const [name, values] of view.cookies()) out.set(name, values.map((value) => ({ name, value })));
-      return out;
-    },
+    cookies: () => view.cookieRecords(),
     url: () => url,
     [REQ_URL_STRING_KEY]: () => view.url(),
     user_agent: () => userAgent,

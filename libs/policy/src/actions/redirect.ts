@@ -1,6 +1,6 @@
 import { type ActionDefinition, HTTP_PHASES, NEXT } from "../action-types.js";
 import { checkHeaderName, checkHeaderValue } from "./headers.js";
-import { readRegex } from "./regex-field.js";
+import { chargedReplaceAll, readRegex } from "./regex-field.js";
 
 /**
  * `redirect`: answers with a 3xx and a `Location`. With `from`, the pattern is matched against the
@@ -26,11 +26,11 @@ export const redirect: ActionDefinition = {
       run(x) {
         const view = x.view;
         if (!view) return NEXT;
-        let location = to.render(x.scope);
+        let location: string | undefined = to.render(x.scope);
         if (from) {
-          const url = view.url();
-          if (!from.test(url)) return NEXT;
-          location = from.replaceAll(url, location);
+          const rendered = location;
+          location = chargedReplaceAll(x, from, view.url(), () => rendered);
+          if (location === undefined) return NEXT;
         }
         const out = new Map<string, string[]>();
         for (const [name, t] of entries) out.set(name.toLowerCase(), [checkHeaderValue(name, t.render(x.scope))]);

@@ -1,6 +1,6 @@
 import { type ActionDefinition, NEXT } from "../action-types.js";
 import { EvaluationError } from "../interpolation.js";
-import { readRegex } from "./regex-field.js";
+import { chargedReplaceAll, readRegex } from "./regex-field.js";
 
 /**
  * `url-rewrite`: rewrites the request's path and query before it is forwarded. `from` (RE2) is
@@ -22,8 +22,8 @@ export const urlRewrite: ActionDefinition = {
         const view = x.view;
         if (!view) return NEXT;
         const before = view.pathAndQuery();
-        if (!from.test(before)) return NEXT;
-        const after = from.replaceAll(before, to.render(x.scope));
+        const after = chargedReplaceAll(x, from, before, () => to.render(x.scope));
+        if (after === undefined) return NEXT;
         if (/[\s\0]/.test(after)) throw new EvaluationError(`url-rewrite produced an invalid URL ${JSON.stringify(after)}`);
         const q = after.indexOf("?");
         const path = q < 0 ? after : after.slice(0, q);
