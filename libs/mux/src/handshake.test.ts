@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { encodeFrame, encodeHeader, FrameDecoder, FrameType } from "./frame.js";
 import { MuxConnection, type MuxConnectionEvents } from "./mux-connection.js";
 import type { MuxOptions } from "./options.js";
@@ -12,6 +12,7 @@ afterEach(() => {
   for (const c of conns.splice(0)) c.destroy(undefined);
   for (const s of sockets.splice(0)) s.destroy();
   for (const s of servers.splice(0)) s.close();
+  vi.useRealTimers();
 });
 
 type Frame = { type: number; payload: Buffer };
@@ -163,17 +164,24 @@ describe("a connection dialling out", () => {
   it("sends its hello first and alone, and pings only once the peer answered", async () => {
     const [accepted, dialled] = await socketPair();
     const peer = rawPeer(accepted);
+    // The dialler's clock (its ping timer and performance.now()) is driven by the test; sockets and
+    // setImmediate, which flushes its writes, stay real.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "performance"] });
     const dialler = new MuxConnection(dialled, false, {}, { pingIntervalMs: 10, idlePingIntervalMs: 10, idleTimeoutMs: 1_000 }, "dial");
     conns.push(dialler);
     let answered = false;
     dialler.events.onHello = (payload) => (answered = payload.toString() === "ok");
     dialler.sendHello(Buffer.from("hi"));
     await peer.until(FrameType.Hello);
-    // Ten ping intervals with no answer: a dialler that pinged before it is answered would have by now.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(peer.frames.map((f) => f.type)).toEqual([FrameType.Hello]);
+    // Fifty ping intervals with no answer (yet short of idleTimeoutMs): a dialler that pinged before
+    // it is answered would have by now.
+    vi.advanceTimersByTime(50 * 10);
+    // A frame the dialler never sends here, written behind its back on the same socket: once it
+    // arrives, so has everything the dialler wrote before it.
+    dialled.write(encodeFrame(FrameType.GoAway, 0, 0));
+    expect((await peer.until(FrameType.GoAway)).map((f) => f.type)).toEqual([FrameType.Hello, FrameType.GoAway]);
     peer.socket.write(encodeFrame(FrameType.Hello, 0, 0, Buffer.from("ok")));
-    await peer.until(FrameType.Ping);
+    expect((await peer.until(FrameType.Ping)).map((f) => f.type)).toEqual([FrameType.Hello, FrameType.GoAway, FrameType.Ping]);
     expect(answered).toBe(true);
   });
 

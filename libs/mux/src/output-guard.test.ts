@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { encodeFrame, FrameType } from "./frame.js";
 import { MuxConnection } from "./mux-connection.js";
 import { resolveMuxOptions, type MuxOptions } from "./options.js";
@@ -12,6 +12,7 @@ afterEach(() => {
   for (const c of conns.splice(0)) c.destroy(undefined);
   for (const s of sockets.splice(0)) s.destroy();
   for (const s of servers.splice(0)) s.close();
+  vi.useRealTimers();
 });
 
 const KiB = 1024;
@@ -77,26 +78,44 @@ describe("a connection whose peer does not read", () => {
   });
 
   it("is not cut off for DATA waiting on a full socket: DATA stops at maxQueuedBytes", async () => {
-    const { connection, socket, error } = await unreadConnection({
+    const maxQueuedBytes = 16 * KiB;
+    // The least it may be: what DATA alone can queue, maxQueuedBytes plus the chunk that crossed it.
+    const outputStallBytes = maxQueuedBytes + 64 * KiB + 10;
+    const outputStallTimeoutMs = 100;
+    // The connection's clock (its tick timer and performance.now()) is driven by the test; sockets
+    // and setImmediate, which flushes its writes, stay real.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "performance"] });
+    const { connection, socket } = await unreadConnection({
       // More than the kernel's socket buffers hold on loopback, and credit for all of it.
       initialStreamWindow: 64 * 1024 * KiB,
       maxStreamWindow: 64 * 1024 * KiB,
-      maxQueuedBytes: 16 * KiB,
-      outputStallBytes: 16 * KiB + 64 * KiB + 10,
-      outputStallTimeoutMs: 100,
+      maxQueuedBytes,
+      outputStallBytes,
+      outputStallTimeoutMs,
     });
+    // Told at once, not on a later turn: time passes within synchronous calls here.
     let closedBy: Error | undefined | null = null;
-    void error.then((e) => (closedBy = e));
+    connection.events.onClose = (e) => (closedBy = e);
     const stream = connection.openStream(Buffer.from("GET /big"), false, {});
     expect(stream.write(Buffer.alloc(64 * 1024 * KiB))).toBe(false);
-    // The kernel's buffers fill and DATA stops: the rest of the body waits in the stream, not the socket.
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => connection.congested && socket.writableLength > 0 && (clearInterval(check), resolve()), 5);
-    });
-    expect(socket.writableLength).toBeLessThanOrEqual(16 * KiB + 64 * KiB + 10);
-    // Several stall timeouts pass with the peer still not reading: DATA alone is no reason to cut it off.
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // DATA stops at maxQueuedBytes: the rest of the body waits in the stream, not the socket.
+    expect(connection.congested).toBe(true);
+    expect(socket.writableLength).toBeGreaterThan(maxQueuedBytes);
+    expect(socket.writableLength).toBeLessThanOrEqual(outputStallBytes);
+    // Several stall timeouts pass with all of that still queued: DATA alone is no reason to cut.
+    vi.advanceTimersByTime(5 * outputStallTimeoutMs);
     expect(closedBy).toBe(null);
+    expect(connection.isClosed).toBe(false);
+    // Then real I/O runs, one event-loop turn at a time (the kernel takes what it can, each drain
+    // refills the socket with DATA, the peer still reads nothing), and after each turn two stall
+    // timeouts pass. The pings each tick adds stay far below the margin between DATA's share and
+    // outputStallBytes: 200 ticks queue under 4 KiB.
+    for (let round = 0; round < 20; round++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(socket.writableLength).toBeLessThanOrEqual(outputStallBytes);
+      vi.advanceTimersByTime(2 * outputStallTimeoutMs);
+      expect(closedBy).toBe(null);
+    }
     expect(connection.isClosed).toBe(false);
   });
 });
