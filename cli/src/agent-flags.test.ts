@@ -1,27 +1,5 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { addAgentFlags, resolveAgentSettings, type AgentFlags } from "./agent-flags.js";
-import { OnrampCommand } from "./onramp-command.js";
-
-/** `onramp agent-test ARGS` with `env` set and a config file holding `config`; the merged settings. */
-function settings(args: string[], env: Record<string, string> = {}, config?: string) {
-  vi.unstubAllEnvs();
-  // Whatever the shell running the tests has set must not count.
-  for (const name of Object.keys(process.env).filter((n) => n.startsWith("ONRAMP_"))) vi.stubEnv(name, undefined);
-  const dir = mkdtempSync(join(tmpdir(), "onramp-flags-"));
-  vi.stubEnv("XDG_CONFIG_HOME", dir);
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  if (config !== undefined) {
-    writeFileSync(join(dir, "onramp.yml"), config);
-    args = [...args, "--config", join(dir, "onramp.yml")];
-  }
-  const program = new OnrampCommand().exitOverride();
-  const command = addAgentFlags(program.command("agent-test")).action(() => {});
-  program.parse(args, { from: "user" });
-  return resolveAgentSettings(command.opts<AgentFlags>(), command);
-}
+import { agentSettingsFor as settings } from "./agent-settings-fixture.js";
 
 afterEach(() => void vi.unstubAllEnvs());
 

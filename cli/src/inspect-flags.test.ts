@@ -4,25 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { readAgentConfig } from "./agent-config.js";
-import { addAgentFlags, resolveAgentSettings, type AgentFlags } from "./agent-flags.js";
+import { agentSettingsFor } from "./agent-settings-fixture.js";
 import { parseInspectAddr, startInspection } from "./inspect-flags.js";
-import { OnrampCommand } from "./onramp-command.js";
 
 /** The inspector settings of `onramp agent-test ARGS` with `env` set and a config file holding `config`. */
 function inspectSettings(args: string[], env: Record<string, string> = {}, config?: string) {
-  vi.unstubAllEnvs();
-  for (const name of Object.keys(process.env).filter((n) => n.startsWith("ONRAMP_"))) vi.stubEnv(name, undefined);
-  const dir = mkdtempSync(join(tmpdir(), "onramp-inspect-"));
-  vi.stubEnv("XDG_CONFIG_HOME", dir);
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  if (config !== undefined) {
-    writeFileSync(join(dir, "onramp.yml"), config);
-    args = [...args, "--config", join(dir, "onramp.yml")];
-  }
-  const program = new OnrampCommand().exitOverride();
-  const command = addAgentFlags(program.command("agent-test")).action(() => {});
-  program.parse(args, { from: "user" });
-  return resolveAgentSettings(command.opts<AgentFlags>(), command).inspect;
+  return agentSettingsFor(args, env, config).inspect;
 }
 
 const held: Server[] = [];

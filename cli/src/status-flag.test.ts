@@ -1,21 +1,10 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { addAgentFlags, resolveAgentSettings, type AgentFlags } from "./agent-flags.js";
-import { OnrampCommand } from "./onramp-command.js";
+import { agentSettingsFor } from "./agent-settings-fixture.js";
 import { statusScreenWanted } from "./status-screen.js";
 
 /** `statusScreen` of `onramp agent-test ARGS` with `env` set and no config file. */
 function statusScreen(args: string[], env: Record<string, string> = {}): boolean {
-  vi.unstubAllEnvs();
-  for (const name of Object.keys(process.env).filter((n) => n.startsWith("ONRAMP_"))) vi.stubEnv(name, undefined);
-  vi.stubEnv("XDG_CONFIG_HOME", mkdtempSync(join(tmpdir(), "onramp-status-flag-")));
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  const program = new OnrampCommand().exitOverride();
-  const command = addAgentFlags(program.command("agent-test")).action(() => {});
-  program.parse(["agent-test", ...args], { from: "user" });
-  return resolveAgentSettings(command.opts<AgentFlags>(), command).statusScreen;
+  return agentSettingsFor(["agent-test", ...args], env).statusScreen;
 }
 
 afterEach(() => void vi.unstubAllEnvs());
