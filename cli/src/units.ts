@@ -14,16 +14,17 @@ export function parseSize(field: string, text: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** `d` (days) for long ones like `--hsts 180d`. */
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
- * "500ms", "30s", "5m", "1h" → milliseconds. A bare number is refused, naming the flag or key:
+ * "500ms", "30s", "5m", "1h", "180d" → milliseconds. A bare number is refused, naming the flag or key:
  * `--upstream-timeout 5` once meant 5 ms to the CLI and 5 s to its user. `0` alone is taken, as
  * the settings where 0 means "off" say so. A number (from YAML) follows the same rules as text.
  */
 export function parseDuration(field: string, value: string | number): number {
   const text = String(value);
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text);
   if (!m) throw bad(field, value, "a duration like 500ms, 30s, 5m or 1h");
   if (m[2] === undefined) {
     if (Number(m[1]) === 0) return 0;

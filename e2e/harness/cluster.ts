@@ -3,6 +3,8 @@ import { RunningProcess, startOnramp } from "./processes.js";
 export interface EdgeProcess {
   proc: RunningProcess;
   http: string;
+  /** The HTTPS listener, when started with --https-addr. */
+  https?: string;
   agent: string;
   admin: string;
   /** Base URL of the public listener, e.g. http://127.0.0.1:41234 */
@@ -24,8 +26,8 @@ export async function startEdge(extraArgs: string[] = [], name = "edge", env: Re
     ...extraArgs,
   ], env);
   const line = await proc.waitForLine("stderr", /"msg":"edge ready"/);
-  const ready = JSON.parse(line) as { http: string; agent: string; admin: string };
-  return { proc, http: ready.http, agent: ready.agent, admin: ready.admin, httpUrl: `http://${ready.http}` };
+  const ready = JSON.parse(line) as { http: string; https?: string; agent: string; admin: string };
+  return { proc, http: ready.http, https: ready.https, agent: ready.agent, admin: ready.admin, httpUrl: `http://${ready.http}` };
 }
 
 /** Restarts an edge on the same ports (agents reconnect to the same address). */

@@ -5,6 +5,7 @@ import { createEtcdControlStore, createMemoryControlStore, type ControlStore } f
 import { createEmbeddedBackends, createMeshBackends, type EdgeBackends } from "../mesh-backends.js";
 import type { Command } from "commander";
 import { loadConfigFile, policyTextOf } from "../config-file.js";
+import { collect, edgeTlsOptionsFrom } from "../edge-tls-flags.js";
 import { addLogFlags, logFlagsFromConfig, loggerFrom, type LogFlags } from "../log-flags.js";
 import { addRegistryApiFlags, DEFAULT_API_ADDR, serveRegistryApi, type RegistryApiFlags } from "../registry-api-flags.js";
 import { onShutdown } from "../shutdown.js";
@@ -14,6 +15,11 @@ import { parseDuration, parseSize } from "../units.js";
 interface EdgeFlags extends LogFlags, RegistryApiFlags {
   config?: string;
   httpAddr?: string;
+  httpsAddr?: string;
+  tlsCert?: string[];
+  tlsKey?: string[];
+  redirectHttpToHttps?: boolean;
+  hsts?: string;
   grpcAddr?: string;
   adminAddr?: string;
   domain?: string;
@@ -41,7 +47,7 @@ interface EdgeFlags extends LogFlags, RegistryApiFlags {
 
 /** Settings a config file may hold: the long flags in snake_case. */
 const CONFIG_KEYS = [
-  "http_addr", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
+  "http_addr", "https_addr", "tls_certificates", "redirect_http_to_https", "hsts", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
   "max_request_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "log", "log_format", "cloud_endpoints",
   "edge_id", "advertise_addr", "etcd", "nats", "cluster_secret", "mesh_heartbeat", "mesh_dead_after",
   "attempts_header", "access_log", "header_timeout", "body_timeout", "normalize_path", "merge_slashes",
@@ -53,6 +59,11 @@ export function registerEdgeCommand(program: Command): void {
     .description("run an edge: alone with the embedded backends, or in a mesh with --etcd, --nats and --cluster-secret")
     .option("--config <file>", "YAML config file; flags and ONRAMP_* variables override it")
     .option("--http-addr <host:port>", "public HTTP listener (default 0.0.0.0:8080)")
+    .option("--https-addr <host:port>", "public HTTPS listener (default none; needs --tls-cert and --tls-key)")
+    .option("--tls-cert <file>", "PEM certificate (chain) for the HTTPS listener; repeat with --tls-key for several, chosen by SNI; the first is the default", collect)
+    .option("--tls-key <file>", "PEM private key of the --tls-cert in the same position", collect)
+    .option("--redirect-http-to-https", "answer every request on the HTTP listener with 308 to the same URL over HTTPS (needs --https-addr)")
+    .option("--hsts <duration>", "send Strict-Transport-Security with this max-age over HTTPS, e.g. 180d (default: not sent)")
     .option("--grpc-addr <host:port>", "agent listener, gRPC control and data connections (default 0.0.0.0:4443)")
     .option("--admin-addr <host:port>", "admin listener for /healthz, /metrics, /api/endpoints; '' disables (default 127.0.0.1:4042)")
     .option("--domain <host[:port]>", "domain for random URLs (default localhost)")
@@ -166,8 +177,24 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     if (typeof v !== "boolean") throw new OnrampError(ErrorCode.InvalidArgument, `${key} must be true or false, got ${JSON.stringify(v)}`);
     return v;
   };
+  const tlsFlag = (name: "tlsCert" | "tlsKey") => {
+    const source = command.getOptionValueSource(name);
+    return source === "cli" || source === "env" ? flags[name] : undefined;
+  };
+  const hsts = pick<string | number>("hsts", "hsts");
+  const hstsFromFlag = ["cli", "env"].includes(command.getOptionValueSource("hsts") ?? "");
+  const tls = edgeTlsOptionsFrom({
+    certFlags: tlsFlag("tlsCert"),
+    keyFlags: tlsFlag("tlsKey"),
+    configCertificates: config.tls_certificates,
+    configPath: flags.config,
+    hsts: hsts === undefined ? undefined : { value: hsts, from: hstsFromFlag ? "--hsts" : "hsts" },
+  });
   return {
     httpAddr: str("httpAddr", "http_addr"),
+    httpsAddr: str("httpsAddr", "https_addr"),
+    ...tls,
+    redirectHttpToHttps: Boolean(pick<boolean>("redirectHttpToHttps", "redirect_http_to_https")),
     grpcAddr: str("grpcAddr", "grpc_addr"),
     adminAddr: str("adminAddr", "admin_addr"),
     domain: str("domain", "domain"),

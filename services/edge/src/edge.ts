@@ -8,6 +8,7 @@ import { createMemoryRegistry, type Registry, type RegistryWatch } from "@onramp
 import { createEdgeMetrics, type EdgeMetrics } from "@onramp/telemetry";
 import { createHash } from "node:crypto";
 import type { Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { hostname } from "node:os";
 import { AccessControl } from "./access-control.js";
@@ -19,7 +20,7 @@ import { createConnectHandler } from "./control-service.js";
 import { acceptDataConnection } from "./data-connections.js";
 import { parseEndpointUrl, publicUrlOf } from "./endpoint-url.js";
 import { HttpProxy } from "./http-proxy.js";
-import { createHttpIngress } from "./http-ingress.js";
+import { createHttpIngress, createHttpsIngress } from "./http-ingress.js";
 import { LocalBinds } from "./local-binds.js";
 import { MeshRouting } from "./mesh-routing.js";
 import { PolicyFlow } from "./policy-flow.js";
@@ -29,12 +30,15 @@ import { RelayClient } from "./relay-client.js";
 import { RequestTelemetry } from "./request-telemetry.js";
 import { acceptRelayConnection } from "./relay-server.js";
 import { RoutingTable } from "./routing-table.js";
+import { CertificateStore } from "./tls-certificates.js";
 import { poolMemberCensus } from "./pool-census.js";
 import { routingMeterOf } from "./routing-meter.js";
 
 /** Where a started edge listens, as host:port strings. */
 export interface EdgeAddresses {
   http: string;
+  /** The HTTPS listener, when there is one. */
+  https: string | undefined;
   agent: string;
   admin: string | undefined;
   /** Where other edges reach this one. */
@@ -73,6 +77,8 @@ export class Edge {
   private readonly sessions = new Map<string, AgentSession>();
   private readonly grpc = new GrpcServer(GRPC_SERVER_OPTIONS);
   private readonly http: HttpServer;
+  private readonly https: HttpsServer | undefined;
+  private readonly certificates: CertificateStore | undefined;
   private readonly agentListener: NetServer;
   private readonly admin: HttpServer | undefined;
   private readonly connections = new ClientConnections();
@@ -101,7 +107,13 @@ export class Edge {
     proxy.policies = new PolicyFlow(proxy, this.table, this.policyRuntime, this.options.region, logger, this.connections);
     // Cloud endpoints are checked now, so a bad config fails before anything listens.
     this.options.cloudEndpoints.forEach((c, i) => this.compileCloudEndpoint(c, i));
-    this.http = createHttpIngress(proxy, this.table, this.options, this.connections, logger);
+    // Certificates too: a missing file, a wrong key or an expired certificate fails the start.
+    if (this.options.httpsAddr) {
+      this.certificates = new CertificateStore(this.options.tlsCertificates, logger);
+      this.https = createHttpsIngress(proxy, this.table, this.options, this.connections, logger, this.certificates);
+    }
+    const redirect = this.options.redirectHttpToHttps ? () => this.httpsPort()! : undefined;
+    this.http = createHttpIngress(proxy, this.table, this.options, this.connections, logger, redirect);
 
     this.randomUrls = new RandomUrls(this.options.domain, () => this.publicPort());
     this.access = new AccessControl({
@@ -117,7 +129,7 @@ export class Edge {
         admit: (token) => this.access.admit(token),
         bind: (session, bind) => {
           if (this.draining || !this.binds) return Promise.reject(new OnrampError(ErrorCode.EdgeDraining, "the edge is not serving; connect to another edge"));
-          return this.binds.bind(session, bind).then((bound) => ({ ...bound, publicUrl: publicUrlOf(parseEndpointUrl(bound.url), this.publicPort()) }));
+          return this.binds.bind(session, bind).then((bound) => ({ ...bound, publicUrl: publicUrlOf(parseEndpointUrl(bound.url), this.publicPort(), this.httpsPort()) }));
         },
         unbind: (session, bindId) => this.binds?.unbind(session, bindId) ?? Promise.resolve(),
         upstreamHealth: (session, bindId, healthy, detail) => this.binds?.setHealth(session, bindId, healthy, detail),
@@ -194,19 +206,21 @@ export class Edge {
   async start(): Promise<EdgeAddresses> {
     const o = this.options;
     const http = await listen(this.http, o.httpAddr, "http");
+    const https = this.https && o.httpsAddr ? await listen(this.https, o.httpsAddr, "https") : undefined;
+    this.certificates?.watch();
     const agent = await listen(this.agentListener, o.grpcAddr, "agent (gRPC)");
     const admin = this.admin && o.adminAddr ? await listen(this.admin, o.adminAddr, "admin") : undefined;
     const advertise = o.advertiseAddr ?? advertiseOf(agent);
     const edgeId = (this.edgeIdValue = o.edgeId ?? derivedEdgeId(http, agent));
     this.telemetry.edgeId = edgeId;
-    this.addressesValue = { http, agent, admin, advertise };
+    this.addressesValue = { http, https, agent, admin, advertise };
     try {
       await this.joinMesh(edgeId, advertise, http);
     } catch (err) {
       await this.closeListeners();
       throw err;
     }
-    o.logger.info({ edge: edgeId, region: o.region, advertise, http, agent, admin, domain: o.domain }, "edge ready");
+    o.logger.info({ edge: edgeId, region: o.region, advertise, http, https, agent, admin, domain: o.domain }, "edge ready");
     return this.addressesValue;
   }
 
@@ -220,15 +234,17 @@ export class Edge {
     const timeout = this.options.drainTimeoutMs;
     await this.gossip?.close();
     this.agentListener.close();
-    const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
-    this.http.closeIdleConnections();
+    this.certificates?.close();
+    const listeners = [this.http, ...(this.https ? [this.https] : [])];
+    const httpClosed = Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+    for (const l of listeners) l.closeIdleConnections();
     // Agents are told to move; the other edges stop opening relayed requests here (GOAWAY) and
     // those already sent finish.
     await Promise.all([
       ...[...this.sessions.values()].map((s) => s.drain("edge shutting down", timeout)),
       ...[...this.inboundRelays].map((c) => c.drain(timeout)),
     ]);
-    const force = setTimeout(() => this.http.closeAllConnections(), timeout);
+    const force = setTimeout(() => listeners.forEach((l) => l.closeAllConnections()), timeout);
     await httpClosed;
     clearTimeout(force);
     this.grpc.forceShutdown();
@@ -342,6 +358,8 @@ export class Edge {
   private async closeListeners(): Promise<void> {
     this.agentListener.close();
     this.http.close();
+    this.https?.close();
+    this.certificates?.close();
     this.admin?.close();
     this.watch?.close();
     await this.access.close().catch(() => undefined);
@@ -353,6 +371,12 @@ export class Edge {
   private publicPort(): number {
     const explicit = this.options.domain.split(":")[1];
     return Number(explicit ?? this.addresses.http.split(":").pop());
+  }
+
+  /** The HTTPS listener's port, once started; undefined without one. */
+  private httpsPort(): number | undefined {
+    const https = this.addressesValue?.https;
+    return https === undefined ? undefined : Number(https.split(":").pop());
   }
 
   private compileCloudEndpoint(config: { url: string; trafficPolicy: string; source?: string }, index: number): void {

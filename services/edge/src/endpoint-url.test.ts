@@ -14,6 +14,14 @@ describe("publicUrlOf", () => {
     expect(at("https://app.example.com", 8080)).toBe("http://app.example.com:8080");
   });
 
+  it("says https:// and the HTTPS listener's port for an https:// endpoint when the edge has one", () => {
+    const tls = (url: string, httpsPort: number) => publicUrlOf(parseEndpointUrl(url), 8080, httpsPort);
+    expect(tls("https://app.example.com", 443)).toBe("https://app.example.com");
+    expect(tls("https://app.example.com", 8443)).toBe("https://app.example.com:8443");
+    expect(tls("https://app.example.com:9443", 8443)).toBe("https://app.example.com:9443");
+    expect(tls("http://app.example.com", 8443)).toBe("http://app.example.com:8080");
+  });
+
   it("leaves internal endpoints as bound: no client reaches them directly", () => {
     expect(at("https://foo.internal", 8080)).toBe("https://foo.internal");
   });

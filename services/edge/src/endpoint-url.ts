@@ -3,13 +3,19 @@ import type { EndpointUrl } from "@onramp/registry";
 export { parseEndpointUrl, type EndpointUrl } from "@onramp/registry";
 
 /**
- * Where clients reach an endpoint through an edge, as it works when typed: http:// (the edge
- * serves no TLS yet) and the edge's public port unless the URL names one or it is 80. Internal
- * endpoints keep their URL: no client reaches them directly.
+ * Where clients reach an endpoint through an edge, as it works when typed. An https:// endpoint,
+ * when the edge has an HTTPS listener: https:// and that listener's port unless the URL names one
+ * or it is 443. Otherwise http:// and the edge's public port unless the URL names one or it is 80
+ * (both listeners route by Host alone, so an https:// endpoint stays reachable over plain HTTP).
+ * Internal endpoints keep their URL: no client reaches them directly.
  */
-export function publicUrlOf(url: EndpointUrl, publicPort: number): string {
+export function publicUrlOf(url: EndpointUrl, publicPort: number, httpsPort?: number): string {
   if (url.internal) return url.url;
   const named = /:(\d+)$/.exec(url.url)?.[1];
+  if (url.scheme === "https" && httpsPort !== undefined) {
+    const port = named ?? String(httpsPort);
+    return `https://${url.host}${port === "443" ? "" : `:${port}`}`;
+  }
   const port = named ?? String(publicPort);
   return `http://${url.host}${port === "80" ? "" : `:${port}`}`;
 }

@@ -12,7 +12,8 @@ export function requestHeadersForAgent(req: IncomingMessage, clientIp: string, k
   const headers = forwardableHeaders(req.rawHeaders, DROP);
   const prior = req.headers["x-forwarded-for"];
   headers.push("X-Forwarded-For", prior ? `${Array.isArray(prior) ? prior.join(", ") : prior}, ${clientIp}` : clientIp);
-  headers.push("X-Forwarded-Proto", "http");
+  // A TLSSocket has `encrypted`: the request came over the HTTPS listener.
+  headers.push("X-Forwarded-Proto", "encrypted" in req.socket ? "https" : "http");
   if (req.headers.host) headers.push("X-Forwarded-Host", req.headers.host);
   if (keepUpgrade && req.headers.upgrade) {
     headers.push("Connection", "Upgrade", "Upgrade", req.headers.upgrade);

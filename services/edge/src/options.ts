@@ -5,11 +5,31 @@ import type { RateLimitStore } from "@onramp/policy";
 import { isValidId, type Registry } from "@onramp/registry";
 import { silentLogger, type Logger, type Tracing } from "@onramp/telemetry";
 import type { AccessSource } from "./access-control.js";
+import type { TlsCertificateFiles } from "./tls-certificates.js";
 
 /** Everything an edge can be told. Only `authtokens` (or `allowAnyToken`) is required. */
 export interface EdgeOptions {
   /** Public HTTP listener, host:port. Default 0.0.0.0:8080. */
   httpAddr?: string;
+  /**
+   * Public HTTPS listener, host:port. Default none. Needs `tlsCertificates`; serves exactly what
+   * the HTTP listener serves (routing by Host), over TLS with HTTP/1.1.
+   */
+  httpsAddr?: string;
+  /**
+   * Certificates of the HTTPS listener, PEM files (the certificate file may carry the chain). Each
+   * handshake gets the one whose subjectAltName DNS names match its SNI name (exact, then
+   * wildcard); the first is the default. Checked at start (readable, key matches, not expired) and
+   * reloaded when the files change.
+   */
+  tlsCertificates?: TlsCertificateFiles[];
+  /** The HTTP listener answers every request with 308 to the same URL over HTTPS. Needs `httpsAddr`. Default off. */
+  redirectHttpToHttps?: boolean;
+  /**
+   * `Strict-Transport-Security: max-age=N` on every HTTPS response, in seconds. Default none: once
+   * a browser has seen it, it refuses plain HTTP to that host for N seconds, so it is opted into.
+   */
+  hstsMaxAgeSeconds?: number;
   /** Agent listener (gRPC control + data connections), host:port. Default 0.0.0.0:4443. */
   grpcAddr?: string;
   /** Admin listener (/healthz, /metrics, /api/endpoints), host:port, or "" for none. Default 127.0.0.1:4042 (4040 is the agent inspector's, as in ngrok). */
@@ -120,6 +140,10 @@ export interface CloudEndpointConfig {
 
 export interface ResolvedEdgeOptions {
   httpAddr: HostPort;
+  httpsAddr: HostPort | undefined;
+  tlsCertificates: TlsCertificateFiles[];
+  redirectHttpToHttps: boolean;
+  hstsMaxAgeSeconds: number | undefined;
   grpcAddr: HostPort;
   adminAddr: HostPort | undefined;
   domain: string;
@@ -172,8 +196,23 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
   if (!/^[a-z0-9.-]+(:\d{1,5})?$/.test(domain) || domain.startsWith(".")) {
     throw bad("domain", `${JSON.stringify(options.domain)} is not a host[:port]`);
   }
+  const httpsAddr = options.httpsAddr === undefined ? undefined : parseHostPort("httpsAddr", options.httpsAddr);
+  const tlsCertificates = options.tlsCertificates ?? [];
+  if (httpsAddr && tlsCertificates.length === 0) throw bad("tlsCertificates", "the HTTPS listener (httpsAddr) needs at least one certificate and key (--tls-cert and --tls-key)");
+  if (!httpsAddr && tlsCertificates.length > 0) throw bad("httpsAddr", "certificates are given but no HTTPS listener: set --https-addr");
+  tlsCertificates.forEach((c, i) => {
+    if (!c.cert?.trim() || !c.key?.trim()) throw bad(`tlsCertificates[${i}]`, "needs both cert and key (file paths)");
+  });
+  const redirectHttpToHttps = options.redirectHttpToHttps ?? false;
+  if (redirectHttpToHttps && !httpsAddr) throw bad("redirectHttpToHttps", "redirecting to HTTPS needs an HTTPS listener: set --https-addr");
+  if (options.hstsMaxAgeSeconds !== undefined && !httpsAddr) throw bad("hstsMaxAgeSeconds", "HSTS is sent over HTTPS only: set --https-addr");
   return {
     httpAddr: parseHostPort("httpAddr", options.httpAddr ?? "0.0.0.0:8080"),
+    httpsAddr,
+    tlsCertificates,
+    redirectHttpToHttps,
+    // RFC 6797 §6.1.1: max-age is a non-negative integer of seconds; 0 tells browsers to forget.
+    hstsMaxAgeSeconds: options.hstsMaxAgeSeconds === undefined ? undefined : integer("hstsMaxAgeSeconds", options.hstsMaxAgeSeconds, 0),
     grpcAddr: parseHostPort("grpcAddr", options.grpcAddr ?? "0.0.0.0:4443"),
     adminAddr: options.adminAddr === "" ? undefined : parseHostPort("adminAddr", options.adminAddr ?? "127.0.0.1:4042"),
     domain,
