@@ -16,6 +16,7 @@ describe("units", () => {
     ["5m", 300_000],
     ["1.5s", 1500],
     ["2h", 7_200_000],
+    ["180d", 15_552_000_000],
     ["0", 0],
     ["0s", 0],
   ])("parses duration %s", (text, ms) => expect(parseDuration("--t", text)).toBe(ms));
