@@ -201,12 +201,18 @@ class Reader {
     return this.buf.subarray(start, end);
   }
 
+  /** Skips a fixed-size field; a truncated one is refused, as protobuf-es does. */
+  private advance(n: number): void {
+    if (this.pos + n > this.buf.length) throw new RangeError("truncated field");
+    this.pos += n;
+  }
+
   skip(wireType: number): void {
     switch (wireType) {
       case 0: this.varint(); return;
-      case 1: this.pos += 8; return;
+      case 1: this.advance(8); return;
       case 2: this.span(); return;
-      case 5: this.pos += 4; return;
+      case 5: this.advance(4); return;
       default: throw new RangeError(`unsupported wire type ${wireType}`);
     }
   }

@@ -125,6 +125,9 @@ function serveIngress(
   server.on(behaviour.connectionEvent, (socket) => connections.accepted(socket));
   server.on("request", (req, res) => accept(req, res, false));
   server.on("checkContinue", (req, res) => accept(req, res, true));
+  // An expectation other than 100-continue is ignored, as nginx does (RFC 9110 §10.1.1 allows a
+  // 417, but Node's would carry no Onramp-Error-Code): the request is served as if it had none.
+  server.on("checkExpectation", (req, res) => accept(req, res, false));
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const admission = admitRequest(req, options);
     if (admission.kind === "route" && redirectToHttpsPort) {
