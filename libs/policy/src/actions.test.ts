@@ -124,6 +124,13 @@ on_http_request:
     expect(Object.fromEntries(out.headers)).toEqual({ "content-type": ["application/json"], "x-method": ["GET"] });
   });
 
+  it("custom-response without status_code answers 200, as in ngrok", async () => {
+    const policy = policyOf(`on_http_request:\n  - actions: [{type: custom-response, config: {body: "hello"}}]\n`);
+    expect(await policy.onHttpRequest(request(), rt)).toMatchObject({ kind: "respond", status: 200, body: "hello" });
+    const bare = policyOf("on_http_request:\n  - actions: [{type: custom-response}]\n");
+    expect(await bare.onHttpRequest(request(), rt)).toMatchObject({ kind: "respond", status: 200, body: "" });
+  });
+
   it("custom-response replaces the upstream response in on_http_response", async () => {
     const policy = policyOf(`on_http_response:\n  - expressions: ["res.status_code == 404"]\n    actions: [{type: custom-response, config: {status_code: 404, body: "nothing here"}}]\n`);
     expect(await policy.onHttpResponse(request(), response(404), rt)).toMatchObject({ kind: "respond", status: 404, body: "nothing here" });
@@ -186,6 +193,17 @@ describe("url-rewrite", () => {
     const ctx = request({ url });
     expect((await policy.onHttpRequest(ctx, rt)).kind).toBe("continue");
     expect([ctx.request.path, ctx.request.rawQuery]).toEqual([path, query]);
+  });
+
+  it("without from, replaces the whole path and query with to", async () => {
+    const policy = policyOf(`
+on_http_request:
+  - actions: [{type: url-rewrite, config: {to: "/v2\${req.url.path}?via=\${req.method}"}}]
+`);
+    const ctx = request({ url: "https://h/items/7?old=1" });
+    expect((await policy.onHttpRequest(ctx, rt)).kind).toBe("continue");
+    expect([ctx.request.path, ctx.request.rawQuery]).toEqual(["/v2/items/7", "via=GET"]);
+    expect(ctx.actionResults.get("url_rewrite")).toEqual({ url: "https://h/v2/items/7?via=GET" });
   });
 
   it("lets later rules see the rewritten URL", async () => {

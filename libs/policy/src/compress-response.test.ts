@@ -48,4 +48,12 @@ on_http_response:
     const out = await p.onHttpResponse(request({ headers: { "accept-encoding": "deflate" } }), res(200), rt);
     expect(out).toMatchObject({ compress: { encoding: "deflate" } });
   });
+
+  it("accepts compress (LZW) in algorithms, as ngrok does, and never chooses it", async () => {
+    const p = policyOf("on_http_response:\n  - actions: [{type: compress-response, config: {algorithms: [compress, gzip]}}]\n");
+    const only = await p.onHttpResponse(request({ headers: { "accept-encoding": "compress" } }), res(200), rt);
+    expect(only).toMatchObject({ kind: "continue", compress: undefined });
+    const both = await p.onHttpResponse(request({ headers: { "accept-encoding": "compress, gzip;q=0.5" } }), res(200), rt);
+    expect(both).toMatchObject({ compress: { encoding: "gzip" } });
+  });
 });

@@ -48,6 +48,29 @@ function findClose(text: string, start: number): number {
   return -1;
 }
 
+/**
+ * Index of the first `ch` in `source` that is literal text, not inside a `${…}`; -1 if none (or
+ * if an interpolation is unterminated, which compiling the template reports).
+ */
+export function literalIndexOf(source: string, ch: string): number {
+  let pos = 0;
+  while (pos < source.length) {
+    const open = source.indexOf("${", pos);
+    const hit = source.indexOf(ch, pos);
+    if (hit >= 0 && (open < 0 || hit < open)) return hit;
+    if (open < 0) return -1;
+    const close = findClose(source, open + 2);
+    if (close < 0) return -1;
+    pos = close + 1;
+  }
+  return -1;
+}
+
+/** True when `source` is exactly one `${expr}` and nothing else. */
+export function isSingleInterpolation(source: string): boolean {
+  return source.startsWith("${") && findClose(source, 2) === source.length - 1;
+}
+
 export type TemplateResult = { ok: true; template: Template } | { ok: false; problems: CelProblem[] };
 
 export function evaluateExpr(expr: CompiledExpr, scope: EvalScope): unknown {

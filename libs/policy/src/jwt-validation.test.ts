@@ -171,3 +171,54 @@ describe("jwt-validation verification cache", () => {
     expect(await call(policy, rt, old)).toBe(401);
   });
 });
+
+describe("jwt-validation: interpolated fields and key identification", () => {
+  const tenantPolicy = `
+on_http_request:
+  - actions:
+      - type: set-vars
+        config: {vars: [{tenant: "\${getReqHeader('x-tenant')[0]}"}]}
+      - type: jwt-validation
+        config:
+          issuer: {allow_list: [{value: "https://\${vars.tenant}.example.com/"}]}
+          http:
+            tokens: [{type: jwt, method: header, name: "x-\${vars.tenant}-token", prefix: "\${'Bearer '}"}]
+          jws:
+            allowed_algorithms: [RS256]
+            keys:
+              identification: [{token_claims: [kid]}]
+              sources: {additional_jkus: ["https://\${vars.tenant}.example.com/jwks.json"]}
+`;
+
+  it("evaluates issuer, token name and prefix, and JKUs per request, each JKU set with its own cache", async () => {
+    const policy = policyOf(tenantPolicy);
+    const server = jwksServer(() => ({ keys: [rsa.jwk] }));
+    const rt = fakeRuntime(server.fetchJson);
+    const acme = await token(rt, { iss: "https://acme.example.com/" });
+    const send = async (tenant: string, jwt: string) => {
+      const out = await policy.onHttpRequest(request({ headers: { "x-tenant": tenant, [`x-${tenant}-token`]: `Bearer ${jwt}` } }), rt);
+      return out.kind === "respond" ? out.status : out.kind;
+    };
+    expect(await send("acme", acme)).toBe("continue");
+    expect(await send("acme", acme)).toBe("continue");
+    // Verified for acme's issuer, the same token is no good where another issuer is expected.
+    expect(await send("globex", acme)).toBe(401);
+    expect(await send("globex", await token(rt, { iss: "https://globex.example.com/" }))).toBe("continue");
+    expect(server.calls).toEqual(["https://acme.example.com/jwks.json", "https://globex.example.com/jwks.json"]);
+  });
+
+  it("fails the request when an interpolated JKU is not an http(s) URL", async () => {
+    const policy = policyOf(tenantPolicy.replace("https://${vars.tenant}.example.com/jwks.json", "${vars.tenant}"));
+    const rt = fakeRuntime(jwksServer(() => ({ keys: [rsa.jwk] })).fetchJson);
+    const out = await policy.onHttpRequest(request({ headers: { "x-tenant": "file:///etc/passwd" } }), rt);
+    expect(out).toMatchObject({ kind: "respond", status: 500 });
+    expect(out.logs[0]).toMatchObject({ message: expect.stringMatching(/additional_jkus produced "file:\/\/\/etc\/passwd", which is not an http\(s\) URL/) });
+  });
+
+  it("checks jws.keys.identification", () => {
+    expect(errorsOf(tenantPolicy.replace("token_claims: [kid]", "token_claims: [x5t]"))).toMatch(
+      /jws\.keys\.identification\[0\]\.token_claims\[0\]: unsupported claim "x5t" \(supported: "kid"\)/,
+    );
+    expect(errorsOf(tenantPolicy.replace("token_claims: [kid]", "claims: [kid]"))).toMatch(/identification\[0\]\.claims: unknown field/);
+  });
+});

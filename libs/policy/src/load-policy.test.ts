@@ -103,7 +103,7 @@ on_http_request:
   - actions:
       - type: url-rewrite
         config:
-          to: /x
+          from: /x
 on_http_response:
   - actions:
       - type: rate-limit
@@ -118,7 +118,7 @@ on_http_response:
       "policy.yml:10:11: on_http_request[0]: actions[1].config.extra: unknown field (expected one of: status_code)",
       expect.stringMatching(/^policy\.yml:11:\d+: on_http_request\[1\]: expressions\[0\]: CEL syntax error/),
       "policy.yml:11:5: on_http_request[1]: actions: is required and must list at least one action",
-      "policy.yml:15:11: on_http_request[2]: actions[0].config.from: is required",
+      "policy.yml:15:11: on_http_request[2]: actions[0].config.to: is required",
       "policy.yml:18:15: on_http_response[0]: actions[0].type: rate-limit is not supported in on_http_response (only in on_http_request)",
     ]);
   });
@@ -130,7 +130,7 @@ on_http_response:
       ["{type: rate-limit, config: {algorithm: sliding_window, capacity: 5, rate: soon}}", /config\.rate: must be a duration like/],
       ["{type: rate-limit, config: {algorithm: sliding_window, rate: 1m}}", /config\.capacity: is required/],
       ["{type: deny, config: {status_code: 1000}}", /status_code: must be an integer ≤ 999, got number 1000/],
-      ["{type: custom-response, config: {body: hi}}", /config\.status_code: is required/],
+      ["{type: custom-response, config: {status_code: 99, body: hi}}", /config\.status_code: must be an integer ≥ 100, got number 99/],
       ["{type: add-headers, config: {headers: [a, b]}}", /config\.headers: must be a map, got a list/],
       ["{type: add-headers, config: {headers: {'bad header': x}}}", /"bad header" is not a valid HTTP header name/],
       ["{type: redirect, config: {from: '(unclosed', to: /x}}", /config\.from: invalid RE2 regular expression/],

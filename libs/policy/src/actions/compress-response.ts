@@ -17,13 +17,18 @@ export const compressResponse: ActionDefinition = {
     const items = config.stringList("algorithms", { min: 1 });
     config.finish();
     // ngrok's default order minus `compress` (LZW), which no current browser sends and node:zlib
-    // cannot produce.
+    // cannot produce. `compress` is accepted in the list, so ngrok policies load, and never chosen.
     const algorithms: Coding[] = [];
+    let accepted = 0;
     for (const item of items ?? []) {
       if ((SUPPORTED as readonly string[]).includes(item.value)) algorithms.push(item.value as Coding);
-      else item.cursor.error(`must be one of "gzip", "deflate", "br", got ${JSON.stringify(item.value)}`);
+      else if (item.value !== "compress") {
+        item.cursor.error(`must be one of "gzip", "deflate", "br", "compress", got ${JSON.stringify(item.value)}`);
+        continue;
+      }
+      accepted++;
     }
-    if (items && algorithms.length !== items.length) return undefined;
+    if (items && accepted !== items.length) return undefined;
     const preference = items ? algorithms : SUPPORTED;
     return {
       type: "compress-response",

@@ -1,6 +1,9 @@
 import { type JWTPayload, type ProtectedHeaderParameters, decodeProtectedHeader, errors, jwtVerify } from "jose";
-import { type ActionDefinition, NEXT } from "../action-types.js";
-import { ConfigReader } from "../config-reader.js";
+import { type Node, isSeq } from "yaml";
+import { type ActionDefinition, type ActionExecution, NEXT } from "../action-types.js";
+import { BoundedCache } from "../bounded-cache.js";
+import { ConfigReader, readTemplate } from "../config-reader.js";
+import { EvaluationError, type Template } from "../interpolation.js";
 import { firstHeader } from "../context.js";
 import { VerifiedTokenCache } from "../verified-token-cache.js";
 import { JwksCache, JwksUnavailableError } from "../jwks-cache.js";
@@ -10,8 +13,8 @@ const ALGORITHMS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256
 const TOKEN_TYPES = ["id_token", "access_token", "at+jwt", "it+jwt", "plain", "jwt"];
 
 interface TokenSource {
-  readonly name: string;
-  readonly prefix: string;
+  readonly name: Template;
+  readonly prefix: Template | undefined;
 }
 
 type Failure = { code: string; message: string; status: 401 | 503 };
@@ -32,15 +35,16 @@ function describeFailure(err: unknown): Failure {
  * `jwt-validation`: every token found at the configured `http.tokens` locations must be signed by a
  * key from `jws.keys.sources.additional_jkus` with an allowed algorithm, be unexpired, and carry an
  * allowed `iss` (and `aud` when an audience list is set); at least one token must be present.
- * Failures answer 401 with a `WWW-Authenticate: Bearer` challenge (RFC 6750).
+ * Failures answer 401 with a `WWW-Authenticate: Bearer` challenge (RFC 6750). The issuer values,
+ * token `name`/`prefix` and JKUs may use `${…}` (as in ngrok) and are evaluated per request.
  */
 export const jwtValidation: ActionDefinition = {
   type: "jwt-validation",
   phases: ["on_http_request"],
   compile(config) {
-    const issuers = readAllowList(config.object("issuer", { required: true }), true);
+    const issuers = readAllowList(config.object("issuer", { required: true }), (entry) => entry.template("value", { required: true }));
     const audienceReader = config.object("audience");
-    const audiences = audienceReader ? readAllowList(audienceReader, true) : [];
+    const audiences = audienceReader ? readAllowList(audienceReader, (entry) => entry.string("value", { required: true })) : [];
     const sources: TokenSource[] = [];
     const http = config.object("http", { required: true });
     for (const item of http?.list("tokens", { required: true, min: 1 }) ?? []) {
@@ -48,11 +52,13 @@ export const jwtValidation: ActionDefinition = {
       if (!reader) continue;
       reader.string("type", { required: true, oneOf: TOKEN_TYPES });
       const method = reader.string("method", { required: true, oneOf: ["header", "body"] });
-      const name = reader.string("name", { required: true });
-      const prefix = reader.string("prefix") ?? "";
+      const name = reader.template("name", { required: true });
+      const prefix = reader.template("prefix");
       reader.finish();
-      if (method === "body") reader.cursor.key("method", undefined).error('"body" is not supported: Onramp reads tokens from headers only');
-      if (name !== undefined && method === "header") sources.push({ name: name.toLowerCase(), prefix });
+      if (method === "body") {
+        reader.cursor.key("method", undefined).error('"body" is not supported: the policy engine does not buffer request bodies, so Onramp reads tokens from headers only');
+      }
+      if (name !== undefined && method === "header") sources.push({ name, prefix });
     }
     http?.finish();
     const jws = config.object("jws", { required: true });
@@ -63,11 +69,13 @@ export const jwtValidation: ActionDefinition = {
       else algorithms.push(alg.value);
     }
     const keysReader = jws?.object("keys", { required: true });
+    if (keysReader) readIdentification(keysReader);
     const sourcesReader = keysReader?.object("sources", { required: true });
-    const jkus: string[] = [];
-    for (const u of sourcesReader?.stringList("additional_jkus", { required: true, min: 1 }) ?? []) {
-      if (/^https?:\/\/[^\s/]+/.test(u.value)) jkus.push(u.value);
-      else u.cursor.error(`must be an http(s) URL, got ${JSON.stringify(u.value)}`);
+    const jkus: Template[] = [];
+    for (const u of sourcesReader?.list("additional_jkus", { required: true, min: 1 }) ?? []) {
+      const t = readTemplate(config.cx, u.cursor, u.value);
+      if (t && t.constant !== undefined && !JKU.test(t.constant)) u.cursor.error(`must be an http(s) URL, got ${JSON.stringify(t.constant)}`);
+      else if (t) jkus.push(t);
     }
     sourcesReader?.finish();
     keysReader?.finish();
@@ -75,30 +83,37 @@ export const jwtValidation: ActionDefinition = {
     config.finish();
     if (!issuers || !audiences || sources.length === 0 || algorithms.length === 0 || jkus.length === 0) return undefined;
 
-    const cache = new JwksCache(jkus);
-    const verified = new VerifiedTokenCache();
-    const verifyOptions = { issuer: issuers, algorithms, ...(audiences.length > 0 ? { audience: audiences } : {}) };
+    const verifiers = verifiersFor(jkus);
+    const fixedIssuers = constants(issuers);
+    const baseOptions = { algorithms, ...(audiences.length > 0 ? { audience: audiences } : {}) };
     return {
       type: "jwt-validation",
       alwaysTerminates: false,
       async run(x) {
         const headers = x.view?.request.headers ?? new Map<string, string[]>();
-        const found: Array<{ token: string; source: TokenSource }> = [];
+        const found: Array<{ token: string; name: string }> = [];
         for (const source of sources) {
-          const raw = firstHeader(headers, source.name);
+          const name = source.name.render(x.scope).toLowerCase();
+          const prefix = source.prefix?.render(x.scope) ?? "";
+          const raw = firstHeader(headers, name);
           if (raw === undefined) continue;
-          const matches = raw.slice(0, source.prefix.length).toLowerCase() === source.prefix.toLowerCase();
-          if (matches) found.push({ token: raw.slice(source.prefix.length).trim(), source });
+          const matches = raw.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
+          if (matches) found.push({ token: raw.slice(prefix.length).trim(), name });
         }
+        const issuerList = fixedIssuers ?? issuers.map((t) => t.render(x.scope));
+        // With interpolated issuers a verification holds only for the issuers it was checked against.
+        const cacheKey = fixedIssuers ? "" : `${issuerList.join("\n")}\n\n`;
+        const { cache, verified } = verifiers(x);
+        const verifyOptions = { ...baseOptions, issuer: issuerList };
         const tokens: Array<Record<string, unknown>> = [];
         let failure: Failure | undefined;
         if (found.length === 0) failure = { code: "missing_token", message: "a bearer token is required", status: 401 };
-        for (const { token, source } of found) {
-          const record: Record<string, unknown> = { location: "header", location_property: source.name, verified: false };
+        for (const { token, name } of found) {
+          const record: Record<string, unknown> = { location: "header", location_property: name, verified: false };
           tokens.push(record);
           try {
             const now = x.rt.now();
-            const known = verified.get(token, cache.generation, now);
+            const known = verified.get(cacheKey + token, cache.generation, now);
             const header: ProtectedHeaderParameters = known?.header ?? decodeProtectedHeader(token);
             record["header"] = header;
             record["signature"] = token.slice(token.lastIndexOf(".") + 1);
@@ -111,7 +126,7 @@ export const jwtValidation: ActionDefinition = {
             const result = await jwtVerify(token, cache.resolver(x.rt, x.signal), { ...verifyOptions, currentDate: new Date(now) });
             record["payload"] = result.payload as JWTPayload;
             record["verified"] = true;
-            verified.set(token, result.payload, header, generation, now);
+            verified.set(cacheKey + token, result.payload, header, generation, now);
           } catch (err) {
             if (x.signal?.aborted) throw err;
             failure ??= describeFailure(err);
@@ -135,15 +150,76 @@ export const jwtValidation: ActionDefinition = {
   },
 };
 
-/** `{allow_list: [{value: "…"}, …]}` → the values. */
-function readAllowList(reader: ConfigReader | undefined, required: boolean): string[] | undefined {
-  if (!reader) return undefined;
+const JKU = /^https?:\/\/[^\s/]+/;
+
+/** The texts of templates that have no `${…}`, or undefined if any has. */
+function constants(templates: readonly Template[]): string[] | undefined {
   const out: string[] = [];
-  for (const item of reader.list("allow_list", { required, min: 1 }) ?? []) {
-    const entry = ConfigReader.of(reader.cx, item.cursor, item.value);
-    const value = entry?.string("value", { required: true });
+  for (const t of templates) {
+    if (t.constant === undefined) return undefined;
+    out.push(t.constant);
+  }
+  return out;
+}
+
+interface Verifier {
+  readonly cache: JwksCache;
+  readonly verified: VerifiedTokenCache;
+}
+
+/**
+ * 16 distinct interpolated JKU sets per action (one per tenant, say), each with its own key cache
+ * and a smaller verified-token cache (1,000 tokens), so a set that changes per request cannot hold
+ * unbounded memory.
+ */
+const DYNAMIC_JKU_SETS = 16;
+
+/** The key cache for this request's JKUs: one for literal URLs, one per distinct interpolated set. */
+function verifiersFor(jkus: readonly Template[]): (x: ActionExecution) => Verifier {
+  const fixed = constants(jkus);
+  if (fixed) {
+    const verifier = { cache: new JwksCache(fixed), verified: new VerifiedTokenCache() };
+    return () => verifier;
+  }
+  const sets = new BoundedCache<string, Verifier>(DYNAMIC_JKU_SETS);
+  return (x) => {
+    const urls = jkus.map((t) => t.render(x.scope));
+    for (const url of urls) {
+      if (!JKU.test(url)) throw new EvaluationError(`additional_jkus produced ${JSON.stringify(url)}, which is not an http(s) URL`);
+    }
+    return sets.getOrMake(urls.join("\n"), () => ({ cache: new JwksCache(urls), verified: new VerifiedTokenCache(1_000) }));
+  };
+}
+
+/**
+ * `jws.keys.identification`: how a token names its signing key. ngrok documents a list of
+ * `{token_claims: [kid]}` with `kid` the only supported claim; Onramp always selects keys by the
+ * token's `kid` when it has one, so the setting is checked and needs no further handling.
+ */
+function readIdentification(keys: ConfigReader): void {
+  const n = keys.node("identification");
+  if (!n) return;
+  const items = isSeq(n.value)
+    ? n.value.items.map((item, i) => ({ value: item as Node | null, cursor: n.cursor.index(i, item as Node) }))
+    : [{ value: n.value, cursor: n.cursor }];
+  for (const item of items) {
+    const entry = ConfigReader.of(keys.cx, item.cursor, item.value);
+    for (const claim of entry?.stringList("token_claims") ?? []) {
+      if (claim.value !== "kid") claim.cursor.error(`unsupported claim ${JSON.stringify(claim.value)} (supported: "kid")`);
+    }
     entry?.finish();
-    if (value !== undefined) out.push(value);
+  }
+}
+
+/** `{allow_list: [{value: "…"}, …]}` → the values, read by `value`. */
+function readAllowList<T>(reader: ConfigReader | undefined, value: (entry: ConfigReader) => T | undefined): T[] | undefined {
+  if (!reader) return undefined;
+  const out: T[] = [];
+  for (const item of reader.list("allow_list", { required: true, min: 1 }) ?? []) {
+    const entry = ConfigReader.of(reader.cx, item.cursor, item.value);
+    const v = entry && value(entry);
+    entry?.finish();
+    if (v !== undefined) out.push(v);
   }
   reader.finish();
   return out.length > 0 ? out : undefined;

@@ -6,7 +6,8 @@ import { chargedReplaceAll, readRegex } from "./regex-field.js";
  * `redirect`: answers with a 3xx and a `Location`. With `from`, the pattern is matched against the
  * full request URL (`https://host/path?query`) and every match is replaced by `to` (Go
  * `ReplaceAllString`, `$1` capture references); no match means no redirect and the chain goes on.
- * Without `from`, `to` is the location.
+ * Without `from`, `to` is the location. `from` may use `${…}`: it is interpolated first, then compiled
+ * (once per distinct text).
  */
 export const redirect: ActionDefinition = {
   type: "redirect",
@@ -29,7 +30,7 @@ export const redirect: ActionDefinition = {
         let location: string | undefined = to.render(x.scope);
         if (from) {
           const rendered = location;
-          location = chargedReplaceAll(x, from, view.url(), () => rendered);
+          location = chargedReplaceAll(x, from.resolve(x), view.url(), () => rendered);
           if (location === undefined) return NEXT;
         }
         const out = new Map<string, string[]>();

@@ -1,14 +1,33 @@
 import type { ActionExecution } from "../action-types.js";
+import { BoundedCache } from "../bounded-cache.js";
 import type { ConfigReader } from "../config-reader.js";
+import { EvaluationError, type Template } from "../interpolation.js";
 import { type Regex, compileRegex } from "../regex.js";
-import { matchUnits } from "../regex-cost.js";
+import { compileUnits, matchUnits } from "../regex-cost.js";
 
-/** Reads an RE2 pattern field (`from`), reporting a bad pattern at the field. */
-export function readRegex(config: ConfigReader, key: string, required: boolean): Regex | undefined {
+/**
+ * An RE2 pattern field (`from`). A literal pattern is compiled when the policy loads; one with
+ * `${…}` is interpolated per request (ngrok: "all CEL interpolation occurs before regular
+ * expressions are evaluated") and compiled once per distinct text.
+ */
+export interface RegexField {
+  /** The pattern for this request. Throws EvaluationError if the interpolated text is not RE2. */
+  resolve(x: ActionExecution): Regex;
+}
+
+/** 64 distinct interpolated patterns per action: one per host or tenant, not one per request. */
+const DYNAMIC_PATTERNS = 64;
+
+/** Reads an RE2 pattern field, reporting a bad literal pattern at the field. */
+export function readRegex(config: ConfigReader, key: string, required: boolean): RegexField | undefined {
   const n = config.node(key, required);
   if (!n) return undefined;
   const pattern = config.string(key);
   if (pattern === undefined) return undefined;
+  if (pattern.includes("${")) {
+    const template = config.template(key);
+    return template && dynamicRegex(template);
+  }
   const r = compileRegex(pattern);
   if (!r.ok) {
     n.cursor.error(r.message);
@@ -19,7 +38,25 @@ export function readRegex(config: ConfigReader, key: string, required: boolean):
     n.cursor.error(tooBig);
     return undefined;
   }
-  return r.regex;
+  const regex = r.regex;
+  return { resolve: () => regex };
+}
+
+function dynamicRegex(template: Template): RegexField {
+  const compiled = new BoundedCache<string, Regex | string>(DYNAMIC_PATTERNS);
+  return {
+    resolve(x) {
+      const pattern = template.render(x.scope);
+      const r = compiled.getOrMake(pattern, () => {
+        // Charged before compiling, like a `matches()` pattern built from request data.
+        x.scope.meter.charge(compileUnits(pattern));
+        const c = compileRegex(pattern);
+        return c.ok ? c.regex : c.message;
+      });
+      if (typeof r === "string") throw new EvaluationError(`${template.source} produced ${JSON.stringify(pattern)}: ${r}`);
+      return r;
+    },
+  };
 }
 
 /**

@@ -2,12 +2,12 @@ import { ALL_PHASES, type ActionDefinition, HTTP_PHASES } from "../action-types.
 import { engineResponse } from "../outcome.js";
 import { checkHeaderName, checkHeaderValue } from "./headers.js";
 
-/** `custom-response`: answers with a status, headers and body of the author's choosing. */
+/** `custom-response`: answers with a status (200 by default, as ngrok), headers and body of the author's choosing. */
 export const customResponse: ActionDefinition = {
   type: "custom-response",
   phases: HTTP_PHASES,
   compile(config) {
-    const status = config.int("status_code", { required: true, min: 100, max: 999 });
+    const status = config.int("status_code", { min: 100, max: 999 }) ?? (config.node("status_code") ? undefined : 200);
     const headers = config.templateMap("headers");
     const body = config.template("body");
     config.finish();

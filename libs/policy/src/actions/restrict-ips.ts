@@ -1,18 +1,54 @@
-import { type ActionDefinition, NEXT } from "../action-types.js";
+import { type ActionDefinition, type ActionExecution, NEXT } from "../action-types.js";
+import { BoundedCache } from "../bounded-cache.js";
 import { type Cidr, cidrContains, parseCidr, parseIp } from "../cidr.js";
-import type { ConfigReader } from "../config-reader.js";
+import { isCelList } from "@bufbuild/cel";
+import { type ConfigReader, readTemplate } from "../config-reader.js";
+import { celToString } from "../cel-values.js";
+import type { Template } from "../interpolation.js";
 import { engineResponse } from "../outcome.js";
 
-function readCidrs(config: ConfigReader, key: string): Cidr[] | undefined {
-  const items = config.stringList(key);
+/** One `allow`/`deny` entry: a CIDR parsed at load, or `${…}` text parsed per request. */
+type CidrEntry = { readonly cidr: Cidr } | { readonly template: Template };
+
+/** 256 distinct interpolated CIDR texts per action, parsed once each. */
+const DYNAMIC_CIDRS = 256;
+
+function readCidrs(config: ConfigReader, key: string): CidrEntry[] | undefined {
+  const items = config.list(key);
   if (!items) return undefined;
-  const out: Cidr[] = [];
+  const out: CidrEntry[] = [];
   for (const item of items) {
-    const cidr = parseCidr(item.value);
-    if (cidr) out.push(cidr);
-    else item.cursor.error(`${JSON.stringify(item.value)} is not a valid IPv4 or IPv6 CIDR`);
+    const template = readTemplate(config.cx, item.cursor, item.value);
+    if (!template) continue;
+    if (template.constant === undefined) {
+      out.push({ template });
+      continue;
+    }
+    const cidr = parseCidr(template.constant);
+    if (cidr) out.push({ cidr });
+    else item.cursor.error(`${JSON.stringify(template.constant)} is not a valid IPv4 or IPv6 CIDR`);
   }
   return out;
+}
+
+/**
+ * The CIDRs an entry stands for in this request. An interpolated entry may produce one CIDR or a
+ * list of them (`"${vars.office_cidrs}"`); text that is not a CIDR matches nothing, as in ngrok,
+ * rather than failing the request.
+ */
+function* cidrsOf(entries: readonly CidrEntry[], x: ActionExecution, parsed: BoundedCache<string, Cidr | null>): Generator<Cidr> {
+  for (const e of entries) {
+    if ("cidr" in e) {
+      yield e.cidr;
+      continue;
+    }
+    const v = e.template.value(x.scope);
+    const texts = isCelList(v) || Array.isArray(v) ? Array.from(v as Iterable<unknown>, celToString) : [celToString(v)];
+    for (const text of texts) {
+      const cidr = parsed.getOrMake(text, () => parseCidr(text.trim()) ?? null);
+      if (cidr) yield cidr;
+    }
+  }
 }
 
 /**
@@ -32,13 +68,18 @@ export const restrictIps: ActionDefinition = {
       config.cursor.error("needs at least one of allow or deny");
       return undefined;
     }
+    const parsed = new BoundedCache<string, Cidr | null>(DYNAMIC_CIDRS);
+    const find = (entries: readonly CidrEntry[], ip: bigint, x: ActionExecution): Cidr | undefined => {
+      for (const c of cidrsOf(entries, x, parsed)) if (cidrContains(c, ip)) return c;
+      return undefined;
+    };
     return {
       type: "restrict-ips",
       alwaysTerminates: false,
       run(x) {
         const ip = parseIp(x.ctx.conn.clientIp);
-        const denied = ip === undefined ? undefined : deny.find((c) => cidrContains(c, ip));
-        const allowed = ip === undefined ? undefined : allow.find((c) => cidrContains(c, ip));
+        const denied = ip === undefined ? undefined : find(deny, ip, x);
+        const allowed = ip === undefined ? undefined : find(allow, ip, x);
         const refuse = denied !== undefined || (allow.length > 0 && allowed === undefined);
         x.setResult("restrict_ips", { action: refuse ? "deny" : "allow", matched_cidr: (denied ?? allowed)?.text ?? "" });
         if (!refuse || !enforce) return NEXT;
