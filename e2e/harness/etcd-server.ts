@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
+import { freePorts } from "./ports.js";
 
 /** A single-member etcd on loopback, with its own data dir and random ports. */
 export interface EtcdServer {
@@ -46,7 +46,7 @@ process.once("exit", () => {
 export async function startEtcd(): Promise<EtcdServer> {
   const binary = etcdBinary();
   if (!binary) throw new Error("etcd is not installed (apt-get install etcd-server)");
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const [clientPort, peerPort] = (await freePorts(2)) as [number, number];
   const dataDir = mkdtempSync(join(tmpdir(), "onramp-etcd-"));
   const url = `http://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
@@ -145,17 +145,6 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
-/** A port the kernel just handed out; free again once closed (a small race every harness accepts). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** A key-value as etcd's JSON gateway returns it: key and value base64, lease as a decimal string. */
 export interface GatewayKv {

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { createServer, type AddressInfo, type Server } from "node:net";
 import { delimiter, join } from "node:path";
+import { freePorts } from "./ports.js";
 import { RunningProcess } from "./processes.js";
 
 /** One nats-server process; its ports stay the same across restarts, so clients find it again. */
@@ -155,22 +155,4 @@ function findNatsServer(): string {
     }
   }
   throw new Error("nats-server not found on PATH or in /usr/sbin; install it with `apt-get install nats-server`");
-}
-
-/** `count` distinct free loopback ports, held open together so none is handed out twice. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", resolve);
-      });
-    }
-    return servers.map((server) => (server.address() as AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  }
 }
