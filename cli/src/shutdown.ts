@@ -1,15 +1,20 @@
+import { exitWithParentWanted, watchParent } from "./parent-watch.js";
+
 /**
  * Runs `stop` on the first SIGINT or SIGTERM and exits 0 when it finishes; a second signal
  * exits at once with 130, for when draining takes longer than the user will wait.
+ *
+ * The same stop runs when the parent process exits (see parent-watch.ts): `npx onramp …` sent
+ * SIGTERM dies without passing it on, and onramp must not run on as an orphan. Set
+ * ONRAMP_EXIT_WITH_PARENT=false to keep running, e.g. under `nohup … &`.
  */
 export function onShutdown(stop: () => Promise<void>): void {
   let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      process.stderr.write(`onramp: ${signal} again, exiting without draining\n`);
-      process.exit(130);
-    }
+  let unwatch: (() => void) | undefined;
+  const begin = () => {
     stopping = true;
+    // A parent that exits while this drains (npx after a Ctrl-C) is no second signal.
+    unwatch?.();
     stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -18,6 +23,23 @@ export function onShutdown(stop: () => Promise<void>): void {
       },
     );
   };
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`onramp: ${signal} again, exiting without draining\n`);
+      process.exit(130);
+    }
+    begin();
+  };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
+  if (exitWithParentWanted()) {
+    unwatch = watchParent((was) => {
+      if (stopping) return;
+      // Whoever read this process's output may have gone with the parent: a write that fails
+      // (EPIPE) must not end the drain with an uncaught error.
+      for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+      process.stderr.write(`onramp: parent process (pid ${was}) exited; shutting down as on SIGTERM\n`);
+      begin();
+    });
+  }
 }
