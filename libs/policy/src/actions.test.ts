@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ResponseInfo } from "./context.js";
+import { loadPolicy } from "./load-policy.js";
+import { formatPolicyErrors } from "./policy-error.js";
 import { fakeRuntime, policyOf, request, tcp } from "./test-fixtures.js";
 
 const rt = fakeRuntime();
@@ -47,11 +49,11 @@ on_http_request:
     ]);
   });
 
-  it("rejects an expression that is not a bool", async () => {
-    const policy = policyOf(`on_http_request:\n  - expressions: ["req.method"]\n    actions: [{type: deny}]\n`);
-    const out = await policy.onHttpRequest(request(), rt);
-    expect(out).toMatchObject({ kind: "respond", status: 500 });
-    expect(out.logs[0]).toMatchObject({ message: expect.stringMatching(/must evaluate to a bool/) });
+  it("rejects an expression that is not a bool when the policy loads", () => {
+    const r = loadPolicy(`on_http_request:\n  - expressions: ["req.method"]\n    actions: [{type: deny}]\n`);
+    expect(r.ok ? "" : formatPolicyErrors(r.errors)).toBe(
+      "policy.yml:2:20: on_http_request[0]: expressions[0]: a rule's expression must be a bool, but this is a string",
+    );
   });
 });
 

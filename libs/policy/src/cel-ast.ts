@@ -45,6 +45,17 @@ export function countNodes(e: Expr): number {
   return n;
 }
 
+/** The largest node id in `e`, so rewrites can give new nodes ids of their own. */
+export function maxId(e: Expr): bigint {
+  let max = 0n;
+  const stack = [e];
+  for (let x = stack.pop(); x !== undefined; x = stack.pop()) {
+    if (x.id > max) max = x.id;
+    stack.push(...childrenOf(x));
+  }
+  return max;
+}
+
 /**
  * A text that two subexpressions share exactly when they are the same tree (ids aside), to
  * recognise the same range written twice. `unparse` cannot do this: it refuses comprehensions.

@@ -1,4 +1,5 @@
-import { type CelEnv, CelScalar, celEnv, celFunc, type CelList, listType, mapType } from "@bufbuild/cel";
+import { type CelEnv, type CelFunc, CelScalar, celEnv, celFunc, type CelList, listType, mapType } from "@bufbuild/cel";
+import { ngrokFunctions } from "./cel-functions/index.js";
 import { strings } from "@bufbuild/cel/ext";
 import { type CelMeter, meteredEnv, rangeFunction } from "./cel-meter.js";
 import { linearReplace } from "./cel-replace.js";
@@ -46,11 +47,23 @@ export interface CelRuntime {
 export const REQUEST_MACROS = new Set(["getReqHeader", "hasReqHeader", "getQueryParam", "hasQueryParam", "getReqCookie", "hasReqCookie"]);
 export const RESPONSE_MACROS = new Set(["getResHeader", "hasResHeader"]);
 
+/**
+ * Function tables added to every policy's CEL environment, after the built-in functions (so an
+ * entry replaces a built-in one with the same name and signature). Each entry is a `CelFunc`
+ * made with `celFunc` or `celMethod` from "@bufbuild/cel"; a name may be dotted —
+ * `celFunc("base64.decode", [STRING], BYTES, impl)` is called as `base64.decode(x)`, and the
+ * load-time checker (cel-check.ts) types its arguments and result like any other function's.
+ * Add a table with one line; a later table's function replaces an earlier one with the same name
+ * and argument types.
+ */
+export const FUNCTION_TABLES: ReadonlyArray<readonly CelFunc[]> = [ngrokFunctions];
+
 function listOf(values: readonly string[] | undefined): string[] {
   return values ? [...values] : [];
 }
 
-export function createCelRuntime(limits: PolicyLimits): CelRuntime {
+/** `extraFuncs`: functions for this runtime only (tests), after `FUNCTION_TABLES`. */
+export function createCelRuntime(limits: PolicyLimits, extraFuncs: readonly CelFunc[] = []): CelRuntime {
   const regexes = createRegexCache();
   const rt: Omit<CelRuntime, "env"> & { env: CelEnv | undefined } = {
     env: undefined,
@@ -69,12 +82,13 @@ export function createCelRuntime(limits: PolicyLimits): CelRuntime {
     if (!rt.current?.response) throw new Error("response macros are only available in on_http_response");
     return rt.current.response;
   };
+  // Like ngrok, a range that is not a valid CIDR (literal ones fail the load) matches nothing.
   const cidrMatch = (ip: string, cidrs: Iterable<unknown>): boolean => {
     const addr = parseIp(ip);
+    if (addr === undefined) return false;
     for (const c of cidrs) {
       const cidr = typeof c === "string" ? parseCidr(c) : undefined;
-      if (!cidr) throw new Error(`invalid CIDR ${JSON.stringify(c)}`);
-      if (addr !== undefined && cidrContains(cidr, addr)) return true;
+      if (cidr !== undefined && cidrContains(cidr, addr)) return true;
     }
     return false;
   };
@@ -97,6 +111,8 @@ export function createCelRuntime(limits: PolicyLimits): CelRuntime {
     celFunc("hasResHeader", [STRING], BOOL, (name) => response().headers.has(name.toLowerCase())),
     celFunc("inCidrRange", [STRING, STRING], BOOL, (ip, cidr) => cidrMatch(ip, [cidr])),
     celFunc("inCidrRanges", [STRING, listType(DYN)], BOOL, (ip, cidrs: CelList) => cidrMatch(ip, cidrs)),
+    ...FUNCTION_TABLES.flat(),
+    ...extraFuncs,
   ];
   rt.env = meteredEnv(celEnv({ funcs, re2: regexes }), { meter: () => rt.meter, instructionsOf: (pattern) => regexes.instructionsOf(pattern) });
   return rt as CelRuntime;

@@ -1,6 +1,7 @@
 import { type CelEnv, CelScalar, type CelValue, celFunc, isCelList, isCelMap } from "@bufbuild/cel";
 import { type Expr, childrenOf, countNodes } from "./cel-ast.js";
 import { compileUnits, estimateInstructions, matchUnits } from "./regex-cost.js";
+import { takeNgrokWork } from "./cel-functions/index.js";
 
 /**
  * The run-time half of the CEL budget (the load-time half is cel-bounds.ts). `@bufbuild/cel` has
@@ -144,10 +145,23 @@ export function meteredEnv(env: CelEnv, hooks: MeterHooks): CelEnv {
       [Symbol.iterator]: () => group[Symbol.iterator](),
       call(id, target, args) {
         const meter = hooks.meter();
-        if (meter === undefined) return group.call(id, target, args);
+        if (meter === undefined) {
+          try {
+            return group.call(id, target, args);
+          } finally {
+            takeNgrokWork();
+          }
+        }
         meter.charge(costBefore(hooks, group.name, target, args));
-        const result = group.call(id, target, args);
-        if (group.name !== RANGE_FUNCTION) meter.charge(weight(result));
+        let result: ReturnType<FuncGroup["call"]>;
+        try {
+          result = group.call(id, target, args);
+        } catch (err) {
+          meter.charge(takeNgrokWork());
+          throw err;
+        }
+        // Nested work the result's size does not show (flatten, json, hashes): counted by the call itself.
+        meter.charge((group.name === RANGE_FUNCTION ? 0 : weight(result)) + takeNgrokWork());
         return result;
       },
     }) as FuncGroup;

@@ -1,4 +1,5 @@
 import { type CelValue, isCelError, isCelList, isCelMap, isCelUint } from "@bufbuild/cel";
+import { STRING_FORM_KEY } from "./cel-types.js";
 
 /**
  * Conversions of CEL results for the places a policy's values leave CEL: header values and bodies
@@ -48,13 +49,13 @@ export function celToJs(v: CelValue | unknown): unknown {
   if (isCelList(v)) return Array.from(v, (x) => celToJs(x));
   if (isCelMap(v)) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of v) out[String(isCelUint(k) ? k.value : k)] = celToJs(x);
+    for (const [k, x] of v) if (k !== STRING_FORM_KEY) out[String(isCelUint(k) ? k.value : k)] = celToJs(x);
     return out;
   }
   if (Array.isArray(v)) return v.map((x) => celToJs(x));
   if (v instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of v) out[String(k)] = celToJs(x);
+    for (const [k, x] of v) if (k !== STRING_FORM_KEY) out[String(k)] = celToJs(x);
     return out;
   }
   if (isCelError(v)) return `error: ${v.message}`;

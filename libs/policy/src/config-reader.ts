@@ -1,5 +1,5 @@
 import { type Node, type Pair, type YAMLMap, isMap, isScalar, isSeq } from "yaml";
-import { type CompiledExpr, compileExpression } from "./cel-compile.js";
+import { type CompiledExpr, type Expected, compileExpression } from "./cel-compile.js";
 import type { CelRuntime } from "./cel-env.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { type Template, compileTemplate } from "./interpolation.js";
@@ -37,10 +37,10 @@ export function readString(cursor: Cursor, node: Node | null | undefined): strin
 }
 
 /** Compiles a CEL expression held in a string scalar, reporting errors at their column. */
-export function readExpression(cx: CompileContext, cursor: Cursor, node: Node | null | undefined): CompiledExpr | undefined {
+export function readExpression(cx: CompileContext, cursor: Cursor, node: Node | null | undefined, expected: Expected = "any"): CompiledExpr | undefined {
   const text = readString(cursor, node);
   if (text === undefined) return undefined;
-  const r = compileExpression(cx.cel, text, cx.phase);
+  const r = compileExpression(cx.cel, text, cx.phase, expected);
   if (r.ok) return r.expr;
   for (const p of r.problems) cursor.error(p.message, p.offset);
   return undefined;

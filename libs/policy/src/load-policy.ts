@@ -98,7 +98,7 @@ function compileRule(cx: CompileContext, root: Cursor, index: number, node: Node
       ok = false;
     } else {
       exprPair.value.items.forEach((item, i) => {
-        const compiled = readExpression(cx, exprCursor.index(i, item as Node), item as Node);
+        const compiled = readExpression(cx, exprCursor.index(i, item as Node), item as Node, "bool");
         if (compiled) expressions.push(compiled);
         else ok = false;
       });

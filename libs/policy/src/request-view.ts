@@ -1,5 +1,6 @@
 import { LazyRecord } from "./lazy-record.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { STRING_FORM_KEY } from "./cel-types.js";
 import type { ConnInfo, EndpointInfo, HttpRequestState, RequestContext, ResponseInfo, TcpContext } from "./context.js";
 import { type UserAgentInfo, parseUserAgent } from "./user-agent.js";
 
@@ -97,12 +98,32 @@ export function splitHost(host: string): { hostname: string; port: number | unde
   return { hostname: m[1] ?? host, port: m[2] === undefined ? undefined : Number(m[2]) };
 }
 
-/** The key under which `req` holds the full URL string; see the `req.url` rewrite in cel-compile.ts. */
-export const REQ_URL_STRING_KEY = "$url";
+/**
+ * ngrok's strings with fields (`req.user_agent`, `conn.client_ip`): a record whose string form is
+ * under `STRING_FORM_KEY`, where the checker (cel-check.ts) makes every string use of it read.
+ */
+function stringWithFields(text: () => string, fields: Record<string, () => unknown>): LazyRecord {
+  return new LazyRecord({ [STRING_FORM_KEY]: text, ...fields });
+}
+
+/** `req.content_type`: the media type, lowercased, with its parameters (RFC 9110 §8.3.1). */
+function contentType(raw: string): { mediaType: string; parameters: Map<string, string> } {
+  const [type = "", ...params] = raw.split(";");
+  const parameters = new Map<string, string>();
+  for (const p of params) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) continue;
+    let value = p.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    parameters.set(p.slice(0, eq).trim().toLowerCase(), value);
+  }
+  return { mediaType: type.trim().toLowerCase(), parameters };
+}
 
 function connBindings(conn: ConnInfo, regionName: string): LazyRecord {
   return new LazyRecord({
-    client_ip: () => conn.clientIp,
+    // `geo` is declared (cel-variables.ts) only to reject it at load: there is no GeoIP database.
+    client_ip: () => stringWithFields(() => conn.clientIp, {}),
     client_port: () => BigInt(conn.clientPort),
     server_ip: () => conn.serverIp ?? "",
     server_port: () => BigInt(conn.serverPort ?? 0),
@@ -117,7 +138,7 @@ function endpointBindings(endpoint: EndpointInfo): LazyRecord {
 
 function requestBindings(view: RequestView): LazyRecord {
   const r = view.request;
-  const url = new LazyRecord({
+  const url = stringWithFields(() => view.url(), {
     path: () => r.path,
     query: () => r.rawQuery,
     query_params: () => view.queryParams(),
@@ -126,8 +147,12 @@ function requestBindings(view: RequestView): LazyRecord {
     host: () => view.hostname(),
     port: () => BigInt(view.port()),
   });
-  const userAgent = new LazyRecord({
+  const userAgent = stringWithFields(() => view.userAgent().raw, {
     raw: () => view.userAgent().raw,
+    name: () => view.userAgent().name,
+    version: () => view.userAgent().version,
+    os: () => view.userAgent().os,
+    is_mobile: () => view.userAgent().isMobile,
     is_bot: () => view.userAgent().isBot,
     browser: () => {
       const ua = view.userAgent();
@@ -139,9 +164,13 @@ function requestBindings(view: RequestView): LazyRecord {
     host: () => r.host,
     headers: () => r.headers,
     content_length: () => BigInt(r.contentLength ?? 0),
+    content_type: () => {
+      const raw = r.headers.get("content-type")?.[0] ?? "";
+      const parsed = contentType(raw);
+      return stringWithFields(() => parsed.mediaType, { raw: () => raw, parameters: () => parsed.parameters });
+    },
     cookies: () => view.cookieRecords(),
     url: () => url,
-    [REQ_URL_STRING_KEY]: () => view.url(),
     user_agent: () => userAgent,
   });
 }

@@ -1,0 +1,101 @@
+import type { PolicyPhase } from "./policy-error.js";
+import { BOOL, DYN, INT, STRING, TIMESTAMP, type Ty, listOf, mapOf, prim, record, unsupported } from "./cel-types.js";
+
+/**
+ * The types of the CEL variables, as request-view.ts builds them. The checker (cel-check.ts)
+ * rejects at load an expression that reads a field not declared here or uses a value with the
+ * wrong type; cel-variables.test.ts checks that every declared field has its declared type at
+ * run time.
+ */
+
+const HEADERS = mapOf(STRING, listOf(STRING));
+const COOKIE = record("cookie", { name: STRING, value: STRING });
+
+const GEO = unsupported("conn.client_ip.geo is not available in Onramp: the edge has no GeoIP database");
+
+const CONN = record("conn", {
+  client_ip: record("conn.client_ip", { geo: GEO }, { stringForm: true }),
+  client_port: INT,
+  server_ip: STRING,
+  server_port: INT,
+  server_region: STRING,
+  ts: record("conn.ts", { start: TIMESTAMP }),
+});
+
+const USER_AGENT = record(
+  "req.user_agent",
+  {
+    raw: STRING,
+    name: STRING,
+    version: STRING,
+    os: STRING,
+    is_mobile: BOOL,
+    is_bot: BOOL,
+    browser: record("req.user_agent.browser", { name: STRING, version: STRING }),
+  },
+  { stringForm: true },
+);
+
+const REQ = record("req", {
+  method: STRING,
+  host: STRING,
+  headers: HEADERS,
+  content_length: INT,
+  content_type: record("req.content_type", { raw: STRING, parameters: mapOf(STRING, STRING) }, { stringForm: true }),
+  cookies: mapOf(STRING, listOf(COOKIE)),
+  url: record(
+    "req.url",
+    { path: STRING, query: STRING, query_params: mapOf(STRING, listOf(STRING)), raw: STRING, scheme: STRING, host: STRING, port: INT },
+    { stringForm: true },
+  ),
+  user_agent: USER_AGENT,
+});
+
+const RES = record("res", { status_code: INT, headers: HEADERS });
+const ENDPOINT = record("endpoint", { id: STRING, url: STRING, host: STRING, protocol: STRING });
+const TIME = record("time", { now: TIMESTAMP });
+
+/**
+ * `actions.ngrok.<result>`: what each action records with `setResult` (see actions/*.ts). A result
+ * is there only once its action has run in this request, so reading one before is a run-time error.
+ */
+const ACTION_RESULTS = record("actions.ngrok", {
+  add_headers: record("add_headers", { headers_added: mapOf(STRING, STRING) }),
+  remove_headers: record("remove_headers", { headers_removed: listOf(STRING) }),
+  basic_auth: record("basic_auth", {
+    credentials: record("basic_auth.credentials", { presented: BOOL, username: STRING, authorized: BOOL }),
+  }),
+  compress: record("compress", { already_compressed: BOOL, negotiated_algorithm: STRING }),
+  forward_internal: record("forward_internal", { url: STRING }),
+  jwt_validation: record("jwt_validation", {
+    tokens: listOf(mapOf(STRING, DYN)),
+    error: record("jwt_validation.error", { code: STRING, message: STRING }),
+  }),
+  log: record("log", { metadata: mapOf(STRING, DYN) }),
+  rate_limit: record("rate_limit", { bucket_key: STRING, limited: BOOL, remaining: INT }),
+  redirect: record("redirect", { url: STRING }),
+  restrict_ips: record("restrict_ips", { action: STRING, matched_cidr: STRING }),
+  url_rewrite: record("url_rewrite", { url: STRING }),
+});
+
+export const VARIABLES: Readonly<Record<string, Ty>> = {
+  conn: CONN,
+  req: REQ,
+  res: RES,
+  endpoint: ENDPOINT,
+  time: TIME,
+  vars: mapOf(STRING, DYN),
+  actions: record("actions", { ngrok: ACTION_RESULTS }),
+};
+
+/** Type names usable as values: `type(x) == string`. */
+export const TYPE_NAMES = new Set(["int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type", "dyn"]);
+export const TYPE = prim("type");
+
+/** The variables a phase has. */
+export function rootsFor(phase: PolicyPhase): ReadonlySet<string> {
+  const roots = new Set(["conn", "endpoint", "time", "vars", "actions"]);
+  if (phase !== "on_tcp_connect") roots.add("req");
+  if (phase === "on_http_response") roots.add("res");
+  return roots;
+}
