@@ -297,6 +297,31 @@ on_http_response:
   });
 });
 
+describe("set-vars with vars as a map", () => {
+  it("assigns in order, as the list form does", async () => {
+    const policy = policyOf(`
+on_http_request:
+  - actions:
+      - type: set-vars
+        config:
+          vars:
+            tier: gold
+            label: "\${vars.tier}-\${req.method}"
+      - type: custom-response
+        config: {body: "\${vars.label}"}
+`);
+    const out = await policy.onHttpRequest(request({ url: "https://h/" }), rt);
+    expect(out).toMatchObject({ kind: "respond", status: 200, body: "gold-GET" });
+  });
+
+  it("refuses an empty map", () => {
+    expect(() => policyOf(`
+on_http_request:
+  - actions: [{type: set-vars, config: {vars: {}}}]
+`)).toThrow(/vars: must have at least 1 entry/);
+  });
+});
+
 describe("on_tcp_connect", () => {
   it("closes denied clients, logs and allows the rest", () => {
     const policy = policyOf(`

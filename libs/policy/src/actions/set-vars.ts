@@ -6,14 +6,18 @@ const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * `set-vars`: assigns `vars.<name>` for later expressions and later phases. `vars` is a list of
- * single-entry maps, as in ngrok, and entries are assigned in order, so a later one can read an
- * earlier one.
+ * single-entry maps, as in ngrok's reference, or one map of name to value; entries are assigned in
+ * order, so a later one can read an earlier one.
  */
 export const setVars: ActionDefinition = {
   type: "set-vars",
   phases: ALL_PHASES,
   compile(config) {
-    const items = config.list("vars", { required: true, min: 1 });
+    const raw = config.node("vars", true);
+    // The map form, `vars: {a: 1, b: "${vars.a}"}`, reads as the list form's one-entry list.
+    const mapForm = raw !== undefined && isMap(raw.value);
+    if (mapForm && (raw.value as { items: unknown[] }).items.length === 0) raw.cursor.error("must have at least 1 entry");
+    const items = mapForm ? [raw] : config.list("vars", { required: true, min: 1 });
     config.finish();
     if (!items) return undefined;
     const assignments: Array<[string, ValueTemplate]> = [];
