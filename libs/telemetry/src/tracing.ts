@@ -4,6 +4,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@ope
 import { OTLPTraceExporter as GrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { TraceIds, accumulate, samplingPlan, type SamplingPlan } from "./root-sampling.js";
 
 export { SpanKind, SpanStatusCode, type Attributes, type Span, type SpanExporter };
 
@@ -28,9 +29,14 @@ export class Tracing {
     private readonly provider: BasicTracerProvider,
     private readonly tracer: Tracer,
     readonly settings: TracingSettings,
-    /** The sampler follows the parent's decision (`parentbased_*`, the default): an unsampled parent means an unsampled span. */
-    private readonly parentBased: boolean,
-  ) {}
+    private readonly sampling: SamplingPlan,
+    private readonly ids: TraceIds,
+  ) {
+    this.parentBased = sampling.parentBased;
+  }
+
+  /** The sampler follows the parent's decision (`parentbased_*`, the default): an unsampled parent means an unsampled span. */
+  private readonly parentBased: boolean;
 
   /**
    * Tracing as the environment asks for it; undefined (off) unless `OTEL_EXPORTER_OTLP_ENDPOINT`
@@ -48,9 +54,10 @@ export class Tracing {
   /** Tracing that hands finished spans to `exporter` in batches (embedders, tests); sampling and resource from the environment as above. */
   static withExporter(settings: TracingSettings, exporter: SpanExporter): Tracing {
     const resource: Resource = resourceFromAttributes({ "service.name": settings.serviceName }).merge(detectResources({ detectors: [envDetector] }));
-    const provider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
-    const sampler = process.env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || "parentbased_always_on";
-    return new Tracing(provider, provider.getTracer("onramp"), settings, sampler.startsWith("parentbased_"));
+    const sampling = samplingPlan(process.env);
+    const ids = new TraceIds();
+    const provider = new BasicTracerProvider({ resource, sampler: sampling.sampler, idGenerator: ids, spanProcessors: [new BatchSpanProcessor(exporter)] });
+    return new Tracing(provider, provider.getTracer("onramp"), settings, sampling, ids);
   }
 
   /** Exports every finished span now. */
@@ -70,6 +77,14 @@ export class Tracing {
     // so the SDK is skipped and the parent's context goes on as is (W3C lets a hop that does not
     // record forward its caller's parent id). Most requests of a sampled-down service take this path.
     if (this.parentBased && parentContext && (parentContext.traceFlags & TraceFlags.SAMPLED) === 0) return trace.wrapSpanContext(parentContext);
+    // A new trace: decided here by the sampler's own rule, so that one it would drop never reaches
+    // the SDK; one it keeps is started by the SDK under the same trace id (and sampled there too).
+    const bound = this.sampling.rootUpperBound;
+    if (parentContext === undefined && bound !== undefined) {
+      const traceId = this.ids.traceId();
+      if (accumulate(traceId) >= bound) return trace.wrapSpanContext({ traceId, spanId: this.ids.spanId(), traceFlags: TraceFlags.NONE });
+      this.ids.handOver(traceId);
+    }
     return this.startRecorded(name, kind, parentContext, attributes);
   }
 

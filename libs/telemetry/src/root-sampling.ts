@@ -1,0 +1,100 @@
+import { randomFillSync } from "node:crypto";
+import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, type IdGenerator, type Sampler } from "@opentelemetry/sdk-trace-base";
+
+/**
+ * The sampler `OTEL_TRACES_SAMPLER[_ARG]` asks for, built here rather than by the SDK so that a new
+ * trace's decision can be made before the SDK is involved: with `traceidratio` at 0.01, 99 of 100
+ * requests that start a trace record nothing, and those skip the SDK (ids, sampler, span objects).
+ */
+export interface SamplingPlan {
+  /** What the SDK is given: it decides every span that is not skipped. */
+  readonly sampler: Sampler;
+  /** The sampler follows a parent's decision (`parentbased_*`, the default). */
+  readonly parentBased: boolean;
+  /**
+   * For a new trace (no parent): the bound `accumulate(traceId)` must stay under for the trace to
+   * be sampled, as the SDK's TraceIdRatioBasedSampler computes it; undefined when every new trace
+   * is sampled (always_on: nothing to skip).
+   */
+  readonly rootUpperBound: number | undefined;
+}
+
+const SAMPLERS = ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"];
+
+/** The sampling of the standard variables; an unknown sampler name is an error naming the variable. */
+export function samplingPlan(env: NodeJS.ProcessEnv): SamplingPlan {
+  const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || "parentbased_always_on";
+  if (!SAMPLERS.includes(name)) throw new Error(`OTEL_TRACES_SAMPLER=${name} is not a sampler Onramp supports; use one of ${SAMPLERS.join(", ")}`);
+  const parentBased = name.startsWith("parentbased_");
+  const kind = parentBased ? name.slice("parentbased_".length) : name;
+  const ratio = kind === "always_on" ? 1 : kind === "always_off" ? 0 : ratioOf(env.OTEL_TRACES_SAMPLER_ARG);
+  const root = kind === "always_on" ? new AlwaysOnSampler() : kind === "always_off" ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(ratio);
+  return {
+    sampler: parentBased ? new ParentBasedSampler({ root }) : root,
+    parentBased,
+    // The SDK's rule (TraceIdRatioBasedSampler): sampled when accumulate(id) < floor(ratio × 0xffffffff).
+    rootUpperBound: ratio >= 1 ? undefined : ratio <= 0 ? 0 : Math.floor(ratio * 0xffffffff),
+  };
+}
+
+/** OTEL_TRACES_SAMPLER_ARG as the spec reads it: a number in [0, 1], 1 when absent or not a number. */
+function ratioOf(arg: string | undefined): number {
+  const value = arg === undefined || arg.trim() === "" ? Number.NaN : Number(arg);
+  return Number.isNaN(value) ? 1 : Math.min(1, Math.max(0, value));
+}
+
+/** The value TraceIdRatioBasedSampler compares: the XOR of the trace id's four 32-bit words. */
+export function accumulate(traceId: string): number {
+  let accumulation = 0;
+  for (let i = 0; i < 32; i += 8) accumulation = (accumulation ^ Number.parseInt(traceId.slice(i, i + 8), 16)) >>> 0;
+  return accumulation;
+}
+
+const POOL_BYTES = 4096;
+
+/**
+ * Random trace and span ids, hex, from a pool refilled with crypto randomness 4 KiB at a time,
+ * and the SDK's id generator: it hands the SDK the trace id a decision was made on (`handOver`),
+ * so the span the SDK starts carries the id that was sampled.
+ */
+export class TraceIds implements IdGenerator {
+  private readonly pool = Buffer.alloc(POOL_BYTES);
+  private offset = POOL_BYTES;
+  private next: string | undefined;
+
+  traceId(): string {
+    return this.hex(16);
+  }
+
+  spanId(): string {
+    return this.hex(8);
+  }
+
+  /** The next `generateTraceId` of the SDK returns `traceId` (synchronously after this call). */
+  handOver(traceId: string): void {
+    this.next = traceId;
+  }
+
+  generateTraceId(): string {
+    const handed = this.next;
+    this.next = undefined;
+    return handed ?? this.traceId();
+  }
+
+  generateSpanId(): string {
+    return this.spanId();
+  }
+
+  private hex(bytes: number): string {
+    for (;;) {
+      if (this.offset + bytes > POOL_BYTES) {
+        randomFillSync(this.pool);
+        this.offset = 0;
+      }
+      const id = this.pool.toString("hex", this.offset, this.offset + bytes);
+      this.offset += bytes;
+      // An all-zero id is invalid (W3C): draw again.
+      if (!/^0+$/.test(id)) return id;
+    }
+  }
+}
