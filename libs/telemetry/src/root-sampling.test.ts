@@ -30,7 +30,7 @@ describe("the decision for a new trace", () => {
       const bound = samplingPlan({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: String(ratio) }).rootUpperBound!;
       for (let i = 0; i < 2_000; i++) {
         const traceId = ids.traceId();
-        const sampled = sdk.shouldSample(ROOT_CONTEXT, traceId, "x", SpanKind.SERVER, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
+        const sampled = sdk.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
         expect(accumulate(traceId) < bound).toBe(sampled);
       }
     }
