@@ -82,3 +82,10 @@ export function shapeOf(e: Expr): string {
       return `${k.case ?? "none"}(${all(childrenOf(e))})`;
   }
 }
+
+/** A problem with an expression found while it compiles, at an offset into its text. */
+export interface CelProblem {
+  /** Offset into the expression text. */
+  readonly offset: number;
+  readonly message: string;
+}

@@ -1,6 +1,5 @@
-import type { Expr } from "./cel-ast.js";
+import type { CelProblem, Expr } from "./cel-ast.js";
 import { type CelRuntime, REQUEST_MACROS, RESPONSE_MACROS } from "./cel-env.js";
-import type { CelProblem } from "./cel-compile.js";
 import { BOOL, DYN, INT, STRING, STRING_FORM_KEY, type Ty, compatible, fromCelType, iterationTypes, listOf, mapOf, prim, sameType, typeName } from "./cel-types.js";
 import { TYPE, TYPE_NAMES, VARIABLES, rootsFor } from "./cel-variables.js";
 import { parseCidr } from "./cidr.js";

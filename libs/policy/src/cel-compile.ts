@@ -1,5 +1,5 @@
 import { type CelResult, celError, parse, plan } from "@bufbuild/cel";
-import { type Expr, type ParsedExpr, countNodes, maxId } from "./cel-ast.js";
+import { type CelProblem, type Expr, type ParsedExpr, countNodes, maxId } from "./cel-ast.js";
 import { checkDepth, checkLoops } from "./cel-bounds.js";
 import { TypeChecker } from "./cel-check.js";
 import type { CelRuntime, MacroScope } from "./cel-env.js";
@@ -22,11 +22,7 @@ export interface CompiledExpr {
   evaluate(scope: EvalScope): CelResult;
 }
 
-export interface CelProblem {
-  /** Offset into the expression text. */
-  readonly offset: number;
-  readonly message: string;
-}
+export type { CelProblem } from "./cel-ast.js";
 
 export type CompileResult = { ok: true; expr: CompiledExpr } | { ok: false; problems: CelProblem[] };
 
