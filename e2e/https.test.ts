@@ -1,7 +1,7 @@
 import { copyFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { TLSSocket } from "node:tls";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestCa, type CertificatePair } from "./harness/certificates.js";
 import { startAgent, startEdge, TOKEN, type AgentProcess, type EdgeProcess } from "./harness/cluster.js";
@@ -58,9 +58,21 @@ function get(servername: string | undefined, path = "/echo", host = `app.e2e.loc
   });
 }
 
+/** The certificate a TLS client that sends no SNI at all (one dialling an IP address) gets. */
+function noSniFingerprint(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: "127.0.0.1", port: httpsPort, ca: ca.pem }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.destroy();
+    });
+    socket.on("error", reject);
+  });
+}
+
 beforeAll(async () => {
   ca = new TestCa();
-  edgeCert = ca.issue("edge", ["*.e2e.localhost", "localhost"]);
+  // 127.0.0.1 too: the agent port serves this certificate, and the agent dials 127.0.0.1 and checks it.
+  edgeCert = ca.issue("edge", ["*.e2e.localhost", "localhost", "127.0.0.1"]);
   otherCert = ca.issue("other", ["other.test"]);
   live = { cert: `${ca.dir}/live.crt`, key: `${ca.dir}/live.key` };
   copyFileSync(edgeCert.cert, live.cert);
@@ -68,7 +80,8 @@ beforeAll(async () => {
   upstream = await startUpstream();
   edge = await startEdge(["--https-addr", "127.0.0.1:0", "--tls-cert", live.cert, "--tls-key", live.key, "--tls-cert", otherCert.cert, "--tls-key", otherCert.key, "--hsts", "180d"]);
   httpsPort = Number(edge.https!.split(":").pop());
-  agent = await startAgent(edge, upstream.target, ["--url", "https://app.e2e.localhost"]);
+  // An edge with a certificate serves TLS on its agent port too: a loopback agent uses TLS with --edge-ca.
+  agent = await startAgent(edge, upstream.target, ["--url", "https://app.e2e.localhost", "--edge-ca", ca.cert]);
 });
 
 afterAll(async () => {
@@ -101,6 +114,7 @@ describe("HTTPS on the public listener", () => {
     expect((await get("other.test", "/hello")).fingerprint256).toBe(otherCert.fingerprint256);
     expect((await get("app.e2e.localhost", "/hello")).fingerprint256).toBe(edgeCert.fingerprint256);
     expect((await get(undefined, "/hello")).fingerprint256).toBe(edgeCert.fingerprint256);
+    expect(await noSniFingerprint()).toBe(edgeCert.fingerprint256);
   });
 
   it("sends Strict-Transport-Security over HTTPS only", async () => {
@@ -113,12 +127,13 @@ describe("HTTPS on the public listener", () => {
   });
 
   it("serves a renewed certificate to new connections once its files are replaced", async () => {
-    const renewed = ca.issue("renewed", ["*.e2e.localhost", "localhost"]);
+    const renewed = ca.issue("renewed", ["*.e2e.localhost", "localhost", "127.0.0.1"]);
     copyFileSync(renewed.cert, live.cert);
     copyFileSync(renewed.key, live.key);
     await until("the renewed certificate on a new connection", async () => (await get("app.e2e.localhost", "/hello")).fingerprint256 === renewed.fingerprint256);
     await within(5_000, "the edge's reload log line", edge.proc.waitForLine("stderr", /TLS certificate reloaded/));
     expect((await get("other.test", "/hello")).fingerprint256).toBe(otherCert.fingerprint256);
+    expect(await noSniFingerprint()).toBe(renewed.fingerprint256);
   });
 });
 

@@ -2,6 +2,7 @@ import type { HealthCheckOptions } from "@onramp/agent";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { LogDestination } from "@onramp/telemetry";
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from "yaml";
 import { readConfigEndpoints, type ConfigEndpoints } from "./config-endpoints.js";
 import { ConfigProblems, formatConfigProblems, type ConfigProblem } from "./config-problems.js";
@@ -24,6 +25,10 @@ export interface AgentConfig {
   /** `edges:` and the older `edge:` together, without repeats. */
   readonly edges: readonly string[];
   readonly agentId?: string;
+  /** `edge_ca`: a PEM file of CA certificates to verify edges with, as a path resolved against the config's folder. */
+  readonly edgeCa?: string;
+  /** `insecure_edge`: plaintext to every edge (`--insecure-edge`). */
+  readonly insecureEdge?: boolean;
   readonly extraEdges?: number;
   readonly upstreamTimeoutMs?: number;
   readonly drainTimeoutMs?: number;
@@ -38,7 +43,7 @@ export interface AgentConfig {
 }
 
 const AGENT_CONFIG_KEYS = [
-  "authtoken", "edges", "edge", "agent_id", "extra_edges", "upstream_timeout", "drain_timeout", "log_level", "log",
+  "authtoken", "edges", "edge", "edge_ca", "insecure_edge", "agent_id", "extra_edges", "upstream_timeout", "drain_timeout", "log_level", "log",
   "log_format", "health_check_path", "health_check_interval", "health_check_timeout", "health_check_healthy_threshold",
   "health_check_unhealthy_threshold", "endpoints", "inspect", "inspect_addr",
 ] as const;
@@ -78,6 +83,8 @@ export function readAgentConfig(path: string, options: { required: boolean }): {
     authtoken: read.text("authtoken"),
     edges: [...new Set([...read.edges("edge"), ...read.edges("edges")])],
     agentId: read.text("agent_id"),
+    edgeCa: read.checked("edge_ca", (v) => resolve(dirname(path), String(v))),
+    insecureEdge: read.checked("insecure_edge", (v) => parseSwitch("insecure_edge", typeof v === "boolean" ? v : String(v))),
     extraEdges: read.wholeNumber("extra_edges"),
     upstreamTimeoutMs: read.duration("upstream_timeout"),
     drainTimeoutMs: read.duration("drain_timeout"),

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { agentSettingsFor as settings } from "./agent-settings-fixture.js";
 
@@ -45,5 +48,41 @@ describe("agent settings: flags > ONRAMP_* > config file > defaults", () => {
     expect(() => settings(["agent-test", "--port", "9000", "--edge", "e.example.com:1"])).toThrow("--port sets the embedded edge's port, and with an edge (from --edge) none runs; leave --port out");
     expect(() => settings(["agent-test", "--port", "9000"], { ONRAMP_EDGE: "e.example.com:1" })).toThrow("(from ONRAMP_EDGE)");
     expect(() => settings(["agent-test", "--port", "9000"], {}, file)).toThrow(/\(from the edges in .*onramp\.yml\)/);
+  });
+});
+
+describe("agent settings for TLS to the edges", () => {
+  const dir = mkdtempSync(join(tmpdir(), "onramp-edge-ca-"));
+  const caFile = join(dir, "ca.pem");
+  const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  writeFileSync(caFile, PEM);
+  writeFileSync(join(dir, "not-pem.txt"), "hello");
+
+  it("defaults to the system CAs, TLS to every edge not on loopback", () => {
+    const s = settings(["agent-test"]);
+    expect(s.edgeCa).toBeUndefined();
+    expect(s.insecureEdge).toBe(false);
+  });
+
+  it("reads --edge-ca, ONRAMP_EDGE_CA and edge_ca (relative to the config file) as PEM text", () => {
+    expect(settings(["agent-test", "--edge-ca", caFile]).edgeCa).toBe(PEM);
+    expect(settings(["agent-test"], { ONRAMP_EDGE_CA: caFile }).edgeCa).toBe(PEM);
+    expect(settings(["agent-test"], {}, `edge_ca: ${caFile}\n`).edgeCa).toBe(PEM);
+  });
+
+  it("takes --insecure-edge, ONRAMP_INSECURE_EDGE and insecure_edge", () => {
+    expect(settings(["agent-test", "--insecure-edge"]).insecureEdge).toBe(true);
+    expect(settings(["agent-test"], { ONRAMP_INSECURE_EDGE: "1" }).insecureEdge).toBe(true);
+    expect(settings(["agent-test"], {}, "insecure_edge: true\n").insecureEdge).toBe(true);
+  });
+
+  it("lets a flag replace both settings of the file", () => {
+    expect(settings(["agent-test", "--edge-ca", caFile], {}, "insecure_edge: true\n")).toMatchObject({ edgeCa: PEM, insecureEdge: false });
+  });
+
+  it("refuses both at once, a missing file and a file without a certificate", () => {
+    expect(() => settings(["agent-test", "--edge-ca", caFile, "--insecure-edge"])).toThrow("--edge-ca verifies edges over TLS and --insecure-edge turns TLS off; give one of them");
+    expect(() => settings(["agent-test", "--edge-ca", join(dir, "missing.pem")])).toThrow(`cannot read --edge-ca ${join(dir, "missing.pem")}: no such file`);
+    expect(() => settings(["agent-test", "--edge-ca", join(dir, "not-pem.txt")])).toThrow("no PEM certificate in it");
   });
 });

@@ -2,6 +2,7 @@ import type { HealthCheckOptions } from "@onramp/agent";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { Command } from "commander";
 import { loadAgentConfig, type AgentConfig } from "./agent-config.js";
+import { readTextFile } from "./config-file.js";
 import { defaultAgentConfigPath } from "./config-paths.js";
 import { edgeAddressProblem } from "./edge-address.js";
 import { addHealthCheckFlags, healthCheckOptions, type HealthCheckFlags } from "./health-check-flags.js";
@@ -17,6 +18,8 @@ export interface AgentFlags extends HealthCheckFlags, LogFlags, InspectFlags {
   extraEdges?: string;
   agentId?: string;
   authtoken?: string;
+  edgeCa?: string;
+  insecureEdge?: boolean;
   upstreamTimeout?: string;
   drainTimeout?: string;
   metricsAddr?: string;
@@ -31,6 +34,10 @@ export interface AgentSettings {
   /** Empty: run the embedded edge. */
   readonly edges: readonly string[];
   readonly authtoken?: string;
+  /** The PEM text of `--edge-ca` (or `edge_ca`): CAs to verify edges with instead of the system's. */
+  readonly edgeCa?: string;
+  /** `--insecure-edge` (or `insecure_edge: true`): plaintext to every edge. */
+  readonly insecureEdge: boolean;
   readonly agentId?: string;
   readonly extraEdges?: number;
   readonly upstreamTimeoutMs?: number;
@@ -60,6 +67,8 @@ export function addAgentFlags(command: Command): Command {
     .option("--extra-edges <n>", "also hold sessions with up to n other edges of the mesh that the edges name (default 0)")
     .option("--agent-id <id>", "stable id of this agent (default: random per process); a restarted agent with the same id replaces its own stale binds")
     .option("--authtoken <token>", "authtoken for the edge (default: the config's)")
+    .option("--edge-ca <file>", "PEM CA certificate(s) to verify the edges' TLS certificates with, instead of the system CAs; also turns TLS on for an edge on loopback")
+    .option("--insecure-edge", "talk plaintext to every edge, also one not on loopback (only on a network you trust; default: TLS to every edge not on loopback)")
     .option("--upstream-timeout <duration>", "time the upstream has to start answering before a 504 (default 60s; 0 disables)")
     .option("--drain-timeout <duration>", "time in-flight requests get on shutdown (default 30s)")
     .option("--port <n>", "public HTTP port of the embedded edge (default 8080, or the next free port up to 8100; 0: any free port)")
@@ -98,6 +107,7 @@ export function resolveAgentSettings(flags: AgentFlags, command: Command): Agent
     config,
     edges,
     authtoken: given("authtoken") ?? config.authtoken,
+    ...edgeTlsSettings(given("edgeCa"), given("insecureEdge"), config),
     agentId: given("agentId") ?? config.agentId,
     extraEdges: wholeNumber("--extra-edges", given("extraEdges"), Number.MAX_SAFE_INTEGER) ?? config.extraEdges,
     upstreamTimeoutMs: duration("upstreamTimeout", "--upstream-timeout") ?? config.upstreamTimeoutMs,
@@ -109,6 +119,24 @@ export function resolveAgentSettings(flags: AgentFlags, command: Command): Agent
     statusScreen: statusSwitch(given("status")),
     inspect: resolveInspectSettings(flags, command, config),
   };
+}
+
+/**
+ * `--edge-ca` and `--insecure-edge`, or else `edge_ca` and `insecure_edge` of the config: a flag
+ * replaces both settings of the file, so `--edge-ca` works with a config that says insecure_edge.
+ */
+function edgeTlsSettings(caFlag: string | undefined, insecureFlag: boolean | undefined, config: AgentConfig): { edgeCa?: string; insecureEdge: boolean } {
+  const fromFlags = caFlag !== undefined || insecureFlag !== undefined;
+  const caPath = fromFlags ? caFlag : config.edgeCa;
+  const insecure = (fromFlags ? insecureFlag : config.insecureEdge) ?? false;
+  const what = fromFlags ? "--edge-ca" : `edge_ca of ${config.path}`;
+  if (caPath !== undefined && insecure) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `${what} verifies edges over TLS and ${fromFlags ? "--insecure-edge" : "insecure_edge"} turns TLS off; give one of them`);
+  }
+  if (caPath === undefined) return { insecureEdge: insecure };
+  const edgeCa = readTextFile(caPath, what);
+  if (!edgeCa.includes("-----BEGIN CERTIFICATE-----")) throw new OnrampError(ErrorCode.InvalidArgument, `${what} ${caPath}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)`);
+  return { edgeCa, insecureEdge: false };
 }
 
 /** `--status true|false` (also on/off, yes/no, 1/0, as ONRAMP_STATUS may say), or false from `--no-status`. */

@@ -18,7 +18,7 @@ describe("describeProblem", () => {
     [down("timeout", "no answer within 10 s"), "cannot reach edge 127.0.0.1:4443 (no answer within 10 s) — is a firewall in the way, or the edge overloaded? retrying in 6 s"],
     [down("unreachable", "host unreachable", 250), "cannot reach edge 127.0.0.1:4443 (host unreachable) — is the address right, and the network up? retrying in 250 ms"],
     [down("protocol", "not a gRPC server"), "cannot reach edge 127.0.0.1:4443 (not a gRPC server) — is that the edge's agent port (--grpc-addr, default 4443) rather than its HTTP port? retrying in 6 s"],
-    [down("tls", "TLS handshake failed"), "cannot reach edge 127.0.0.1:4443 (TLS handshake failed) — the agent speaks plain gRPC: is a TLS proxy in front of the edge? retrying in 6 s"],
+    [down("tls", "TLS handshake failed"), "cannot reach edge 127.0.0.1:4443 (TLS handshake failed) — does the edge serve TLS there (it does with --tls-cert), or is something else in the way? retrying in 6 s"],
     [down("lost", "the connection dropped", 180), "lost the session with edge 127.0.0.1:4443 (the connection dropped); reconnecting in 180 ms"],
     [down("draining", "edge shutting down", 300), "edge 127.0.0.1:4443 is going away (edge shutting down); reconnecting in 300 ms"],
     [down("edge-error", "registry unavailable"), "edge 127.0.0.1:4443 refused the session (registry unavailable); retrying in 6 s"],

@@ -11,7 +11,7 @@ const HINTS: Record<Exclude<ConnectionProblem, "lost" | "draining" | "edge-error
   timeout: "is a firewall in the way, or the edge overloaded?",
   unreachable: "is the address right, and the network up?",
   protocol: "is that the edge's agent port (--grpc-addr, default 4443) rather than its HTTP port?",
-  tls: "the agent speaks plain gRPC: is a TLS proxy in front of the edge?",
+  tls: "does the edge serve TLS there (it does with --tls-cert), or is something else in the way?",
 };
 
 /**

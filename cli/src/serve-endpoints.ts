@@ -58,6 +58,9 @@ async function serve(settings: AgentSettings, endpoints: readonly BindOptions[],
   const agent = createAgent({
     edge: embedded ? [embedded.agentAddr] : [...settings.edges],
     authtoken: embedded ? embedded.authtoken : settings.authtoken,
+    // The embedded edge is on loopback without a certificate: plaintext, whatever the settings say.
+    edgeCa: embedded ? undefined : settings.edgeCa,
+    insecureEdge: embedded ? false : settings.insecureEdge,
     agentId: settings.agentId,
     extraEdges: settings.extraEdges,
     upstreamTimeoutMs: settings.upstreamTimeoutMs,

@@ -55,7 +55,7 @@ describe.skipIf(!image)(`the container image (${image ?? "ONRAMP_TEST_IMAGE unse
     ]);
     agent = await new GenericContainer(image!)
       .withNetwork(network)
-      .withCommand(["http", "upstream:8000", "--url", "http://app.localhost", "--edge", "edge:4443", "--authtoken", TOKEN, "--inspect=false"])
+      .withCommand(["http", "upstream:8000", "--url", "http://app.localhost", "--edge", "edge:4443", "--insecure-edge", "--authtoken", TOKEN, "--inspect=false"])
       .withEnvironment({
         ONRAMP_METRICS_ADDR: "0.0.0.0:9100",
         ONRAMP_HEALTHCHECK_URL: "http://127.0.0.1:9100/metrics",

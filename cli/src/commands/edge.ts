@@ -4,7 +4,8 @@ import type { Logger } from "@onramp/telemetry";
 import { createEtcdControlStore, createMemoryControlStore, type ControlStore } from "@onramp/registry";
 import { createEmbeddedBackends, createMeshBackends, type EdgeBackends } from "../mesh-backends.js";
 import type { Command } from "commander";
-import { loadConfigFile, policyTextOf } from "../config-file.js";
+import { dirname, resolve } from "node:path";
+import { loadConfigFile, policyTextOf, readTextFile } from "../config-file.js";
 import { collect, edgeTlsOptionsFrom } from "../edge-tls-flags.js";
 import { addLogFlags, logFlagsFromConfig, loggerFrom, type LogFlags } from "../log-flags.js";
 import { addRegistryApiFlags, DEFAULT_API_ADDR, serveRegistryApi, type RegistryApiFlags } from "../registry-api-flags.js";
@@ -29,6 +30,7 @@ interface EdgeFlags extends LogFlags, RegistryApiFlags {
   etcd?: string[];
   nats?: string[];
   clusterSecret?: string;
+  clusterCa?: string;
   meshHeartbeat?: string;
   meshDeadAfter?: string;
   authtoken?: string[];
@@ -49,7 +51,7 @@ interface EdgeFlags extends LogFlags, RegistryApiFlags {
 const CONFIG_KEYS = [
   "http_addr", "https_addr", "tls_certificates", "redirect_http_to_https", "hsts", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
   "max_request_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "log", "log_format", "cloud_endpoints",
-  "edge_id", "advertise_addr", "etcd", "nats", "cluster_secret", "mesh_heartbeat", "mesh_dead_after",
+  "edge_id", "advertise_addr", "etcd", "nats", "cluster_secret", "cluster_ca", "mesh_heartbeat", "mesh_dead_after",
   "attempts_header", "access_log", "header_timeout", "body_timeout", "normalize_path", "merge_slashes",
 ] as const;
 
@@ -72,6 +74,7 @@ export function registerEdgeCommand(program: Command): void {
     .option("--etcd <url...>", "etcd endpoints (comma-separated or repeated): join a mesh; needs --nats too")
     .option("--nats <url...>", "NATS servers (comma-separated or repeated): join a mesh; needs --etcd too")
     .option("--cluster-secret <secret>", "secret shared by every edge of the mesh; authenticates the edge-to-edge relay")
+    .option("--cluster-ca <file>", "PEM CA certificate(s) to verify other edges' agent ports with when relaying over TLS, which an edge with --tls-cert does (default: the system CAs)")
     .option("--advertise-addr <host:port>", "where other edges reach this edge's agent port (default: --grpc-addr)")
     .option("--mesh-heartbeat <duration>", "how often this edge tells the mesh it is alive (default 1s)")
     .option("--mesh-dead-after <duration>", "a silent edge is dead after this long and its members leave every pool (default 2.5s)")
@@ -190,6 +193,8 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     configPath: flags.config,
     hsts: hsts === undefined ? undefined : { value: hsts, from: hstsFromFlag ? "--hsts" : "hsts" },
   });
+  const clusterCa = str("clusterCa", "cluster_ca");
+  const clusterCaFromFlag = ["cli", "env"].includes(command.getOptionValueSource("clusterCa") ?? "");
   return {
     httpAddr: str("httpAddr", "http_addr"),
     httpsAddr: str("httpsAddr", "https_addr"),
@@ -202,6 +207,13 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
     edgeId: str("edgeId", "edge_id"),
     advertiseAddr: str("advertiseAddr", "advertise_addr"),
     clusterSecret: str("clusterSecret", "cluster_secret"),
+    // A path in the config file is relative to it, as in tls_certificates.
+    clusterCa:
+      clusterCa === undefined
+        ? undefined
+        : clusterCaFromFlag
+          ? readTextFile(clusterCa, "--cluster-ca")
+          : readTextFile(resolve(dirname(flags.config ?? "."), clusterCa), `${flags.config ?? "config"}: cluster_ca`),
     meshHeartbeatMs: duration("meshHeartbeat", "mesh_heartbeat", "--mesh-heartbeat"),
     meshDeadAfterMs: duration("meshDeadAfter", "mesh_dead_after", "--mesh-dead-after"),
     authtokens: list,

@@ -51,7 +51,9 @@ output "secret_names" {
 output "agent_command" {
   description = "How an agent joins this mesh (the authtoken is the first entry of the authtokens secret)."
   value = join(" ", [
-    "onramp http 3000 --edge ${aws_lb.edge.dns_name}:4443",
+    # With a TLS pair the agent port serves TLS, and the agent checks the name it dials:
+    # app.<domain> (CNAMEd to the NLB) is on the certificate. Without one it is plaintext.
+    local.tls ? "onramp http 3000 --edge app.${var.domain}:4443" : "onramp http 3000 --edge ${aws_lb.edge.dns_name}:4443 --insecure-edge",
     "--authtoken \"$(aws secretsmanager get-secret-value --region ${data.aws_region.current.name} --secret-id ${aws_secretsmanager_secret.this["authtokens"].name} --query SecretString --output text | cut -d, -f1)\"",
     "--url https://app.${var.domain} --pooling-enabled",
   ])

@@ -56,7 +56,9 @@ output "secret_names" {
 output "agent_command" {
   description = "How an agent joins this mesh (the authtoken is the first entry of the authtokens secret)."
   value = join(" ", [
-    "onramp http 3000 --edge ${azurerm_public_ip.lb.ip_address}:4443",
+    # With a TLS pair the agent port serves TLS, and the agent checks the name it dials:
+    # app.<domain> (pointed at the load balancer) is on the certificate. Without one it is plaintext.
+    local.tls ? "onramp http 3000 --edge app.${var.domain}:4443" : "onramp http 3000 --edge ${azurerm_public_ip.lb.ip_address}:4443 --insecure-edge",
     "--authtoken \"$(az keyvault secret show --vault-name ${azurerm_key_vault.this.name} --name ${azurerm_key_vault_secret.this["authtokens"].name} --query value -o tsv | cut -d, -f1)\"",
     "--url https://app.${var.domain} --pooling-enabled",
   ])

@@ -41,7 +41,9 @@ output "service_account" {
 output "agent_command" {
   description = "How an agent joins this mesh through the first region's load balancer (the authtoken is the first entry of the authtokens secret)."
   value = join(" ", [
-    "onramp http 3000 --edge ${values(google_compute_address.edge)[0].address}:4443",
+    # With a TLS pair the agent port serves TLS, and the agent checks the name it dials:
+    # app.<domain> (pointed at the load balancers) is on the certificate. Without one it is plaintext.
+    local.tls ? "onramp http 3000 --edge app.${var.domain}:4443" : "onramp http 3000 --edge ${values(google_compute_address.edge)[0].address}:4443 --insecure-edge",
     "--authtoken \"$(gcloud secrets versions access latest --project ${var.project} --secret ${google_secret_manager_secret.this["authtokens"].secret_id} | cut -d, -f1)\"",
     "--url https://app.${var.domain} --pooling-enabled",
   ])

@@ -35,6 +35,11 @@ export const ErrorCode = {
   EdgeDraining: "EDGE_DRAINING",
   /** The authtoken is missing or not accepted. */
   AuthFailed: "AUTH_FAILED",
+  /**
+   * The agent refused the edge: its TLS certificate did not verify (untrusted CA, wrong name,
+   * expired), or it does not speak TLS where the agent requires it. The message says which.
+   */
+  EdgeUntrusted: "EDGE_UNTRUSTED",
   /** The URL is bound elsewhere and pooling is not enabled on both binds. */
   BindConflict: "BIND_CONFLICT",
   /**
@@ -93,6 +98,7 @@ const httpStatus: Record<ErrorCode, number> = {
   CLIENT_CLOSED: 499,
   EDGE_DRAINING: 503,
   AUTH_FAILED: 401,
+  EDGE_UNTRUSTED: 502,
   BIND_CONFLICT: 409,
   BIND_DENIED: 403,
   INVALID_URL: 400,

@@ -56,7 +56,7 @@ export interface AgentEdge {
  * Errors no reconnect can fix. From any edge, at any time, they stop the agent: a bind that one
  * edge refuses as a conflict or as invalid cannot be served by the others as if it were fine.
  */
-const FATAL = new Set<ErrorCode>([ErrorCode.AuthFailed, ErrorCode.BindConflict, ErrorCode.BindDenied, ErrorCode.InvalidUrl, ErrorCode.InvalidArgument, ErrorCode.PolicyInvalid]);
+const FATAL = new Set<ErrorCode>([ErrorCode.AuthFailed, ErrorCode.EdgeUntrusted, ErrorCode.BindConflict, ErrorCode.BindDenied, ErrorCode.InvalidUrl, ErrorCode.InvalidArgument, ErrorCode.PolicyInvalid]);
 
 /**
  * An agent: holds a session with every edge it is given (and up to `extraEdges` more that the
@@ -71,7 +71,7 @@ export class Agent {
   private readonly binds = new Map<string, BindSpec>();
   /** Endpoints whose first bind, which fixes the URL, is in flight. */
   private readonly pending = new Map<string, BindSpec>();
-  /** Addresses a Welcome named that turned out to reach an edge the agent already holds. */
+  /** Addresses a Welcome named that turned out to reach an edge the agent already holds, or one it cannot verify. */
   private readonly sameEdge = new Set<string>();
   /** Health checks of every bind's upstream, from the start of its first bind until close. */
   private readonly health: BindHealth;
@@ -217,6 +217,14 @@ export class Agent {
   }
 
   private onLost(link: EdgeLink, error: OnrampError): boolean {
+    // An edge the agent was not told to use, whose certificate does not verify (e.g. its advertise
+    // address is not a name on the certificate), is left out; the listed edges serve on.
+    if (error.code === ErrorCode.EdgeUntrusted && link.extra) {
+      this.options.logger.warn({ edge: link.edge, error: error.message }, "not holding a session with an extra edge the agent cannot verify");
+      this.links.delete(link.edge);
+      this.sameEdge.add(link.edge);
+      return false;
+    }
     if (FATAL.has(error.code)) {
       this.fail(error);
       return false;

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Client, credentials, Metadata, status, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
+import { Client, Metadata, status, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
 import { ErrorCode, OnrampError, parseErrorCode } from "@onramp/errors";
 import { DATA_MAGIC, decodeRequestHead, encodeDataHello, MuxConnection, type MuxStream } from "@onramp/mux";
 import {
@@ -19,8 +19,8 @@ import {
   type Welcome,
 } from "@onramp/proto";
 import { hostname } from "node:os";
-import { connect } from "node:net";
 import { connectionError, ConnectionFailure, formatMs, transportFailure } from "./connection-problem.js";
+import { connectToEdge, edgeCredentials } from "./edge-tls.js";
 import { forwardRequest } from "./forward-request.js";
 import { forwardUpgrade } from "./forward-upgrade.js";
 import type { HealthState } from "./health-check.js";
@@ -73,13 +73,15 @@ export class EdgeSession {
   private drainingFlag = false;
   private readonly endedPromise: Promise<OnrampError>;
   private resolveEnded!: (error: OnrampError) => void;
+  /** Why the latest TLS handshake of the control channel failed, in Onramp's words; grpc-js keeps only text. */
+  private tlsFailure: OnrampError | undefined;
 
   constructor(
     readonly edge: string,
     private readonly options: ResolvedAgentOptions,
     private readonly bindFor: (bindId: string) => BindSpec | undefined,
   ) {
-    this.client = new Client(edge, credentials.createInsecure(), GRPC_CLIENT_OPTIONS);
+    this.client = new Client(edge, edgeCredentials(edge, options.tls, (error) => (this.tlsFailure = error)), GRPC_CLIENT_OPTIONS);
     this.endedPromise = new Promise((resolve) => (this.resolveEnded = resolve));
   }
 
@@ -116,7 +118,7 @@ export class EdgeSession {
       });
       this.call.on("error", (err: ServiceError) => {
         clearTimeout(timer);
-        const error = fromServiceError(err, this.edge, o.authtoken !== "");
+        const error = this.tlsFailure && err.code === status.UNAVAILABLE ? this.tlsFailure : fromServiceError(err, this.edge, o.authtoken !== "");
         reject(error);
         this.end(error);
       });
@@ -237,15 +239,7 @@ export class EdgeSession {
   }
 
   private async openDataConnection(): Promise<void> {
-    const [host, port] = splitHostPort(this.edge);
-    const socket = connect({ host, port });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("error", (err) => {
-        const failure = transportFailure(err);
-        reject(connectionError(ErrorCode.AgentDisconnected, `data connection to ${this.edge} failed: ${failure.reason}`, failure));
-      });
-    });
+    const socket = await connectToEdge(this.edge, this.options.tls, "data connection");
     if (this.endedFlag) {
       socket.destroy();
       throw new OnrampError(ErrorCode.AgentDisconnected, "the session ended");
@@ -323,9 +317,4 @@ function fromServiceError(err: ServiceError, edge: string, sentToken: boolean): 
 /** Microseconds on this process's clock; only ever compared with itself (the edge echoes it back). */
 function nowUs(): bigint {
   return BigInt(Math.round(performance.timeOrigin * 1000 + performance.now() * 1000));
-}
-
-function splitHostPort(addr: string): [string, number] {
-  const i = addr.lastIndexOf(":");
-  return [addr.slice(0, i).replace(/^\[|\]$/g, ""), Number(addr.slice(i + 1))];
 }

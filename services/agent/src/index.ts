@@ -2,6 +2,8 @@ export { Agent, createAgent } from "./agent.js";
 export type { AgentEdge, BindOptions, BoundEndpoint } from "./agent.js";
 export { isHostHeader, resolveAgentOptions } from "./options.js";
 export type { AgentOptions, AgentStatus, HealthCheckOptions, HealthCheckSettings, ResolvedAgentOptions } from "./options.js";
+export { isLoopbackHost, usesTls } from "./edge-tls.js";
+export type { EdgeTlsSettings } from "./edge-tls.js";
 export { normalizeUpstream } from "./upstream.js";
 export { AGENT_VERSION } from "./edge-session.js";
 export { combineObservers } from "./exchange-observer.js";

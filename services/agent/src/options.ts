@@ -4,6 +4,7 @@ import { silentLogger, type Logger, type Tracing } from "@onramp/telemetry";
 import type { ObserveExchange } from "./exchange-observer.js";
 import { randomUUID } from "node:crypto";
 import type { ConnectionProblem } from "./connection-problem.js";
+import type { EdgeTlsSettings } from "./edge-tls.js";
 
 export type AgentStatus =
   | { kind: "connected"; edge: string; sessionId: string; region: string }
@@ -64,6 +65,16 @@ export interface AgentOptions {
   edge: string | string[];
   authtoken?: string;
   /**
+   * PEM certificates (not a file name) to verify edges' TLS certificates with, instead of the
+   * system CAs. Also turns TLS on for loopback edges, which otherwise get plaintext.
+   */
+  edgeCa?: string;
+  /**
+   * Plaintext to every edge, even one that is not on loopback: only on a network you trust (a
+   * private Docker network). Default false: TLS to every edge not on loopback.
+   */
+  insecureEdge?: boolean;
+  /**
    * Identity of this agent, sent in every Hello and the same on every edge and reconnect, so the
    * edges of a mesh recognise one agent (and its stale bindings) on several edges. 1–64 of
    * `A–Z a–z 0–9 . _ : @ -`. Default: random per process.
@@ -109,6 +120,8 @@ export interface AgentOptions {
 export interface ResolvedAgentOptions {
   edges: string[];
   authtoken: string;
+  /** How edges are verified; see `usesTls`. */
+  tls: EdgeTlsSettings;
   agentId: string;
   extraEdges: number;
   drainTimeoutMs: number;
@@ -139,6 +152,7 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
   const resolved: ResolvedAgentOptions = {
     edges,
     authtoken: options.authtoken ?? "",
+    tls: resolveTls(options),
     agentId: options.agentId ?? `agent_${randomUUID()}`,
     extraEdges: options.extraEdges ?? 0,
     drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
@@ -168,6 +182,14 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
   int("reconnectMaxMs", resolved.reconnectInitialMs);
   int("handshakeTimeoutMs", 100);
   return resolved;
+}
+
+function resolveTls(options: AgentOptions): EdgeTlsSettings {
+  const ca = options.edgeCa?.trim() ? options.edgeCa : undefined;
+  const insecure = options.insecureEdge ?? false;
+  if (ca !== undefined && insecure) throw bad("insecureEdge", "plaintext to every edge and a CA to verify them with (edgeCa) contradict each other; give one");
+  if (ca !== undefined && !ca.includes("-----BEGIN CERTIFICATE-----")) throw bad("edgeCa", "must be PEM certificates (-----BEGIN CERTIFICATE-----)");
+  return { ca, insecure };
 }
 
 function resolveHealthCheck(options: HealthCheckOptions): HealthCheckSettings | undefined {

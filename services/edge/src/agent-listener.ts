@@ -1,10 +1,19 @@
 import type { Logger } from "@onramp/telemetry";
 import { createServer, type Server, type Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import { DATA_MAGIC, RELAY_MAGIC } from "@onramp/mux";
+import type { CertificateStore } from "./tls-certificates.js";
 
 /** The HTTP/2 connection preface every gRPC client starts with (RFC 9113 §3.4). */
 const H2_PREFACE_START = Buffer.from("PRI * HT", "latin1");
 const SNIFF_BYTES = 8;
+/** A TLS record of type handshake (a ClientHello), as a client that expects TLS starts. */
+const TLS_HANDSHAKE_RECORD = 0x16;
+/**
+ * What a plaintext agent port answers a TLS client with before closing: not TLS, so the client's
+ * TLS library reports "wrong version number", which agents read as "this edge does not speak TLS".
+ */
+const NOT_TLS_ANSWER = "onramp: this edge's agent port does not serve TLS (the edge has no certificate); use --insecure-edge or give the edge --tls-cert and --tls-key\n";
 
 export interface AgentListenerHandlers {
   /** A connection that began with the HTTP/2 preface: hand it to the gRPC server. */
@@ -18,33 +27,72 @@ export interface AgentListenerHandlers {
 /**
  * One port for agents and other edges: the first eight bytes tell a gRPC control connection
  * from a data connection or a relay connection, so operators open and firewall a single port.
+ * With `certificates` the port serves TLS only (the certificate picked by SNI, as on the HTTPS
+ * listener, reloads included), and the eight bytes are read inside TLS.
  */
-export function createAgentListener(handlers: AgentListenerHandlers, timeoutMs: number, logger: Logger): Server {
-  return createServer((socket) => {
-    let buffered: Buffer = Buffer.alloc(0);
+export function createAgentListener(handlers: AgentListenerHandlers, timeoutMs: number, logger: Logger, certificates?: CertificateStore): Server {
+  if (!certificates) return createServer((socket) => sniff(socket, handlers, timeoutMs, logger, false));
+  return createServer((raw) => {
+    // A TLSSocket per connection rather than a tls.Server: a client without SNI (one dialling an
+    // IP address, as agents and edges often do) gets the first certificate as it is now, after
+    // any reload; a tls.Server has a default certificate only when given one at creation.
+    const socket = new TLSSocket(raw, {
+      isServer: true,
+      secureContext: certificates.contextFor(undefined),
+      SNICallback: (servername, callback) => callback(null, certificates.contextFor(servername)),
+      // h2 for grpc-js, which offers it; data and relay connections offer no protocol.
+      ALPNProtocols: ["h2"],
+    });
     const timer = setTimeout(() => socket.destroy(), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      if (buffered.length < SNIFF_BYTES) return;
+    let handshaken = false;
+    raw.on("error", () => undefined);
+    socket.once("secure", () => {
       clearTimeout(timer);
-      socket.off("data", onData);
-      socket.pause();
-      const head = buffered.subarray(0, SNIFF_BYTES);
-      if (head.equals(DATA_MAGIC) || head.equals(RELAY_MAGIC)) {
-        const rest = buffered.subarray(SNIFF_BYTES);
-        if (rest.length > 0) socket.unshift(rest);
-        if (head.equals(DATA_MAGIC)) handlers.data(socket);
-        else handlers.relay(socket);
-        socket.resume();
-      } else if (head.equals(H2_PREFACE_START)) {
-        socket.unshift(buffered);
-        handlers.grpc(socket);
-      } else {
-        logger.debug({ remote: socket.remoteAddress }, "agent port: unknown protocol, closing");
-        socket.destroy();
-      }
-    };
-    socket.on("data", onData);
-    socket.on("error", () => clearTimeout(timer));
+      // What tls.Server does before its "secureConnection": http2 (grpc-js) waits for a socket
+      // still marked as connecting, and a server-side socket would stay marked without this.
+      (socket as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+      handshaken = true;
+      sniff(socket, handlers, timeoutMs, logger, true);
+    });
+    // Scanners, plaintext agents, agents refusing the certificate: routine, and the agent says why.
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (!handshaken) logger.debug({ remote: raw.remoteAddress, code: err.code, err: err.message }, "agent port: TLS handshake failed");
+      socket.destroy();
+    });
   });
+}
+
+function sniff(socket: Socket, handlers: AgentListenerHandlers, timeoutMs: number, logger: Logger, secure: boolean): void {
+  let buffered: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  const onData = (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    if (buffered.length < SNIFF_BYTES) return;
+    clearTimeout(timer);
+    socket.off("data", onData);
+    socket.pause();
+    const head = buffered.subarray(0, SNIFF_BYTES);
+    if (head.equals(DATA_MAGIC) || head.equals(RELAY_MAGIC)) {
+      const rest = buffered.subarray(SNIFF_BYTES);
+      if (rest.length > 0) socket.unshift(rest);
+      if (head.equals(DATA_MAGIC)) handlers.data(socket);
+      else handlers.relay(socket);
+      socket.resume();
+    } else if (head.equals(H2_PREFACE_START)) {
+      socket.unshift(buffered);
+      handlers.grpc(socket);
+    } else if (!secure && head[0] === TLS_HANDSHAKE_RECORD) {
+      logger.debug({ remote: socket.remoteAddress }, "agent port: a TLS client, and this edge has no certificate; closing");
+      socket.setTimeout(timeoutMs, () => socket.destroy());
+      socket.end(NOT_TLS_ANSWER);
+      socket.resume();
+    } else {
+      logger.debug({ remote: socket.remoteAddress }, "agent port: unknown protocol, closing");
+      socket.destroy();
+    }
+  };
+  socket.on("data", onData);
+  socket.on("error", () => clearTimeout(timer));
+  socket.on("close", () => clearTimeout(timer));
 }

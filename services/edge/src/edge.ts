@@ -180,6 +180,8 @@ export class Edge {
       },
       handshakeTimeoutMs,
       logger,
+      // With a certificate the agent port serves TLS too: agents verify the edge (docs/security.md).
+      this.certificates,
     );
     this.admin = this.options.adminAddr
       ? createAdminServer(this.table, this.metrics, () => ({
@@ -264,6 +266,8 @@ export class Edge {
       ? new RelayClient({
           edgeId,
           clusterSecret: o.clusterSecret,
+          // An edge with a certificate serves TLS on its agent port, and expects its peers to.
+          tls: this.certificates ? { ca: o.clusterCa, ownNames: () => this.certificates!.certificates.flatMap((c) => c.names) } : undefined,
           addressOf: (edge) => this.routing?.edges.get(edge)?.advertise ?? this.gossip?.livePeers().find((p) => p.id === edge)?.advertise,
           mux: o.mux,
           handshakeTimeoutMs: o.handshakeTimeoutMs,

@@ -67,13 +67,18 @@ export function createHttpsIngress(
   logger: Logger,
   certificates: CertificateStore,
 ): HttpsServer {
+  // The first certificate is also the server's own: SNICallback runs only for clients that send a
+  // name, and one dialling an IP address sends none.
+  const first = () => certificates.certificates[0]!.pem;
   const server = createTlsServer({
     ...serverOptionsOf(options),
+    ...first(),
     ALPNProtocols: ["http/1.1"],
     SNICallback: (servername, callback) => callback(null, certificates.contextFor(servername)),
     // Handshakes count against the head deadline too: a client that opens TLS and stalls is cut.
     handshakeTimeout: options.headerTimeoutMs,
   });
+  certificates.onReload = () => server.setSecureContext(first());
   // Handshake failures (scanners, wrong protocol, a client refusing the certificate) are routine.
   server.on("tlsClientError", (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, err: err.message }, "TLS handshake failed"));
   const hsts = options.hstsMaxAgeSeconds === undefined ? undefined : `max-age=${options.hstsMaxAgeSeconds}`;

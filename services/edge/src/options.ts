@@ -50,6 +50,12 @@ export interface EdgeOptions {
   /** Shared secret that relay connections between edges prove they know. Required when `registry` is shared (a mesh). */
   clusterSecret?: string;
   /**
+   * PEM certificates (not a file name) to verify other edges' agent-port certificates with when
+   * this edge relays to them over TLS (it does whenever it has `tlsCertificates`). Default: the
+   * system CAs. Edges present no client certificate: the cluster secret authenticates them.
+   */
+  clusterCa?: string;
+  /**
    * The registry of endpoints and edges. Default: an in-memory registry of this edge alone. The
    * edge owns it from here: `close()` closes it (and so revokes the edge's lease).
    */
@@ -151,6 +157,7 @@ export interface ResolvedEdgeOptions {
   edgeId: string | undefined;
   advertiseAddr: string | undefined;
   clusterSecret: string | undefined;
+  clusterCa: string | undefined;
   registry: Registry | undefined;
   access: AccessSource | undefined;
   bus: Bus | undefined;
@@ -220,6 +227,7 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     edgeId: options.edgeId === undefined ? undefined : id("edgeId", options.edgeId),
     advertiseAddr: options.advertiseAddr === undefined ? undefined : hostPortText("advertiseAddr", options.advertiseAddr),
     clusterSecret: clusterSecret(options),
+    clusterCa: clusterCa(options, tlsCertificates.length > 0),
     registry: options.registry,
     access: options.access,
     bus: options.bus,
@@ -265,6 +273,14 @@ function hostPortText(field: string, value: string): string {
   const { host, port } = parseHostPort(field, value);
   if (port === 0 || host === "0.0.0.0" || host === "::") throw bad(field, `${JSON.stringify(value)} must name a reachable host and a port, not a wildcard`);
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function clusterCa(options: EdgeOptions, tls: boolean): string | undefined {
+  const ca = options.clusterCa?.trim() ? options.clusterCa : undefined;
+  if (ca === undefined) return undefined;
+  if (!ca.includes("-----BEGIN CERTIFICATE-----")) throw bad("clusterCa", "must be PEM certificates (-----BEGIN CERTIFICATE-----)");
+  if (!tls) throw bad("clusterCa", "relays go over TLS only between edges with a certificate: set --tls-cert and --tls-key too, or leave --cluster-ca out");
+  return ca;
 }
 
 function clusterSecret(options: EdgeOptions): string | undefined {

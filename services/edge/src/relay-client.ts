@@ -1,13 +1,22 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { MuxConnection, RELAY_MAGIC, type MuxOptions } from "@onramp/mux";
 import type { EdgeMetrics, Logger } from "@onramp/telemetry";
-import { connect, type Socket } from "node:net";
+import { connect, isIP, type Socket } from "node:net";
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from "node:tls";
 import { dialerHello, verifyHello } from "./relay-auth.js";
 import type { StreamOpener } from "./routing-table.js";
 
 export interface RelayClientOptions {
   edgeId: string;
   clusterSecret: string;
+  /**
+   * Dial peers over TLS, verifying their certificates with `ca` (PEM; default the system CAs).
+   * A peer's certificate must be valid for the host of its advertise address, or name one of the
+   * DNS names of `ownNames` (this edge's own certificates: edges of one mesh often share one
+   * certificate and advertise private IP addresses). Undefined: plaintext. The cluster secret
+   * authenticates both ends either way; edges present no client certificate.
+   */
+  tls?: { ca: string | undefined; ownNames?: () => readonly string[] };
   /** Where another edge takes relay connections (its advertise address), if known. */
   addressOf(edge: string): string | undefined;
   mux: MuxOptions;
@@ -166,7 +175,21 @@ export class RelayClient {
   private connect(edge: string, address: string): Promise<{ connection: MuxConnection; socket: Socket }> {
     const { clusterSecret, edgeId, handshakeTimeoutMs, mux } = this.options;
     const i = address.lastIndexOf(":");
-    const socket = connect({ host: address.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(address.slice(i + 1)) });
+    const host = address.slice(0, i).replace(/^\[|\]$/g, "");
+    const port = Number(address.slice(i + 1));
+    const tls = this.options.tls;
+    const socket = tls
+      ? tlsConnect({
+          host,
+          port,
+          ...(isIP(host) === 0 ? { servername: host } : {}),
+          ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+          checkServerIdentity: (name, cert) => {
+            const problem = checkServerIdentity(name, cert);
+            return problem && sharesName(cert, tls.ownNames?.() ?? []) ? undefined : problem;
+          },
+        })
+      : connect({ host, port });
     return new Promise((resolve, reject) => {
       const fail = (why: string) => {
         clearTimeout(timer);
@@ -174,8 +197,8 @@ export class RelayClient {
         reject(new OnrampError(ErrorCode.RelayFailed, `relay to edge ${edge} at ${address}: ${why}`));
       };
       const timer = setTimeout(() => fail(`no answer within ${handshakeTimeoutMs} ms`), handshakeTimeoutMs);
-      socket.once("error", (err) => fail(err.message));
-      socket.once("connect", () => {
+      socket.once("error", (err: NodeJS.ErrnoException) => fail(tls ? relayTlsProblem(err) : err.message));
+      socket.once(tls ? "secureConnect" : "connect", () => {
         socket.write(RELAY_MAGIC);
         const connection = new MuxConnection(socket, true, {}, mux, "dial");
         const hello = dialerHello(clusterSecret, edgeId);
@@ -194,4 +217,24 @@ export class RelayClient {
       });
     });
   }
+}
+
+/** A failed TLS dial to a peer, in words that say what to fix. */
+function relayTlsProblem(err: NodeJS.ErrnoException): string {
+  const code = err.code ?? "";
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/.test(code) || (code === "ECONNRESET" && /before secure TLS/.test(err.message))) {
+    return "it does not speak TLS on its agent port; every edge of a mesh needs a certificate, or none does";
+  }
+  if (/^(CERT_|ERR_TLS_CERT|UNABLE_TO|SELF_SIGNED|DEPTH_ZERO)/.test(code)) {
+    return `its TLS certificate does not verify (${code}: ${err.message}); give this edge the peers' CA with --cluster-ca and put each edge's advertise host on its certificate`;
+  }
+  return err.message;
+}
+
+/** Whether the certificate's subjectAltName has one of `names` as a DNS entry, as written (`*.example.com` matches only itself). */
+function sharesName(cert: PeerCertificate, names: readonly string[]): boolean {
+  const own = new Set(names.map((n) => n.toLowerCase()));
+  return (cert.subjectaltname ?? "")
+    .split(/,\s*/)
+    .some((entry) => entry.startsWith("DNS:") && own.has(entry.slice(4).toLowerCase()));
 }

@@ -101,14 +101,20 @@ describe("CertificateStore", () => {
     copyFileSync(edge.cert, live.cert);
     copyFileSync(edge.key, live.key);
     const store = new CertificateStore([live, other], silentLogger());
+    let reloads = 0;
+    store.onReload = () => reloads++;
     const before = store.certificates;
     store.checkForChanges();
     expect(store.certificates).toBe(before);
+    expect(reloads).toBe(0);
     const renewed = issue("renewed", ["*.e2e.localhost", "localhost"]);
     copyFileSync(renewed.cert, live.cert);
     copyFileSync(renewed.key, live.key);
     store.checkForChanges();
     expect(store.certificates[0]!.fingerprint256).toBe(fingerprintOf(renewed));
+    // The HTTPS listener's default certificate (for clients without SNI) is replaced on this call.
+    expect(reloads).toBe(1);
+    expect(store.certificates[0]!.pem.cert).toBe(readFileSync(renewed.cert, "utf8"));
     expect(store.certificates[1]).toBe(before[1]);
     expect(store.contextFor("x.e2e.localhost")).toBe(store.certificates[0]!.context);
   });

@@ -18,6 +18,8 @@ export interface LoadedCertificate {
   readonly notAfter: Date;
   readonly fingerprint256: string;
   readonly context: SecureContext;
+  /** The PEM text, for a tls.Server's default certificate (clients that send no SNI). */
+  readonly pem: { readonly cert: string; readonly key: string };
 }
 
 /**
@@ -58,7 +60,7 @@ export function loadCertificate(files: TlsCertificateFiles, label: string, now =
   } catch (err) {
     throw bad(`${label} certificate ${files.cert}: ${(err as Error).message}`, err);
   }
-  return { files, names: dnsNamesOf(x509), notAfter, fingerprint256: x509.fingerprint256, context };
+  return { files, names: dnsNamesOf(x509), notAfter, fingerprint256: x509.fingerprint256, context, pem: { cert: certPem, key: keyPem } };
 }
 
 /** `DNS:` entries of the subjectAltName; a certificate without any only serves as the default. */
@@ -98,6 +100,8 @@ export class CertificateStore {
   private current: LoadedCertificate[];
   private readonly seen: string[];
   private timer: NodeJS.Timeout | undefined;
+  /** Called after a pair was reloaded, e.g. to give a tls.Server its new default certificate. */
+  onReload: (() => void) | undefined;
 
   constructor(
     private readonly files: readonly TlsCertificateFiles[],
@@ -131,6 +135,7 @@ export class CertificateStore {
         const loaded = loadCertificate(files, this.labelOf(i), now);
         this.current = this.current.map((c, j) => (j === i ? loaded : c));
         this.logger.info({ cert: files.cert, names: loaded.names, not_after: loaded.notAfter.toISOString() }, "TLS certificate reloaded");
+        this.onReload?.();
       } catch (err) {
         this.logger.error({ cert: files.cert, err: (err as Error).message }, "TLS certificate not reloaded: keeping the previous one");
       }

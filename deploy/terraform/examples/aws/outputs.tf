@@ -5,7 +5,7 @@ output "load_balancers" {
 
 output "agent_command" {
   description = "An agent with a session on both regions (one edge each, through each NLB)."
-  value       = "onramp http 3000 --edge ${module.us.load_balancer_dns_name}:4443,${module.eu.load_balancer_dns_name}:4443 --authtoken \"$ONRAMP_AUTHTOKEN\" --url https://app.${var.domain} --pooling-enabled"
+  value       = "onramp http 3000 --edge ${module.us.load_balancer_dns_name}:4443,${module.eu.load_balancer_dns_name}:4443 --authtoken \"$ONRAMP_AUTHTOKEN\" --url https://app.${var.domain} --pooling-enabled --insecure-edge"
 }
 
 output "secret_names" {

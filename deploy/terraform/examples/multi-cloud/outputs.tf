@@ -16,7 +16,8 @@ output "agent_command" {
       [for ip in values(module.gcp.load_balancer_addresses) : "${ip}:4443"],
       ["${module.azure.load_balancer_ip}:4443"],
     )),
-    "--authtoken \"$ONRAMP_AUTHTOKEN\" --url https://app.${var.domain} --pooling-enabled",
+    # The edges here have no TLS pair, so their agent ports are plaintext (docs/security.md).
+    "--authtoken \"$ONRAMP_AUTHTOKEN\" --url https://app.${var.domain} --pooling-enabled --insecure-edge",
   ])
 }
 
