@@ -94,3 +94,13 @@ describe("Tracing.start for a new trace", () => {
     }
   });
 });
+
+describe("TraceIds.lastAccumulation", () => {
+  it("is accumulate() of the id just returned", () => {
+    const ids = new TraceIds();
+    for (let i = 0; i < 1_000; i++) {
+      const id = ids.traceId();
+      expect(ids.lastAccumulation).toBe(accumulate(id));
+    }
+  });
+});

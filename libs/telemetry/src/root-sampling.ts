@@ -61,9 +61,15 @@ export class TraceIds implements IdGenerator {
   private readonly pool = Buffer.alloc(POOL_BYTES);
   private offset = POOL_BYTES;
   private next: string | undefined;
+  /** `accumulate()` of the id `traceId()` returned last, computed from its bytes rather than its hex. */
+  lastAccumulation = 0;
 
   traceId(): string {
-    return this.hex(16);
+    const id = this.hex(16);
+    const at = this.offset - 16;
+    const p = this.pool;
+    this.lastAccumulation = (p.readUInt32BE(at) ^ p.readUInt32BE(at + 4) ^ p.readUInt32BE(at + 8) ^ p.readUInt32BE(at + 12)) >>> 0;
+    return id;
   }
 
   spanId(): string {
@@ -91,10 +97,12 @@ export class TraceIds implements IdGenerator {
         randomFillSync(this.pool);
         this.offset = 0;
       }
-      const id = this.pool.toString("hex", this.offset, this.offset + bytes);
+      const from = this.offset;
       this.offset += bytes;
       // An all-zero id is invalid (W3C): draw again.
-      if (!/^0+$/.test(id)) return id;
+      let zero = true;
+      for (let i = from; i < this.offset && zero; i++) zero = this.pool[i] === 0;
+      if (!zero) return this.pool.toString("hex", from, this.offset);
     }
   }
 }

@@ -4,7 +4,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@ope
 import { OTLPTraceExporter as GrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { TraceIds, accumulate, samplingPlan, type SamplingPlan } from "./root-sampling.js";
+import { TraceIds, samplingPlan, type SamplingPlan } from "./root-sampling.js";
 
 export { SpanKind, SpanStatusCode, type Attributes, type Span, type SpanExporter };
 
@@ -82,7 +82,7 @@ export class Tracing {
     const bound = this.sampling.rootUpperBound;
     if (parentContext === undefined && bound !== undefined) {
       const traceId = this.ids.traceId();
-      if (accumulate(traceId) >= bound) return trace.wrapSpanContext({ traceId, spanId: this.ids.spanId(), traceFlags: TraceFlags.NONE });
+      if (this.ids.lastAccumulation >= bound) return trace.wrapSpanContext({ traceId, spanId: this.ids.spanId(), traceFlags: TraceFlags.NONE });
       this.ids.handOver(traceId);
     }
     return this.startRecorded(name, kind, parentContext, attributes);
@@ -142,8 +142,7 @@ function exporterFor(protocol: OtlpProtocol): SpanExporter {
  * character: it runs for every request of a traced process.
  */
 export function parseTraceparent(value: string): SpanContext | undefined {
-  if (value.length !== 55 || !isTraceparentShape(value)) return undefined;
-  if (value.startsWith("ff") || isZeros(value, 3, 35) || isZeros(value, 36, 52)) return undefined;
+  if (!isValidTraceparent(value)) return undefined;
   const flags = hexDigit(value.charCodeAt(54));
   return { traceId: value.slice(3, 35), spanId: value.slice(36, 52), traceFlags: flags & TraceFlags.SAMPLED, isRemote: true };
 }
@@ -153,7 +152,12 @@ export function parseTraceparent(value: string): SpanContext | undefined {
  * sampler (the default) nothing under it is recorded, so callers may skip tracing work entirely.
  */
 export function unsampled(traceparent: string): boolean {
-  return traceparent.length === 55 && (hexDigit(traceparent.charCodeAt(54)) & TraceFlags.SAMPLED) === 0 && parseTraceparent(traceparent) !== undefined;
+  return traceparent.length === 55 && (hexDigit(traceparent.charCodeAt(54)) & TraceFlags.SAMPLED) === 0 && isValidTraceparent(traceparent);
+}
+
+/** `parseTraceparent(value) !== undefined`, without building the context: it runs for every request. */
+function isValidTraceparent(value: string): boolean {
+  return value.length === 55 && isTraceparentShape(value) && !value.startsWith("ff") && !isZeros(value, 3, 35) && !isZeros(value, 36, 52);
 }
 
 function isTraceparentShape(v: string): boolean {
