@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEdge, TOKEN, type EdgeProcess } from "./harness/cluster.js";
+import { LOOPBACK_EDGE_ARGS, startEdge, TOKEN, type EdgeProcess } from "./harness/cluster.js";
 import { send } from "./harness/http-client.js";
 import { RunningProcess, stopAll } from "./harness/processes.js";
 import { startUpstream, type Upstream } from "./harness/upstream.js";
@@ -130,15 +130,7 @@ describe("no orphans: onramp under npx stops when npx is sent SIGTERM", () => {
   });
 
   it("onramp edge", async () => {
-    const npxEdge = startNpx("npx onramp edge", [
-      "edge",
-      "--http-addr", "127.0.0.1:0",
-      "--grpc-addr", "127.0.0.1:0",
-      "--admin-addr", "127.0.0.1:0",
-      "--api-addr", "127.0.0.1:0",
-      "--domain", "e2e.localhost",
-      "--authtoken", TOKEN,
-    ]);
+    const npxEdge = startNpx("npx onramp edge", [...LOOPBACK_EDGE_ARGS]);
     const ready = JSON.parse(await npxEdge.waitForLine("stderr", /"msg":"edge ready"/, 30_000)) as { admin: string };
     expect((await fetch(`http://${ready.admin}/healthz`)).status).toBe(200);
     await terminateNpxAndExpectOnrampGone(npxEdge);

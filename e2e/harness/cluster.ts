@@ -13,18 +13,20 @@ export interface EdgeProcess {
 
 export const TOKEN = "e2e-token";
 
+/** `onramp edge` on loopback: every listener on a random port, the e2e domain, the e2e authtoken. */
+export const LOOPBACK_EDGE_ARGS: readonly string[] = [
+  "edge",
+  "--http-addr", "127.0.0.1:0",
+  "--grpc-addr", "127.0.0.1:0",
+  "--admin-addr", "127.0.0.1:0",
+  "--api-addr", "127.0.0.1:0",
+  "--domain", "e2e.localhost",
+  "--authtoken", TOKEN,
+];
+
 /** Starts `onramp edge` on loopback with random ports and waits for its "edge ready" log line. */
 export async function startEdge(extraArgs: string[] = [], name = "edge", env: Record<string, string> = {}): Promise<EdgeProcess> {
-  const proc = startOnramp(name, [
-    "edge",
-    "--http-addr", "127.0.0.1:0",
-    "--grpc-addr", "127.0.0.1:0",
-    "--admin-addr", "127.0.0.1:0",
-    "--api-addr", "127.0.0.1:0",
-    "--domain", "e2e.localhost",
-    "--authtoken", TOKEN,
-    ...extraArgs,
-  ], env);
+  const proc = startOnramp(name, [...LOOPBACK_EDGE_ARGS, ...extraArgs], env);
   const line = await proc.waitForLine("stderr", /"msg":"edge ready"/);
   const ready = JSON.parse(line) as { http: string; https?: string; agent: string; admin: string };
   return { proc, http: ready.http, https: ready.https, agent: ready.agent, admin: ready.admin, httpUrl: `http://${ready.http}` };
