@@ -2,16 +2,13 @@ import { decodeResponseHead, encodeRequestHead, type MuxConnection } from "@onra
 import { silentLogger, type Logger } from "@onramp/telemetry";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import type { AddressInfo, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createAgentListener } from "./agent-listener.js";
-import type { AgentSession } from "./agent-session.js";
 import { answerOk, fakeAgentConnection } from "./fake-agent.js";
 import { RelayClient } from "./relay-client.js";
-import { acceptRelayConnection } from "./relay-server.js";
+import { startRelayListener } from "./relay-listener-fixture.js";
 import { CertificateStore, type TlsCertificateFiles } from "./tls-certificates.js";
 
 // The agent port with a certificate serves TLS (docs/security.md); relays to it go over TLS.
@@ -53,27 +50,9 @@ afterEach(() => {
 });
 
 async function listener(certificates: CertificateStore | undefined, sessions: Record<string, MuxConnection> = {}): Promise<string> {
-  const server: Server = createAgentListener(
-    {
-      grpc: (s) => s.destroy(),
-      data: (s) => s.destroy(),
-      relay: (s) =>
-        acceptRelayConnection(s, {
-          edgeId: "b",
-          clusterSecret: SECRET,
-          sessionFor: (bindId) => (sessions[bindId] ? ({ pickConnection: () => sessions[bindId] } as unknown as AgentSession) : undefined),
-          mux: {},
-          handshakeTimeoutMs: 2000,
-          logger: silentLogger(),
-        }),
-    },
-    2000,
-    silentLogger(),
-    certificates,
-  );
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { server, address } = await startRelayListener(SECRET, sessions, certificates);
   closers.push(() => server.close());
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return address;
 }
 
 /** A logger that keeps the `err` of every warning. */

@@ -1,13 +1,11 @@
 import { decodeResponseHead, encodeRequestHead, type MuxConnection } from "@onramp/mux";
 import { silentLogger } from "@onramp/telemetry";
-import type { AddressInfo, Server } from "node:net";
+import type { Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createAgentListener } from "./agent-listener.js";
-import type { AgentSession } from "./agent-session.js";
 import { answerOk, fakeAgentConnection, type FakeAgentBehaviour } from "./fake-agent.js";
 import { acceptorHello, dialerHello, verifyHello } from "./relay-auth.js";
 import { RelayClient } from "./relay-client.js";
-import { acceptRelayConnection } from "./relay-server.js";
+import { startRelayListener } from "./relay-listener-fixture.js";
 
 const SECRET = "relay-test-secret";
 const closers: Array<() => void> = [];
@@ -22,26 +20,9 @@ async function fakeAgent(behaviour: FakeAgentBehaviour = answerOk): Promise<MuxC
 }
 
 async function relayListener(sessions: Record<string, MuxConnection>): Promise<{ server: Server; address: string }> {
-  const server = createAgentListener(
-    {
-      grpc: (s) => s.destroy(),
-      data: (s) => s.destroy(),
-      relay: (s) =>
-        acceptRelayConnection(s, {
-          edgeId: "b",
-          clusterSecret: SECRET,
-          sessionFor: (bindId) => (sessions[bindId] ? ({ pickConnection: () => sessions[bindId] } as unknown as AgentSession) : undefined),
-          mux: {},
-          handshakeTimeoutMs: 2000,
-          logger: silentLogger(),
-        }),
-    },
-    2000,
-    silentLogger(),
-  );
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  closers.push(() => server.close());
-  return { server, address: `127.0.0.1:${(server.address() as AddressInfo).port}` };
+  const listener = await startRelayListener(SECRET, sessions);
+  closers.push(() => listener.server.close());
+  return listener;
 }
 
 async function connectedOpener(client: RelayClient, edge: string): Promise<MuxConnection> {
