@@ -139,6 +139,20 @@ on_http_request:
     expect(await policy.onHttpResponse(request(), response(200), rt)).toMatchObject({ kind: "continue" });
   });
 
+  it("restrict-ips runs in on_http_response too, as in ngrok: a refused client gets 403 instead of the upstream's response", async () => {
+    const policy = policyOf(`
+on_http_response:
+  - actions:
+      - {type: restrict-ips, config: {deny: ["198.51.100.0/24"]}}
+      - {type: add-headers, config: {headers: {x-ip: "\${actions.ngrok.restrict_ips.action}"}}}
+`);
+    const denied = await policy.onHttpResponse(request({ clientIp: "198.51.100.7" }), response(200), rt);
+    expect(denied).toMatchObject({ kind: "respond", status: 403, code: "ACCESS_DENIED" });
+    const res = response(200);
+    expect(await policy.onHttpResponse(request({ clientIp: "192.0.2.1" }), res, rt)).toMatchObject({ kind: "continue" });
+    expect(res.headers.get("x-ip")).toEqual(["allow"]);
+  });
+
   it.each([
     ["{type: deny}", 403],
     ["{type: deny, config: {status_code: 404}}", 404],

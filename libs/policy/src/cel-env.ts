@@ -8,7 +8,8 @@ import type { ResponseInfo } from "./context.js";
 import type { PolicyLimits } from "./policy-limits.js";
 import { createRegexCache } from "./regex.js";
 import { RegexAllowance } from "./regex-cost.js";
-import type { RequestView } from "./request-view.js";
+import { type RequestView, responseCookies } from "./request-view.js";
+import { type ResponseCookie, missingCookie } from "./set-cookie.js";
 
 const { STRING, BOOL, DYN } = CelScalar;
 const STRING_LIST = listType(STRING);
@@ -45,7 +46,7 @@ export interface CelRuntime {
 
 /** Macros that read the request or the response, for phase checks at load time. */
 export const REQUEST_MACROS = new Set(["getReqHeader", "hasReqHeader", "getQueryParam", "hasQueryParam", "getReqCookie", "hasReqCookie"]);
-export const RESPONSE_MACROS = new Set(["getResHeader", "hasResHeader"]);
+export const RESPONSE_MACROS = new Set(["getResHeader", "hasResHeader", "getResCookie", "hasResCookie"]);
 
 /**
  * Function tables added to every policy's CEL environment, after the built-in functions (so an
@@ -57,6 +58,14 @@ export const RESPONSE_MACROS = new Set(["getResHeader", "hasResHeader"]);
  * and argument types.
  */
 export const FUNCTION_TABLES: ReadonlyArray<readonly CelFunc[]> = [ngrokFunctions];
+
+/**
+ * A cookie as a CEL map. Its timestamp and duration fields are reflected messages, which CEL takes
+ * in a map at run time but which @bufbuild/cel's input type for `dyn` values leaves out.
+ */
+function cookieValue(cookie: ResponseCookie): Record<string, string> {
+  return cookie as unknown as Record<string, string>;
+}
 
 function listOf(values: readonly string[] | undefined): string[] {
   return values ? [...values] : [];
@@ -109,6 +118,10 @@ export function createCelRuntime(limits: PolicyLimits, extraFuncs: readonly CelF
     celFunc("hasReqCookie", [STRING], BOOL, (name) => request().cookies().has(name)),
     celFunc("getResHeader", [STRING], STRING_LIST, (name) => listOf(response().headers.get(name.toLowerCase()))),
     celFunc("hasResHeader", [STRING], BOOL, (name) => response().headers.has(name.toLowerCase())),
+    // As in ngrok, the cookie with the longest path when several share the name; like
+    // getReqCookie, a missing one reads as empty fields rather than an evaluation error.
+    celFunc("getResCookie", [STRING], mapType(STRING, DYN), (name) => cookieValue(responseCookies(response()).get(name)?.[0] ?? missingCookie(name))),
+    celFunc("hasResCookie", [STRING], BOOL, (name) => responseCookies(response()).has(name)),
     celFunc("inCidrRange", [STRING, STRING], BOOL, (ip, cidr) => cidrMatch(ip, [cidr])),
     celFunc("inCidrRanges", [STRING, listType(DYN)], BOOL, (ip, cidrs: CelList) => cidrMatch(ip, cidrs)),
     ...FUNCTION_TABLES.flat(),

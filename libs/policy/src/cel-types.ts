@@ -38,6 +38,7 @@ export const STRING = prim("string");
 export const INT = prim("int");
 export const BOOL = prim("bool");
 export const TIMESTAMP = prim("timestamp");
+export const DURATION = prim("duration");
 export const listOf = (elem: Ty): Ty => ({ kind: "list", elem });
 export const mapOf = (key: Ty, value: Ty): Ty => ({ kind: "map", key, value });
 export function record(name: string, fields: Record<string, Ty>, opts: { stringForm?: boolean } = {}): Ty {

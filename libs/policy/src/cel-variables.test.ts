@@ -21,6 +21,7 @@ function mismatch(v: unknown, t: Ty, path: string): string | undefined {
       if (t.name === "int") return is(typeof v === "bigint", "int");
       if (t.name === "bool") return is(typeof v === "boolean", "bool");
       if (t.name === "timestamp") return is((v as { desc?: { typeName?: string } })?.desc?.typeName === "google.protobuf.Timestamp", "timestamp");
+      if (t.name === "duration") return is((v as { desc?: { typeName?: string } })?.desc?.typeName === "google.protobuf.Duration", "duration");
       return `${path}: no check for ${t.name}`;
     case "list":
       if (!isCelList(v) && !Array.isArray(v)) return is(false, "list");
@@ -44,13 +45,29 @@ function paths(t: Ty, path: string): Array<[string, Ty]> {
 }
 
 describe("the declared types of the CEL variables", () => {
-  const ctx = request({
+  const base = request({
     method: "POST",
     url: "https://api.example.com/a/b?x=1&x=2&y=",
-    headers: { "user-agent": "Mozilla/5.0 (Linux; Android 14) Chrome/120.0 Mobile", cookie: "s=1; t=2", "content-type": "text/html; charset=utf-8" },
+    headers: {
+      "user-agent": "Mozilla/5.0 (Linux; Android 14) Chrome/120.0 Mobile",
+      cookie: "s=1; t=2",
+      "content-type": "text/html; charset=utf-8",
+      "content-encoding": "gzip",
+      location: "/next",
+    },
     contentLength: 12,
   });
-  const res = { statusCode: 201, headers: new Map([["content-type", ["text/plain"]]]) };
+  const ctx = { ...base, conn: { ...base.conn, socket: { bytesRead: 300, bytesWritten: 40, localAddress: "10.0.0.1", localPort: 443 } } };
+  const res = {
+    statusCode: 201,
+    headers: new Map([
+      ["content-type", ["text/plain; charset=utf-8"]],
+      ["content-encoding", ["br"]],
+      ["content-length", ["5"]],
+      ["location", ["https://example.com/"]],
+      ["set-cookie", ["a=1; Path=/x; Max-Age=60; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Secure; HttpOnly; SameSite=Lax; Priority=High", "b=2"]],
+    ]),
+  };
   const view = new RequestView(ctx.request);
   const bindings = buildBindings(ctx, view, res, () => Date.UTC(2026, 0, 1), "eu");
   const cel = createCelRuntime(DEFAULT_POLICY_LIMITS);

@@ -1,5 +1,5 @@
 import type { PolicyPhase } from "./policy-error.js";
-import { BOOL, DYN, INT, STRING, TIMESTAMP, type Ty, listOf, mapOf, prim, record, unsupported } from "./cel-types.js";
+import { BOOL, DURATION, DYN, INT, STRING, TIMESTAMP, type Ty, listOf, mapOf, prim, record, unsupported } from "./cel-types.js";
 
 /**
  * The types of the CEL variables, as request-view.ts builds them. The checker (cel-check.ts)
@@ -19,6 +19,8 @@ const CONN = record("conn", {
   server_ip: STRING,
   server_port: INT,
   server_region: STRING,
+  bytes_in: INT,
+  bytes_out: INT,
   ts: record("conn.ts", { start: TIMESTAMP }),
 });
 
@@ -36,23 +38,67 @@ const USER_AGENT = record(
   { stringForm: true },
 );
 
+const BODY_RECEIVED = unsupported(
+  "req.ts.body_received is not available in Onramp: the policy runs when the request head arrives and the body is streamed to the upstream afterwards",
+);
+
 const REQ = record("req", {
   method: STRING,
   host: STRING,
   headers: HEADERS,
   content_length: INT,
   content_type: record("req.content_type", { raw: STRING, parameters: mapOf(STRING, STRING) }, { stringForm: true }),
+  content_encoding: listOf(STRING),
   cookies: mapOf(STRING, listOf(COOKIE)),
+  location: STRING,
+  trailers: HEADERS,
+  ts: record("req.ts", { header_received: TIMESTAMP, body_received: BODY_RECEIVED }),
   url: record(
     "req.url",
-    { path: STRING, query: STRING, query_params: mapOf(STRING, listOf(STRING)), raw: STRING, scheme: STRING, host: STRING, port: INT },
+    {
+      path: STRING,
+      query: STRING,
+      query_params: mapOf(STRING, listOf(STRING)),
+      raw: STRING,
+      raw_path: STRING,
+      scheme: STRING,
+      host: STRING,
+      port: INT,
+      authority: STRING,
+      uri: STRING,
+      user_password: STRING,
+    },
     { stringForm: true },
   ),
   user_agent: USER_AGENT,
+  version: STRING,
 });
 
-const RES = record("res", { status_code: INT, headers: HEADERS });
-const ENDPOINT = record("endpoint", { id: STRING, url: STRING, host: STRING, protocol: STRING });
+/** A `Set-Cookie` cookie (set-cookie.ts). */
+const RES_COOKIE = record("res.cookie", {
+  name: STRING,
+  value: STRING,
+  path: STRING,
+  domain: STRING,
+  expires: TIMESTAMP,
+  max_age: DURATION,
+  secure: BOOL,
+  http_only: BOOL,
+  same_site: STRING,
+  unparsed_attributes: mapOf(STRING, STRING),
+});
+
+const RES = record("res", {
+  status_code: INT,
+  headers: HEADERS,
+  content_type: record("res.content_type", { raw: STRING, parameters: mapOf(STRING, STRING) }, { stringForm: true }),
+  content_encoding: listOf(STRING),
+  content_length: INT,
+  cookies: mapOf(STRING, listOf(RES_COOKIE)),
+  location: STRING,
+  trailers: HEADERS,
+});
+const ENDPOINT = record("endpoint", { id: STRING, url: STRING, host: STRING, protocol: STRING, port: INT, addr: STRING });
 const TIME = record("time", { now: TIMESTAMP });
 
 /**

@@ -13,6 +13,20 @@ export interface ConnInfo {
   readonly serverRegion?: string;
   /** When the connection was accepted, in ms since the epoch (`conn.ts.start`). */
   readonly startedAtMs: number;
+  /**
+   * The client connection itself, read only when an expression asks (`conn.bytes_in`,
+   * `conn.bytes_out`, and `conn.server_ip`/`conn.server_port` when those are not given above):
+   * a `net.Socket` fits, so the edge passes its socket and pays nothing per request.
+   */
+  readonly socket?: ConnCounters;
+}
+
+/** What `conn.*` reads from a live connection: byte counts so far and the local address. */
+export interface ConnCounters {
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
 }
 
 export interface EndpointInfo {
@@ -21,6 +35,8 @@ export interface EndpointInfo {
   readonly url: string;
   readonly host: string;
   readonly protocol: "http" | "https" | "tcp" | "tls";
+  /** The endpoint's port (`endpoint.port`); when absent, the one in `url`, else the scheme's default. */
+  readonly port?: number;
 }
 
 /** The request as it will be forwarded; actions edit it in place. */
@@ -37,6 +53,10 @@ export interface HttpRequestState {
   headers: Map<string, string[]>;
   /** Declared body length, when known. */
   contentLength?: number;
+  /** The HTTP version as Node gives it (`1.1`, `2.0`); `req.version` is `HTTP/` and this, `HTTP/1.1` when absent. */
+  httpVersion?: string;
+  /** When the edge received the request head, in ms since the epoch (`req.ts.header_received`); the connection's start when absent. */
+  receivedAtMs?: number;
 }
 
 /** One request's state across both HTTP phases: variables and action results carry over. */

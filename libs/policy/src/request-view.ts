@@ -1,7 +1,8 @@
 import { LazyRecord } from "./lazy-record.js";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { celTimestamp } from "./cel-time.js";
 import { STRING_FORM_KEY } from "./cel-types.js";
 import type { ConnInfo, EndpointInfo, HttpRequestState, RequestContext, ResponseInfo, TcpContext } from "./context.js";
+import { type ResponseCookie, parseSetCookies } from "./set-cookie.js";
 import { type UserAgentInfo, parseUserAgent } from "./user-agent.js";
 
 /**
@@ -120,25 +121,101 @@ function contentType(raw: string): { mediaType: string; parameters: Map<string, 
   return { mediaType: type.trim().toLowerCase(), parameters };
 }
 
+/** `req.content_encoding`, `res.content_encoding`: every coding of the `Content-Encoding` headers, lowercased, in order. */
+function contentEncodings(headers: Map<string, string[]>): string[] {
+  const out: string[] = [];
+  for (const header of headers.get("content-encoding") ?? []) {
+    for (const coding of header.split(",")) {
+      const c = coding.trim().toLowerCase();
+      if (c) out.push(c);
+    }
+  }
+  return out;
+}
+
+/** `res.content_length`: the `Content-Length` header when it is a valid length, else 0. */
+function declaredLength(headers: Map<string, string[]>): bigint {
+  const value = headers.get("content-length")?.[0]?.trim();
+  return value !== undefined && /^\d{1,15}$/.test(value) ? BigInt(value) : 0n;
+}
+
+/** Trailers arrive after the body, and the policy phases run before the edge has it: always empty. */
+const NO_TRAILERS: ReadonlyMap<string, string[]> = new Map();
+
+/** The local address without the IPv4-mapped IPv6 prefix, as the edge reports client addresses. */
+function plainIp(ip: string | undefined): string {
+  if (ip === undefined) return "";
+  return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
+}
+
+const DEFAULT_PORTS: Readonly<Record<EndpointInfo["protocol"], number>> = { http: 80, https: 443, tls: 443, tcp: 0 };
+
+/** `endpoint.port`: as given, else the port in the endpoint's URL, else its scheme's default. */
+export function endpointPort(endpoint: EndpointInfo): number {
+  if (endpoint.port !== undefined) return endpoint.port;
+  const named = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/:?#]*)(?::(\d+))?/i.exec(endpoint.url)?.[1];
+  return named !== undefined ? Number(named) : DEFAULT_PORTS[endpoint.protocol];
+}
+
+const responseCookieCache = new WeakMap<ResponseInfo, { headers: readonly string[]; cookies: Map<string, ResponseCookie[]> }>();
+
+/**
+ * `res.cookies` and the response cookie macros: the `Set-Cookie` headers parsed on first use, and
+ * again only if an action changed them.
+ */
+export function responseCookies(res: ResponseInfo): Map<string, ResponseCookie[]> {
+  const headers = res.headers.get("set-cookie") ?? [];
+  const cached = responseCookieCache.get(res);
+  if (cached !== undefined && cached.headers.length === headers.length && cached.headers.every((h, i) => h === headers[i])) return cached.cookies;
+  const cookies = parseSetCookies(headers);
+  responseCookieCache.set(res, { headers: [...headers], cookies });
+  return cookies;
+}
+
+/** A byte count as a CEL int; 0 when the connection does not report one. */
+function count(n: number | undefined): bigint {
+  return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? BigInt(n) : 0n;
+}
+
 function connBindings(conn: ConnInfo, regionName: string): LazyRecord {
   return new LazyRecord({
     // `geo` is declared (cel-variables.ts) only to reject it at load: there is no GeoIP database.
     client_ip: () => stringWithFields(() => conn.clientIp, {}),
     client_port: () => BigInt(conn.clientPort),
-    server_ip: () => conn.serverIp ?? "",
-    server_port: () => BigInt(conn.serverPort ?? 0),
+    server_ip: () => conn.serverIp ?? plainIp(conn.socket?.localAddress),
+    server_port: () => BigInt(conn.serverPort ?? conn.socket?.localPort ?? 0),
+    bytes_in: () => count(conn.socket?.bytesRead),
+    bytes_out: () => count(conn.socket?.bytesWritten),
     server_region: () => conn.serverRegion ?? regionName,
-    ts: () => new LazyRecord({ start: () => timestampFromMs(conn.startedAtMs) }),
+    ts: () => new LazyRecord({ start: () => celTimestamp(conn.startedAtMs) }),
   });
 }
 
 function endpointBindings(endpoint: EndpointInfo): LazyRecord {
-  return new LazyRecord({ id: () => endpoint.id, url: () => endpoint.url, host: () => endpoint.host, protocol: () => endpoint.protocol });
+  return new LazyRecord({
+    id: () => endpoint.id,
+    url: () => endpoint.url,
+    host: () => endpoint.host,
+    protocol: () => endpoint.protocol,
+    port: () => BigInt(endpointPort(endpoint)),
+    addr: () => `${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpointPort(endpoint)}`,
+  });
 }
 
-function requestBindings(view: RequestView): LazyRecord {
+function contentTypeBindings(headers: Map<string, string[]>): LazyRecord {
+  const raw = headers.get("content-type")?.[0] ?? "";
+  const parsed = contentType(raw);
+  return stringWithFields(() => parsed.mediaType, { raw: () => raw, parameters: () => parsed.parameters });
+}
+
+function requestBindings(view: RequestView, conn: ConnInfo): LazyRecord {
   const r = view.request;
   const url = stringWithFields(() => view.url(), {
+    // No request carries `user:password@` (browsers strip it), so the authority is the Host.
+    authority: () => r.host,
+    user_password: () => "",
+    raw_path: () => r.path,
+    uri: () => view.pathAndQuery(),
     path: () => r.path,
     query: () => r.rawQuery,
     query_params: () => view.queryParams(),
@@ -164,19 +241,30 @@ function requestBindings(view: RequestView): LazyRecord {
     host: () => r.host,
     headers: () => r.headers,
     content_length: () => BigInt(r.contentLength ?? 0),
-    content_type: () => {
-      const raw = r.headers.get("content-type")?.[0] ?? "";
-      const parsed = contentType(raw);
-      return stringWithFields(() => parsed.mediaType, { raw: () => raw, parameters: () => parsed.parameters });
-    },
+    content_type: () => contentTypeBindings(r.headers),
+    content_encoding: () => contentEncodings(r.headers),
     cookies: () => view.cookieRecords(),
+    location: () => r.headers.get("location")?.[0] ?? "",
+    trailers: () => NO_TRAILERS,
+    // `body_received` is declared (cel-variables.ts) only to reject it: the phase runs before the body.
+    ts: () => new LazyRecord({ header_received: () => celTimestamp(r.receivedAtMs ?? conn.startedAtMs) }),
     url: () => url,
     user_agent: () => userAgent,
+    version: () => `HTTP/${r.httpVersion ?? "1.1"}`,
   });
 }
 
 function responseBindings(res: ResponseInfo): LazyRecord {
-  return new LazyRecord({ status_code: () => BigInt(res.statusCode), headers: () => res.headers });
+  return new LazyRecord({
+    status_code: () => BigInt(res.statusCode),
+    headers: () => res.headers,
+    content_type: () => contentTypeBindings(res.headers),
+    content_encoding: () => contentEncodings(res.headers),
+    content_length: () => declaredLength(res.headers),
+    cookies: () => responseCookies(res),
+    location: () => res.headers.get("location")?.[0] ?? "",
+    trailers: () => NO_TRAILERS,
+  });
 }
 
 /**
@@ -193,11 +281,11 @@ export function buildBindings(
   const bindings: Record<string, unknown> = {
     conn: connBindings(ctx.conn, regionName),
     endpoint: endpointBindings(ctx.endpoint),
-    time: new LazyRecord({ now: () => timestampFromMs(now()) }),
+    time: new LazyRecord({ now: () => celTimestamp(now()) }),
     vars: ctx.vars,
     actions: { ngrok: ctx.actionResults },
   };
-  if (view) bindings["req"] = requestBindings(view);
+  if (view) bindings["req"] = requestBindings(view, ctx.conn);
   if (res) bindings["res"] = responseBindings(res);
   return bindings;
 }

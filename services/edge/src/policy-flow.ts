@@ -123,7 +123,11 @@ export class PolicyFlow implements PolicyHandler {
       clientPort: req.socket.remotePort ?? 0,
       serverRegion: this.region,
       startedAtMs: this.connections.of(req.socket).startedAt,
+      // Read only when an expression asks: conn.bytes_in/bytes_out, conn.server_ip/server_port.
+      socket: req.socket,
     };
+    // The first endpoint's policy sees the request head arrive; a forward-internal hop keeps it.
+    x.request.receivedAtMs ??= Date.now();
     const endpointInfo = { id: endpoint.id, url: endpoint.url.url, host: endpoint.url.host, protocol: endpoint.url.scheme };
     if (policy.ruleCounts.on_tcp_connect > 0 && !this.tcpPhaseAllows(req.socket, policy, createTcpContext({ conn, endpoint: endpointInfo }), endpoint)) {
       route?.release();
@@ -285,6 +289,7 @@ function requestState(req: IncomingMessage, shape: RequestShape): HttpRequestSta
     path: q < 0 ? shape.path : shape.path.slice(0, q),
     rawQuery: q < 0 ? "" : shape.path.slice(q + 1),
     headers: toMap(shape.headers),
+    httpVersion: req.httpVersion,
     ...(length !== undefined ? { contentLength: Number(length) } : {}),
   };
 }

@@ -53,12 +53,13 @@ function* cidrsOf(entries: readonly CidrEntry[], x: ActionExecution, parsed: Bou
 
 /**
  * `restrict-ips`: a client IP matching `deny` is refused; with an `allow` list, so is one that
- * matches none of it. Refused means 403 over HTTP and a closed connection in `on_tcp_connect`.
+ * matches none of it. Refused means 403 over HTTP (in `on_http_response`, in place of the
+ * upstream's response) and a closed connection in `on_tcp_connect`.
  * With `enforce: false` the decision is only published in `actions.ngrok.restrict_ips`.
  */
 export const restrictIps: ActionDefinition = {
   type: "restrict-ips",
-  phases: ["on_tcp_connect", "on_http_request"],
+  phases: ["on_tcp_connect", "on_http_request", "on_http_response"],
   compile(config) {
     const enforce = config.bool("enforce", true);
     const allow = readCidrs(config, "allow") ?? [];
