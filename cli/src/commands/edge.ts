@@ -17,6 +17,7 @@ interface EdgeFlags extends LogFlags, RegistryApiFlags {
   config?: string;
   httpAddr?: string;
   httpsAddr?: string;
+  http2?: boolean;
   tlsCert?: string[];
   tlsKey?: string[];
   redirectHttpToHttps?: boolean;
@@ -49,7 +50,7 @@ interface EdgeFlags extends LogFlags, RegistryApiFlags {
 
 /** Settings a config file may hold: the long flags in snake_case. */
 const CONFIG_KEYS = [
-  "http_addr", "https_addr", "tls_certificates", "redirect_http_to_https", "hsts", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
+  "http_addr", "https_addr", "http2", "tls_certificates", "redirect_http_to_https", "hsts", "grpc_addr", "admin_addr", "domain", "region", "authtokens", "allow_any_token",
   "max_request_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "log", "log_format", "cloud_endpoints",
   "edge_id", "advertise_addr", "etcd", "nats", "cluster_secret", "cluster_ca", "mesh_heartbeat", "mesh_dead_after",
   "attempts_header", "access_log", "header_timeout", "body_timeout", "normalize_path", "merge_slashes",
@@ -62,6 +63,7 @@ export function registerEdgeCommand(program: Command): void {
     .option("--config <file>", "YAML config file; flags and ONRAMP_* variables override it")
     .option("--http-addr <host:port>", "public HTTP listener (default 0.0.0.0:8080)")
     .option("--https-addr <host:port>", "public HTTPS listener (default none; needs --tls-cert and --tls-key)")
+    .option("--no-http2", "serve HTTP/1.1 only on the HTTPS listener (default: HTTP/2 too, by ALPN h2, for clients that offer it)")
     .option("--tls-cert <file>", "PEM certificate (chain) for the HTTPS listener; repeat with --tls-key for several, chosen by SNI; the first is the default", collect)
     .option("--tls-key <file>", "PEM private key of the --tls-cert in the same position", collect)
     .option("--redirect-http-to-https", "answer every request on the HTTP listener with 308 to the same URL over HTTPS (needs --https-addr)")
@@ -198,6 +200,7 @@ function edgeOptionsFrom(flags: EdgeFlags, command: Command): EdgeOptions {
   return {
     httpAddr: str("httpAddr", "http_addr"),
     httpsAddr: str("httpsAddr", "https_addr"),
+    http2: switchOn("http2", "http2"),
     ...tls,
     redirectHttpToHttps: Boolean(pick<boolean>("redirectHttpToHttps", "redirect_http_to_https")),
     grpcAddr: str("grpcAddr", "grpc_addr"),

@@ -8,7 +8,6 @@ import { createMemoryRegistry, type Registry, type RegistryWatch } from "@onramp
 import { createEdgeMetrics, type EdgeMetrics } from "@onramp/telemetry";
 import { createHash } from "node:crypto";
 import type { Server as HttpServer } from "node:http";
-import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { hostname } from "node:os";
 import { AccessControl } from "./access-control.js";
@@ -20,7 +19,7 @@ import { createConnectHandler } from "./control-service.js";
 import { acceptDataConnection } from "./data-connections.js";
 import { parseEndpointUrl, publicUrlOf } from "./endpoint-url.js";
 import { HttpProxy } from "./http-proxy.js";
-import { createHttpIngress, createHttpsIngress } from "./http-ingress.js";
+import { createHttpIngress, createHttpsIngress, type PublicTlsServer } from "./http-ingress.js";
 import { LocalBinds } from "./local-binds.js";
 import { MeshRouting } from "./mesh-routing.js";
 import { PolicyFlow } from "./policy-flow.js";
@@ -77,7 +76,7 @@ export class Edge {
   private readonly sessions = new Map<string, AgentSession>();
   private readonly grpc = new GrpcServer(GRPC_SERVER_OPTIONS);
   private readonly http: HttpServer;
-  private readonly https: HttpsServer | undefined;
+  private readonly https: PublicTlsServer | undefined;
   private readonly certificates: CertificateStore | undefined;
   private readonly agentListener: NetServer;
   private readonly admin: HttpServer | undefined;

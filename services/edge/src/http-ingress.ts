@@ -1,8 +1,18 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { Logger } from "@onramp/telemetry";
-import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
-import { createServer as createTlsServer, type Server as HttpsServer } from "node:https";
+import { createServer, Server as HttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
+import {
+  createSecureServer as createSecureHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
+import { createServer as createTlsServer } from "node:https";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { SecureContext, Server as TlsServer, TlsOptions } from "node:tls";
+import { headBytesOf, IngressHttp2Request, IngressHttp2Response, isHttp2Request, sessionOf } from "./http2-adapter.js";
 import { sendError, writeRawError, writeRawResponse } from "./error-response.js";
 import { hostnameOf } from "./endpoint-url.js";
 import { hasBody, type HttpProxy } from "./http-proxy.js";
@@ -27,6 +37,11 @@ interface ListenerBehaviour {
   strictTransportSecurity?: string;
   /** The event that hands over a client connection: `connection` (TCP) or `secureConnection` (TLS). */
   connectionEvent: "connection" | "secureConnection";
+  /**
+   * Connections past their TLS handshake: both TLS servers report handshake failures as
+   * `clientError` too, on sockets no HTTP error may be written to.
+   */
+  handshaken?: WeakSet<Duplex>;
 }
 
 /**
@@ -55,35 +70,136 @@ export function createHttpIngress(
 }
 
 /**
+ * A public TLS listener: node:https's server, or node:http2's with HTTP/1.1 fallback. Both close
+ * idle connections (HTTP/2 sessions get GOAWAY and finish their streams) and all of them.
+ */
+export type PublicTlsServer = TlsServer & {
+  closeIdleConnections(): void;
+  closeAllConnections(): void;
+};
+
+/**
+ * HTTP/2 limits of the HTTPS listener (documented in docs/security.md). Node's nghttp2 (1.57 or
+ * later) also ends a session that resets streams faster than it allows (rapid reset,
+ * CVE-2023-44487), floods it with SETTINGS or PING frames whose answers it does not read
+ * (CVE-2019-9512/9515), or sends endless CONTINUATION frames (CVE-2024-27983).
+ */
+export const HTTP2_LIMITS = {
+  /** Streams (requests) one connection may have open at once; as Node's and Apache's default, nginx has 128. */
+  maxConcurrentStreams: 100,
+  /** Header fields (pseudo-headers included) of one request; more resets the stream. */
+  maxHeaderListPairs: 256,
+  /** Memory one session may use for its state and queued frames, in MB (Node's default); more ends it. */
+  maxSessionMemoryMb: 10,
+  /** Settings in one SETTINGS frame (Node's default). */
+  maxSettings: 32,
+  /** PINGs sent and not yet answered; for the edge's own pings (Node's default). */
+  maxOutstandingPings: 10,
+  /** Invalid frames a session may send before it is ended (Node's default: 1000). */
+  maxSessionInvalidFrames: 100,
+  /** Streams refused (over maxConcurrentStreams, or during shutdown) before the session is ended (Node's default). */
+  maxSessionRejectedStreams: 100,
+} as const;
+
+/** 65 s: longer than the 60 s idle timeout of common load balancers in front of an edge. */
+const KEEP_ALIVE_MS = 65_000;
+
+/**
  * The public HTTPS listener: the same request handling as the HTTP one behind TLS, with the
  * certificate chosen per handshake by SNI from `certificates` (so a reload reaches new
- * connections only). HTTP/1.1 only for now (ALPN `http/1.1`).
+ * connections only). With `http2` (the default) it offers ALPN `h2` and `http/1.1`: HTTP/2
+ * requests are adapted to what the handling expects (http2-adapter.ts), HTTP/1.1 ones (and
+ * clients without ALPN) are served exactly as by node:https.
  */
 export function createHttpsIngress(
   proxy: HttpProxy,
   table: RoutingTable,
-  options: HttpIngressOptions & { hstsMaxAgeSeconds: number | undefined },
+  options: HttpIngressOptions & { hstsMaxAgeSeconds: number | undefined; http2: boolean },
   connections: ClientConnections,
   logger: Logger,
   certificates: CertificateStore,
-): HttpsServer {
+): PublicTlsServer {
   // The first certificate is also the server's own: SNICallback runs only for clients that send a
   // name, and one dialling an IP address sends none.
   const first = () => certificates.certificates[0]!.pem;
-  const server = createTlsServer({
-    ...serverOptionsOf(options),
+  const tlsOptions = {
     ...first(),
-    ALPNProtocols: ["http/1.1"],
-    SNICallback: (servername, callback) => callback(null, certificates.contextFor(servername)),
+    SNICallback: (servername: string, callback: (err: Error | null, ctx?: SecureContext) => void) => callback(null, certificates.contextFor(servername)),
     // Handshakes count against the head deadline too: a client that opens TLS and stalls is cut.
     handshakeTimeout: options.headerTimeoutMs,
-  });
+  };
+  const hsts = options.hstsMaxAgeSeconds === undefined ? undefined : `max-age=${options.hstsMaxAgeSeconds}`;
+  const behaviour: ListenerBehaviour = { connectionEvent: "secureConnection", strictTransportSecurity: hsts, handshaken: new WeakSet() };
+  let server: PublicTlsServer;
+  if (options.http2) {
+    server = createHttp2Server(options, tlsOptions, connections, logger);
+  } else {
+    server = createTlsServer({ ...serverOptionsOf(options), ...tlsOptions, ALPNProtocols: ["http/1.1"] });
+  }
   certificates.onReload = () => server.setSecureContext(first());
   // Handshake failures (scanners, wrong protocol, a client refusing the certificate) are routine.
   server.on("tlsClientError", (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, err: err.message }, "TLS handshake failed"));
-  const hsts = options.hstsMaxAgeSeconds === undefined ? undefined : `max-age=${options.hstsMaxAgeSeconds}`;
-  serveIngress(server, proxy, table, options, connections, logger, { connectionEvent: "secureConnection", strictTransportSecurity: hsts });
+  serveIngress(server, proxy, table, options, connections, logger, behaviour);
   return server;
+}
+
+/**
+ * node:http2's server with HTTP/1.1 fallback. Its HTTP/1.1 side is node:http's own connection
+ * handling, which reads its limits from properties of the server rather than from options.
+ */
+function createHttp2Server(options: HttpIngressOptions, tlsOptions: TlsOptions, connections: ClientConnections, logger: Logger): PublicTlsServer {
+  const server = createSecureHttp2Server({
+    ...tlsOptions,
+    // As node:http and node:https do (HTTP/2 sessions set it themselves, HTTP/1.1 ones would not).
+    noDelay: true,
+    allowHTTP1: true,
+    Http2ServerRequest: IngressHttp2Request as unknown as typeof Http2ServerRequest,
+    Http2ServerResponse: IngressHttp2Response as unknown as typeof Http2ServerResponse,
+    settings: {
+      maxConcurrentStreams: HTTP2_LIMITS.maxConcurrentStreams,
+      // The hard limit, past which the stream is reset. HTTP/2 counts each field as its name and
+      // value plus 32 bytes, HTTP/1.1 as the line; the head a request may have is the same
+      // --max-header-size either way, checked as HTTP/1.1 counts it (headBytesOf) with a 431.
+      maxHeaderListSize: options.maxHeaderBytes + 32 * HTTP2_LIMITS.maxHeaderListPairs,
+    },
+    maxHeaderListPairs: HTTP2_LIMITS.maxHeaderListPairs,
+    maxSessionMemory: HTTP2_LIMITS.maxSessionMemoryMb,
+    maxSettings: HTTP2_LIMITS.maxSettings,
+    maxOutstandingPings: HTTP2_LIMITS.maxOutstandingPings,
+    maxSessionInvalidFrames: HTTP2_LIMITS.maxSessionInvalidFrames,
+    maxSessionRejectedStreams: HTTP2_LIMITS.maxSessionRejectedStreams,
+  });
+  Object.assign(server, serverOptionsOf(options));
+  const sessions = new Set<Http2Session>();
+  server.on("session", (session: Http2Session) => {
+    sessions.add(session);
+    connections.accepted(session);
+    let open = 0;
+    // Until its first request a session has the head deadline, as an HTTP/1.1 connection has;
+    // after that, the keep-alive timeout while it has no open stream.
+    session.setTimeout(options.headerTimeoutMs, () => {
+      if (open === 0 && !session.closed && !session.destroyed) session.close();
+    });
+    session.on("stream", (stream: ServerHttp2Stream) => {
+      if (open++ === 0) session.setTimeout(KEEP_ALIVE_MS);
+      stream.once("close", () => open--);
+    });
+    session.once("close", () => sessions.delete(session));
+  });
+  server.on("sessionError", (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, err: err.message }, "HTTP/2 session error"));
+  // Node's own closes idle HTTP/1.1 connections only.
+  const closeIdleHttp1 = (server as unknown as { closeIdleConnections(): void }).closeIdleConnections.bind(server);
+  return Object.assign(server, {
+    closeIdleConnections(): void {
+      closeIdleHttp1();
+      // GOAWAY: no new streams; those open finish, then the connection closes.
+      for (const session of sessions) if (!session.closed) session.close();
+    },
+    closeAllConnections(): void {
+      HttpServer.prototype.closeAllConnections.call(server);
+      for (const session of sessions) session.destroy();
+    },
+  });
 }
 
 function serverOptionsOf(options: HttpIngressOptions): ServerOptions {
@@ -97,8 +213,7 @@ function serverOptionsOf(options: HttpIngressOptions): ServerOptions {
     // Checking every quarter of the timeout, at most every 1 s, makes it fire at most that late;
     // each check walks only the connections in the middle of a request.
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(options.headerTimeoutMs / 4))),
-    // 65 s: longer than the 60 s idle timeout of common load balancers in front of an edge.
-    keepAliveTimeout: 65_000,
+    keepAliveTimeout: KEEP_ALIVE_MS,
     // Node's own answer to a missing Host is a bare 400; admitRequest answers with a code.
     requireHostHeader: false,
   };
@@ -106,7 +221,7 @@ function serverOptionsOf(options: HttpIngressOptions): ServerOptions {
 
 /** The request, upgrade, CONNECT and client-error handling both listeners share. */
 function serveIngress(
-  server: Server | HttpsServer,
+  server: Server | PublicTlsServer,
   proxy: HttpProxy,
   table: RoutingTable,
   options: HttpIngressOptions,
@@ -117,6 +232,13 @@ function serveIngress(
   const { redirectToHttpsPort, strictTransportSecurity } = behaviour;
   const accept = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean) => {
     if (strictTransportSecurity) res.setHeader("strict-transport-security", strictTransportSecurity);
+    if (isHttp2Request(req)) {
+      // The stream shares its connection's state (policies' `conn.*`, `on_tcp_connect`).
+      connections.share(req.socket, sessionOf(req));
+      // HTTP/2's own limit (SETTINGS_MAX_HEADER_LIST_SIZE) only resets the stream, and binds a
+      // connection's first requests only once the client has acknowledged it: this is the 431.
+      if (headBytesOf(req) > options.maxHeaderBytes) return sendError(res, headersTooLarge(options), hasBody(req));
+    }
     const admission = admitRequest(req, options);
     if (admission.kind === "route") {
       if (redirectToHttpsPort) return redirect(res, httpsUrlOf(req, redirectToHttpsPort()), hasBody(req));
@@ -127,12 +249,16 @@ function serveIngress(
     // A refused body is never read: close the connection rather than drain it.
     sendError(res, admission.error, hasBody(req));
   };
-  server.on(behaviour.connectionEvent, (socket) => connections.accepted(socket));
-  server.on("request", (req, res) => accept(req, res, false));
-  server.on("checkContinue", (req, res) => accept(req, res, true));
+  const { handshaken } = behaviour;
+  server.on(behaviour.connectionEvent, (socket: Socket) => {
+    connections.accepted(socket);
+    handshaken?.add(socket);
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => accept(req, res, false));
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => accept(req, res, true));
   // An expectation other than 100-continue is ignored, as nginx does (RFC 9110 §10.1.1 allows a
   // 417, but Node's would carry no Onramp-Error-Code): the request is served as if it had none.
-  server.on("checkExpectation", (req, res) => accept(req, res, false));
+  server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => accept(req, res, false));
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const admission = admitRequest(req, options);
     if (admission.kind === "route" && redirectToHttpsPort) {
@@ -143,24 +269,35 @@ function serveIngress(
     table.meter.upgradeEnded("unrouted");
     writeRawError(socket, admission.kind === "refuse" ? admission.error : new OnrampError(ErrorCode.MalformedRequest, "OPTIONS * cannot switch protocols"));
   });
-  // CONNECT asks for a tunnel to any host: Node hands it over here, apart from other requests.
-  server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
-    writeRawError(socket, new OnrampError(ErrorCode.MethodNotAllowed, "the edge is not a forward proxy: CONNECT is not served"), ["Allow", ALLOWED_METHODS]);
+  // CONNECT asks for a tunnel to any host: Node hands it over here, apart from other requests
+  // (over HTTP/2 as a request and a response, over HTTP/1.1 as the socket).
+  server.on("connect", (req: IncomingMessage, socketOrResponse: Duplex | ServerResponse) => {
+    const error = new OnrampError(ErrorCode.MethodNotAllowed, "the edge is not a forward proxy: CONNECT is not served");
+    if (!isHttp2Request(req)) return writeRawError(socketOrResponse as Duplex, error, ["Allow", ALLOWED_METHODS]);
+    const res = socketOrResponse as ServerResponse;
+    res.setHeader("allow", ALLOWED_METHODS);
+    sendError(res, error);
   });
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // A failed TLS handshake (logged as tlsClientError): there is no HTTP to answer in.
+    if (handshaken && !handshaken.has(socket)) return void socket.destroy();
     if (err.code === "ECONNRESET" || !socket.writable) {
       socket.destroy();
       return;
     }
     const error =
       err.code === "HPE_HEADER_OVERFLOW"
-        ? new OnrampError(ErrorCode.HeadersTooLarge, `the request line and headers exceed ${options.maxHeaderBytes} bytes`)
+        ? headersTooLarge(options)
         : err.code === "ERR_HTTP_REQUEST_TIMEOUT" || err.code === "ERR_HTTP_HEADERS_TIMEOUT"
           ? new OnrampError(ErrorCode.RequestTimeout, `the request line and headers did not arrive within ${options.headerTimeoutMs} ms`)
           : new OnrampError(ErrorCode.MalformedRequest, `malformed HTTP request (${err.code ?? err.message})`);
     logger.debug({ code: err.code }, "client error");
     writeRawError(socket, error);
   });
+}
+
+function headersTooLarge(options: HttpIngressOptions): OnrampError {
+  return new OnrampError(ErrorCode.HeadersTooLarge, `the request line and headers exceed ${options.maxHeaderBytes} bytes`);
 }
 
 /** The request's URL over HTTPS: same host and (admitted, normalised) target, the HTTPS port unless 443. */

@@ -3,6 +3,7 @@ import { creditedWriter, decodeResponseHead, decodeTrailers, encodeRequestHead, 
 import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
 import type { RequestResult } from "@onramp/balancer";
 import type { EdgeMetrics, Logger } from "@onramp/telemetry";
+import { http2HasBody, isHttp2Request } from "./http2-adapter.js";
 import type { AttemptTrace, RequestRecord, RequestTelemetry } from "./request-telemetry.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex, Writable } from "node:stream";
@@ -362,7 +363,12 @@ export function contentLength(req: IncomingMessage): number {
   return value === undefined ? -1 : Number(value);
 }
 
+/**
+ * Whether the request has a body to read or refuse. HTTP/2 has no Transfer-Encoding and
+ * Content-Length is optional: there, a body is any request whose HEADERS frame did not end the stream.
+ */
 export function hasBody(req: IncomingMessage): boolean {
+  if (isHttp2Request(req)) return http2HasBody(req);
   return req.headers["transfer-encoding"] !== undefined || contentLength(req) > 0;
 }
 

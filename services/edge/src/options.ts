@@ -13,9 +13,15 @@ export interface EdgeOptions {
   httpAddr?: string;
   /**
    * Public HTTPS listener, host:port. Default none. Needs `tlsCertificates`; serves exactly what
-   * the HTTP listener serves (routing by Host), over TLS with HTTP/1.1.
+   * the HTTP listener serves (routing by Host), over TLS with HTTP/2 (see `http2`) and HTTP/1.1.
    */
   httpsAddr?: string;
+  /**
+   * Offer HTTP/2 on the HTTPS listener (ALPN `h2`, with `http/1.1` for the clients that do not
+   * speak it). Default on; off serves HTTP/1.1 only. The agent speaks HTTP/1.1 to the upstream
+   * either way. Limits: docs/security.md.
+   */
+  http2?: boolean;
   /**
    * Certificates of the HTTPS listener, PEM files (the certificate file may carry the chain). Each
    * handshake gets the one whose subjectAltName DNS names match its SNI name (exact, then
@@ -147,6 +153,7 @@ export interface CloudEndpointConfig {
 export interface ResolvedEdgeOptions {
   httpAddr: HostPort;
   httpsAddr: HostPort | undefined;
+  http2: boolean;
   tlsCertificates: TlsCertificateFiles[];
   redirectHttpToHttps: boolean;
   hstsMaxAgeSeconds: number | undefined;
@@ -216,6 +223,7 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
   return {
     httpAddr: parseHostPort("httpAddr", options.httpAddr ?? "0.0.0.0:8080"),
     httpsAddr,
+    http2: options.http2 ?? true,
     tlsCertificates,
     redirectHttpToHttps,
     // RFC 6797 §6.1.1: max-age is a non-negative integer of seconds; 0 tells browsers to forget.
