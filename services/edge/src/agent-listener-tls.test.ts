@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { answerOk, fakeAgentConnection } from "./fake-agent.js";
 import { RelayClient } from "./relay-client.js";
 import { startRelayListener } from "./relay-listener-fixture.js";
@@ -63,10 +63,8 @@ function warningsOf(): { logger: Logger; warnings: string[] } {
   return { logger, warnings };
 }
 
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!check()) throw new Error("condition never held");
-}
+/** Until `check` holds (3 s at most, polled every 10 ms). */
+const until = (check: () => boolean) => vi.waitUntil(check, { timeout: 3_000, interval: 10 });
 
 describe("the agent port with a certificate", () => {
   it("serves TLS with it, also to a client that sends no SNI (dials an IP address)", async () => {
