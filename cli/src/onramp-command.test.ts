@@ -4,9 +4,10 @@ import { OnrampCommand } from "./onramp-command.js";
 function parse(args: string[]) {
   const program = new OnrampCommand().exitOverride();
   const http = program.command("http").option("--authtoken <token>").option("--config <file>").option("--all").option("--pooling-enabled").action(() => {});
+  const edge = program.command("edge").option("--no-http2").action(() => {});
   const nested = program.command("policy").command("check").option("--cloud").action(() => {});
   program.parse(args, { from: "user" });
-  return { http, nested };
+  return { http, nested, edge };
 }
 
 afterEach(() => void vi.unstubAllEnvs());
@@ -33,5 +34,12 @@ describe("ONRAMP_* variables", () => {
     expect(parse(["http"]).http.opts()).toEqual({ poolingEnabled: true });
     vi.stubEnv("ONRAMP_POOLING_ENABLED", "false");
     expect(() => parse(["http"])).toThrow("ONRAMP_POOLING_ENABLED=false: --pooling-enabled is on whenever ONRAMP_POOLING_ENABLED is set; unset it to leave --pooling-enabled off");
+  });
+
+  it("treat a --no-… flag the same way: ONRAMP_NO_HTTP2=false must not turn HTTP/2 off", () => {
+    vi.stubEnv("ONRAMP_NO_HTTP2", "1");
+    expect(parse(["edge"]).edge.opts()).toEqual({ http2: false });
+    vi.stubEnv("ONRAMP_NO_HTTP2", "false");
+    expect(() => parse(["edge"])).toThrow("ONRAMP_NO_HTTP2=false: --no-http2 is on whenever ONRAMP_NO_HTTP2 is set; unset it to leave --no-http2 off");
   });
 });

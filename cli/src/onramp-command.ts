@@ -32,14 +32,14 @@ export class OnrampCommand extends Command {
 }
 
 /**
- * A flag without a value (`--pooling-enabled`) is on whenever its variable is set, whatever the
+ * A flag without a value (`--pooling-enabled`, `--no-http2`) is on whenever its variable is set, whatever the
  * value: commander does not look at it. `ONRAMP_POOLING_ENABLED=false` turning pooling on would be
  * a trap, so such values are refused for the command about to run.
  */
 function refuseFalseSwitches(command: Command): void {
   for (const option of command.options) {
     const value = option.envVar === undefined ? undefined : process.env[option.envVar];
-    if (option.isBoolean() && value !== undefined && /^(0|false|no|off)?$/i.test(value.trim())) {
+    if ((option.isBoolean() || option.negate) && value !== undefined && /^(0|false|no|off)?$/i.test(value.trim())) {
       throw new OnrampError(ErrorCode.InvalidArgument, `${option.envVar}=${value}: ${option.long} is on whenever ${option.envVar} is set; unset it to leave ${option.long} off`);
     }
   }
