@@ -18,6 +18,8 @@ fi
 [ -x /usr/bin/chromium ] || apt_need chromium
 # A real terminal for the status screen test (e2e/status-screen.test.ts).
 command -v tmux >/dev/null || apt_need tmux
+# Pebble, Let's Encrypt's RFC 8555 test server, for the ACME tests (services/edge, e2e).
+command -v pebble >/dev/null || apt_need pebble
 
 # Docker for the image, the compose rehearsal and the bootstrap test (deploy/): Debian's engine,
 # started here when none answers and stopped at the end; compose v1 when there is no v2; debootstrap
