@@ -4,7 +4,7 @@ import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "
 import { type Ejection, OutlierDetector, type RequestResult } from "./outlier-detector.js";
 import type { PickResult } from "./pick-result.js";
 import { chooseOfTwo } from "./two-choices.js";
-import { chooseTier, tierHealth, tierLoads } from "./tier-load.js";
+import { chooseTier, tierHealth, tierLoadsInto } from "./tier-load.js";
 
 type PerTier<T> = [T, T, T];
 
@@ -29,6 +29,15 @@ export class Pool<M extends MemberInfo> {
   private pickSeq = 0;
   /** Virtual time of the last pick's weighted turn (see Contender.turn). */
   private clock = 0;
+  /**
+   * Scratch space for pick(), reused so a pick allocates nothing but its result (picks run once
+   * per request; the per-request garbage is what drives the edge's GC pauses). pick() never
+   * yields, so one set per pool is enough.
+   */
+  private readonly candidates: PerTier<MemberState<M>[]> = [[], [], []];
+  private readonly totalWeight: PerTier<number> = [0, 0, 0];
+  private readonly usableWeight: PerTier<number> = [0, 0, 0];
+  private readonly loads: number[] = [0, 0, 0];
 
   constructor(options: PoolOptions = {}) {
     this.options = resolvePoolOptions(options);
@@ -152,17 +161,20 @@ export class Pool<M extends MemberInfo> {
   pick(exclude?: ReadonlySet<string>, now: number = Date.now()): PickResult<M> {
     if (this.states.size === 0) return NO_MEMBERS;
     const panic = this.panicking(now);
-    const candidates: PerTier<MemberState<M>[]> = [[], [], []];
-    const totalWeight: PerTier<number> = [0, 0, 0];
-    const usableWeight: PerTier<number> = [0, 0, 0];
+    const { candidates, totalWeight, usableWeight, loads } = this;
+    for (const t of TIERS) {
+      candidates[t].length = 0;
+      totalWeight[t] = 0;
+      usableWeight[t] = 0;
+    }
     for (const state of this.states.values()) {
       totalWeight[state.tier] += state.weight;
       if (exclude?.has(state.member.id) || !this.usable(state, panic, now)) continue;
       usableWeight[state.tier] += state.weight;
       candidates[state.tier].push(state);
     }
-    const healths = TIERS.map((t) => tierHealth(usableWeight[t], totalWeight[t], this.options.overprovisioning));
-    const index = chooseTier(tierLoads(healths), this.options.random());
+    for (const t of TIERS) loads[t] = tierHealth(usableWeight[t], totalWeight[t], this.options.overprovisioning);
+    const index = chooseTier(tierLoadsInto(loads, loads), this.options.random());
     if (index < 0) return this.waitOrFail(exclude, panic, now);
     const tier = TIERS[index]!;
     const chosen = chooseOfTwo(candidates[tier], this.clock, this.options.random);

@@ -21,14 +21,21 @@ export function tierHealth(usableWeight: number, totalWeight: number, overprovis
  * somewhere rather than dropping the remainder (Envoy's "normalized total health").
  */
 export function tierLoads(healths: readonly number[]): number[] {
-  const total = Math.min(1, healths.reduce((sum, health) => sum + health, 0));
-  if (total === 0) return healths.map(() => 0);
+  return tierLoadsInto(healths, new Array<number>(healths.length));
+}
+
+/** tierLoads() written into `out` (same length as `healths`), for callers that reuse one array per pick. */
+export function tierLoadsInto(healths: ArrayLike<number>, out: number[]): number[] {
+  let sum = 0;
+  for (let i = 0; i < healths.length; i++) sum += healths[i]!;
+  const total = Math.min(1, sum);
   let remaining = 1;
-  return healths.map((health) => {
-    const load = Math.min(remaining, health / total);
+  for (let i = 0; i < healths.length; i++) {
+    const load = total === 0 ? 0 : Math.min(remaining, healths[i]! / total);
     remaining -= load;
-    return load;
-  });
+    out[i] = load;
+  }
+  return out;
 }
 
 /**

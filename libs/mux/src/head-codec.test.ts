@@ -26,6 +26,22 @@ describe("head codec matches protobuf-es byte for byte", () => {
     expect(fromBinary(RequestHeadSchema, ours).headers).toEqual(request.headers);
   });
 
+  it("matches protobuf-es for long, multi-byte and very large heads, one after another", () => {
+    // Around the one-byte length prefix (127/128 bytes), multi-byte text whose byte length is
+    // unknown until written, and a head larger than the encoder's 16 KiB scratch.
+    const values = ["a".repeat(42), "a".repeat(43), "é".repeat(63), "é".repeat(64), "✓".repeat(43), "😀".repeat(40), "x".repeat(200_000)];
+    for (const v of values) {
+      const head = { ...request, path: `/${v}`, headers: ["X-Long", v, "Host", "h"] };
+      const ours = encodeRequestHead(head);
+      expect(Buffer.from(ours).equals(Buffer.from(toBinary(RequestHeadSchema, create(RequestHeadSchema, head))))).toBe(true);
+    }
+    // After growing, small heads still come out exact (the scratch is reused, the result is not).
+    const small = encodeRequestHead(request);
+    const again = encodeRequestHead({ ...request, method: "GET" });
+    expect(decodeRequestHead(small).method).toBe("POST");
+    expect(decodeRequestHead(again).method).toBe("GET");
+  });
+
   it("encodes defaults as nothing, like proto3", () => {
     expect(encodeRequestHead({ method: "", upgrade: false }).length).toBe(0);
     expect(decodeRequestHead(new Uint8Array(0)).method).toBe("");

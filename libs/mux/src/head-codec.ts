@@ -108,53 +108,73 @@ export function decodeTrailers(bytes: Uint8Array): string[] {
   return out;
 }
 
-/** Collects fields, sizing them first, then writes them into one buffer. */
+/**
+ * Writes fields straight into a scratch buffer shared by every encode (encoding never yields), then
+ * copies the result out: one allocation per head, where collecting the fields first cost an array
+ * and its growth per head. A head larger than the scratch grows it for the heads after.
+ */
 class Writer {
-  private parts: Array<number | string | Uint8Array> = [];
-  private size = 0;
+  private static scratch = Buffer.allocUnsafe(16 * 1024);
+  private buf = Writer.scratch;
+  private pos = 0;
 
   /** proto3 omits empty singular strings; repeated ones are always written. */
   string(field: number, value: string | undefined, repeated = false): void {
     if (value === undefined || (value.length === 0 && !repeated)) return;
+    this.varint((field << 3) | 2);
+    // A string of n UTF-16 units takes n to 3n bytes: when 3n < 128 the length is one byte and
+    // can be filled in after writing, without measuring the string first.
+    if (value.length * 3 < 0x80) {
+      this.ensure(1 + value.length * 3);
+      const at = this.pos++;
+      const n = this.buf.write(value, this.pos, "utf8");
+      this.buf[at] = n;
+      this.pos += n;
+      return;
+    }
     const n = Buffer.byteLength(value, "utf8");
-    this.parts.push((field << 3) | 2, n, value);
-    this.size += varintSize((field << 3) | 2) + varintSize(n) + n;
+    this.varint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(value, this.pos, "utf8");
   }
 
   bytes(field: number, value: Uint8Array | undefined): void {
     if (!value || value.length === 0) return;
-    this.parts.push((field << 3) | 2, value.length, value);
-    this.size += varintSize((field << 3) | 2) + varintSize(value.length) + value.length;
+    this.varint((field << 3) | 2);
+    this.varint(value.length);
+    this.ensure(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
   }
 
   varintField(field: number, value: number): void {
-    this.parts.push(field << 3, value);
-    this.size += varintSize(field << 3) + varintSize(value);
+    this.varint(field << 3);
+    this.varint(value);
   }
 
   finish(): Uint8Array {
-    const out = Buffer.allocUnsafe(this.size);
-    let o = 0;
-    for (const p of this.parts) {
-      if (typeof p === "number") {
-        let v = p;
-        while (v > 0x7f) {
-          out[o++] = (v & 0x7f) | 0x80;
-          v >>>= 7;
-        }
-        out[o++] = v;
-      } else if (typeof p === "string") o += out.write(p, o, "utf8");
-      else {
-        out.set(p, o);
-        o += p.length;
-      }
-    }
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
     return out;
   }
-}
 
-function varintSize(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+  private varint(value: number): void {
+    this.ensure(10);
+    let v = value;
+    while (v > 0x7f) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+    Writer.scratch = grown;
+  }
 }
 
 class Reader {
