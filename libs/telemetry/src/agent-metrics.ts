@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { InPlaceCounter, InPlaceHistogram } from "./in-place-metrics.js";
 import { CensusSlot, type Census } from "./census.js";
 import { boundedLabel, MAX_ENDPOINT_LABELS } from "./metrics.js";
 
@@ -10,10 +11,10 @@ import { boundedLabel, MAX_ENDPOINT_LABELS } from "./metrics.js";
 export interface AgentMetrics {
   readonly registry: Registry;
   /** Requests forwarded to upstreams, by endpoint URL, status code and Onramp error code. */
-  readonly requests: Counter<"endpoint" | "code" | "error_code">;
+  readonly requests: InPlaceCounter<"endpoint" | "code" | "error_code">;
   /** From the request head to the end of the upstream's response, by endpoint URL. */
-  readonly requestDuration: Histogram<"endpoint">;
-  readonly bytes: Counter<"direction">;
+  readonly requestDuration: InPlaceHistogram<"endpoint">;
+  readonly bytes: InPlaceCounter<"direction">;
   readonly activeRequests: Gauge;
   /** Requests the upstream failed (refused, timed out, broke off), by Onramp error code. */
   readonly upstreamErrors: Counter<"error_code">;
@@ -38,13 +39,13 @@ export function createAgentMetrics(): AgentMetrics {
   const sessions = new CensusSlot<"edge">();
   return {
     registry,
-    requests: new Counter({
+    requests: new InPlaceCounter({
       name: "onramp_agent_upstream_requests_total",
       help: "Requests the agent forwarded to an upstream, by endpoint URL, status code (the upstream's, else the one the edge answers for the error) and Onramp error code (empty when the upstream answered in full).",
       labelNames: ["endpoint", "code", "error_code"],
       registers: [registry],
     }),
-    requestDuration: new Histogram({
+    requestDuration: new InPlaceHistogram({
       name: "onramp_agent_upstream_request_duration_seconds",
       help: "Time from the request head reaching the agent to the end of the upstream's response, by endpoint URL.",
       labelNames: ["endpoint"],
@@ -52,7 +53,7 @@ export function createAgentMetrics(): AgentMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    bytes: new Counter({
+    bytes: new InPlaceCounter({
       name: "onramp_agent_body_bytes_total",
       help: "Body bytes forwarded, by direction (request = edge to upstream, response = upstream to edge).",
       labelNames: ["direction"],

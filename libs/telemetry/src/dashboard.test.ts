@@ -37,13 +37,13 @@ function seriesOf(...registries: Registry[]): Map<string, Set<string>> {
   for (const registry of registries) {
     for (const metric of registry.getMetricsAsArray()) {
       const { name, labelNames = [] } = metric as unknown as { name: string; labelNames?: string[] };
-      const type = (metric as unknown as { constructor: { name: string } }).constructor.name;
+      const { type } = metric as unknown as { type: string };
       const labels = new Set([...labelNames, ...TARGET_LABELS]);
-      if (type === "Histogram") {
+      if (type === "histogram") {
         out.set(`${name}_bucket`, new Set([...labels, "le"]));
         out.set(`${name}_sum`, labels);
         out.set(`${name}_count`, labels);
-      } else if (type === "Summary") {
+      } else if (type === "summary") {
         out.set(name, new Set([...labels, "quantile"]));
         out.set(`${name}_sum`, labels);
         out.set(`${name}_count`, labels);

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from "prom-client";
+import { InPlaceCounter } from "./in-place-metrics.js";
 import { CensusSlot, type Census } from "./census.js";
 
 /** A pool member as `onramp_edge_pool_members` counts it; the first that applies, in this order. */
@@ -30,10 +31,10 @@ export interface EdgeRoutingMetrics {
   /** Members of every pool by endpoint URL and state, counted at each scrape by the census given to `countPoolMembers`. */
   readonly poolMembers: Gauge<"endpoint" | "state">;
   countPoolMembers(census: Census<"endpoint" | "state">): void;
-  readonly poolPicks: Counter<"tier" | "panic">;
+  readonly poolPicks: InPlaceCounter<"tier" | "panic">;
   /** Counts one pick; the six series are made once, so a pick allocates nothing. */
   countPick(tier: PickTier, panic: boolean): void;
-  readonly relayStreams: Counter<"direction">;
+  readonly relayStreams: InPlaceCounter<"direction">;
   readonly relayConnections: Gauge<"direction">;
   /** Bytes on the relay connections this edge dialled, counted at each scrape by the census given to `countRelayBytes`. */
   readonly relayBytes: Counter<"direction">;
@@ -45,7 +46,7 @@ export interface EdgeRoutingMetrics {
 export function createEdgeRoutingMetrics(registry: Registry): EdgeRoutingMetrics {
   const members = new CensusSlot<"endpoint" | "state">();
   const relayBytes = new CensusSlot<"direction">();
-  const poolPicks = new Counter({
+  const poolPicks = new InPlaceCounter({
     name: "onramp_edge_pool_picks_total",
     help: "Pool members picked for a request (retries included), by tier (edge = on this edge, region = another edge in this region, other = another region) and panic (true when too few members were healthy and health was ignored).",
     labelNames: ["tier", "panic"],
@@ -65,7 +66,7 @@ export function createEdgeRoutingMetrics(registry: Registry): EdgeRoutingMetrics
     countPoolMembers: (census) => members.set(census),
     poolPicks,
     countPick: (tier, panic) => picks[tier]![panic ? 1 : 0].inc(),
-    relayStreams: new Counter({
+    relayStreams: new InPlaceCounter({
       name: "onramp_edge_relay_streams_total",
       help: "Requests relayed between edges, by direction (outbound = sent to a member on another edge, inbound = taken from another edge for an agent here).",
       labelNames: ["direction"],

@@ -7,5 +7,7 @@ export type { EdgeRoutingMetrics, PickTier, PoolMemberState } from "./edge-routi
 export { createAgentMetrics, MAX_EDGE_LABELS } from "./agent-metrics.js";
 export type { AgentMetrics } from "./agent-metrics.js";
 export type { Census } from "./census.js";
+export { InPlaceCounter, InPlaceHistogram } from "./in-place-metrics.js";
+export type { CounterSeries, HistogramSeries } from "./in-place-metrics.js";
 export { Tracing, SpanKind, SpanStatusCode, endSpan, parseTraceparent, traceIdOf, traceparentOf, tracingSettings, unsampled } from "./tracing.js";
 export type { Attributes, OtlpProtocol, Span, SpanExporter, TracingSettings } from "./tracing.js";

@@ -1,17 +1,20 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { InPlaceCounter, InPlaceHistogram, type CounterSeries } from "./in-place-metrics.js";
 import { createEdgeRoutingMetrics, type EdgeRoutingMetrics } from "./edge-routing-metrics.js";
 
 /** The edge's Prometheus metrics, registered on a registry of their own (not the global one). */
 export interface EdgeMetrics extends EdgeRoutingMetrics {
   readonly registry: Registry;
-  readonly requests: Counter<"endpoint" | "code" | "error_code">;
-  readonly requestDuration: Histogram<"endpoint">;
+  readonly requests: InPlaceCounter<"endpoint" | "code" | "error_code">;
+  readonly requestDuration: InPlaceHistogram<"endpoint">;
   /** Requests a traffic policy answered itself with an Onramp error (rate limited, IP denied, JWT rejected, …). */
   readonly policyRejections: Counter<"endpoint" | "error_code">;
   /** The endpoint label for a URL: the URL itself for the first `MAX_ENDPOINT_LABELS` seen, then "other". */
   readonly endpointLabel: (url: string) => string;
   readonly activeRequests: Gauge;
-  readonly bytes: Counter<"direction">;
+  readonly bytes: InPlaceCounter<"direction">;
+  /** `bytes` by direction, found once: what the request path adds to. */
+  readonly bodyBytes: { readonly request: CounterSeries; readonly response: CounterSeries };
   readonly sessions: Gauge;
   readonly dataConnections: Gauge;
   readonly endpoints: Gauge;
@@ -24,16 +27,24 @@ export interface EdgeMetrics extends EdgeRoutingMetrics {
 export function createEdgeMetrics(): EdgeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const bytes = new InPlaceCounter({
+    name: "onramp_edge_body_bytes_total",
+    help: "Body bytes proxied, by direction (request = client to agent, response = agent to client).",
+    labelNames: ["direction"],
+    registers: [registry],
+  });
   return {
     registry,
+    bytes,
+    bodyBytes: { request: bytes.labels("request"), response: bytes.labels("response") },
     ...createEdgeRoutingMetrics(registry),
-    requests: new Counter({
+    requests: new InPlaceCounter({
       name: "onramp_edge_http_requests_total",
       help: "HTTP requests answered by the edge, by endpoint URL (empty when no endpoint matched the Host), status code and Onramp error code (empty when the upstream answered).",
       labelNames: ["endpoint", "code", "error_code"],
       registers: [registry],
     }),
-    requestDuration: new Histogram({
+    requestDuration: new InPlaceHistogram({
       name: "onramp_edge_http_request_duration_seconds",
       help: "Time from request head received to the end of the response, by endpoint URL.",
       labelNames: ["endpoint"],
@@ -41,12 +52,6 @@ export function createEdgeMetrics(): EdgeMetrics {
       registers: [registry],
     }),
     activeRequests: new Gauge({ name: "onramp_edge_http_active_requests", help: "Requests in flight.", registers: [registry] }),
-    bytes: new Counter({
-      name: "onramp_edge_body_bytes_total",
-      help: "Body bytes proxied, by direction (request = client to agent, response = agent to client).",
-      labelNames: ["direction"],
-      registers: [registry],
-    }),
     sessions: new Gauge({ name: "onramp_edge_agent_sessions", help: "Connected agent sessions.", registers: [registry] }),
     dataConnections: new Gauge({ name: "onramp_edge_data_connections", help: "Open agent data connections.", registers: [registry] }),
     endpoints: new Gauge({ name: "onramp_edge_endpoints", help: "Online endpoints (URLs with at least one member).", registers: [registry] }),

@@ -1,4 +1,4 @@
-import { endSpan, SpanKind, traceIdOf, traceparentOf, type Attributes, type EdgeMetrics, type Logger, type Span, type Tracing } from "@onramp/telemetry";
+import { endSpan, SpanKind, traceIdOf, traceparentOf, type Attributes, type CounterSeries, type EdgeMetrics, type HistogramSeries, type Logger, type Span, type Tracing } from "@onramp/telemetry";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Route } from "./dispatch.js";
 import { clientIpOf } from "./forwarded-headers.js";
@@ -39,6 +39,8 @@ export interface RequestTelemetryOptions {
 export class RequestTelemetry {
   /** Set when the edge starts (the id is derived from its ports). */
   edgeId = "";
+  /** Metric series by endpoint label (bounded by MAX_ENDPOINT_LABELS), found once instead of per request. */
+  private readonly series = new Map<string, EndpointSeries>();
 
   constructor(
     readonly metrics: EdgeMetrics,
@@ -115,8 +117,12 @@ export class RequestTelemetry {
     const status = res.headersSent ? res.statusCode : 499;
     const seconds = (performance.now() - record.started) / 1000;
     const endpoint = record.endpoint ? this.metrics.endpointLabel(record.endpoint) : "";
-    this.metrics.requests.inc({ endpoint, code: status, error_code: errorCode });
-    this.metrics.requestDuration.observe({ endpoint }, seconds);
+    let series = this.series.get(endpoint);
+    if (!series) {
+      series = new EndpointSeries(this.metrics, endpoint);
+      this.series.set(endpoint, series);
+    }
+    series.count(status, errorCode, seconds);
     const traceId = record.span ? record.span.spanContext().traceId : traceIdOf(header(req, "traceparent"));
     if (record.span) {
       if (record.endpoint) record.span.setAttribute("onramp.endpoint.url", record.endpoint);
@@ -164,4 +170,28 @@ const NO_ATTEMPT: AttemptTrace = { traceparent: "", end: () => undefined };
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** One endpoint label's request counters (by status, and error code when there is one) and duration. */
+class EndpointSeries {
+  private readonly duration: HistogramSeries;
+  private readonly outcomes = new Map<number | string, CounterSeries>();
+
+  constructor(
+    private readonly metrics: EdgeMetrics,
+    private readonly endpoint: string,
+  ) {
+    this.duration = metrics.requestDuration.labels(endpoint);
+  }
+
+  count(status: number, errorCode: string, seconds: number): void {
+    const key = errorCode ? `${status} ${errorCode}` : status;
+    let requests = this.outcomes.get(key);
+    if (!requests) {
+      requests = this.metrics.requests.labels({ endpoint: this.endpoint, code: status, error_code: errorCode });
+      this.outcomes.set(key, requests);
+    }
+    requests.inc();
+    this.duration.observe(seconds);
+  }
 }
