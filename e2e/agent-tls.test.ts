@@ -158,4 +158,18 @@ describe("a mesh of two edges with certificates", () => {
     await until("B's log of the relay to A", () => b.proc.stderr.some((l) => l.includes('"msg":"relay connected"') && l.includes('"peer":"tls-a"')));
     await agent.proc.stop();
   });
+
+  it("refuses a relay peer without the cluster certificate (mTLS beside the cluster secret)", async () => {
+    // C knows the cluster secret and trusts A's certificate, but its client certificate is from another CA.
+    const stranger = otherCa.issue("stranger-edge", ["127.0.0.1"]);
+    const c = await startMeshEdge("tls-c", "r-c", etcd.url, nats.urls[0]!, [...tlsArgs(edgeCert), "--cluster-ca", ca.cert, "--cluster-cert", stranger.cert, "--cluster-key", stranger.key]);
+    const agent = await startMeshAgent("agent-mesh-mtls", [a], upstream.target, ["--url", "http://mtls.e2e.localhost", "--edge-ca", ca.cert]);
+    await eventually(async () => {
+      await send({ base: c.httpUrl, host: agent.host, path: "/echo", timeoutMs: 5000 });
+      expect(a.proc.stderr.some((l) => l.includes("relay connection refused: no valid cluster certificate") && l.includes("is not signed by the cluster CA"))).toBe(true);
+    });
+    const reply = await send({ base: c.httpUrl, host: agent.host, path: "/echo", timeoutMs: 5000 });
+    expect(reply.status).not.toBe(200);
+    await Promise.all([agent.proc.stop(), c.proc.stop("SIGKILL")]);
+  });
 });

@@ -1,4 +1,5 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
+import { exchange, tlsProblem } from "./api-transport.js";
 
 /** Where `onramp edge` and `onramp registry` serve the API when not told otherwise (their --api-addr default). */
 export const DEFAULT_API_URL = "http://127.0.0.1:4041";
@@ -17,12 +18,15 @@ export interface ApiClientOptions {
   apiKey?: string;
   /** Deadline of each request in ms. Default DEFAULT_REQUEST_TIMEOUT_MS. */
   timeoutMs?: number;
+  /** PEM CA certificate(s) (not a file name) to verify an https:// API with. Default: the system CAs. */
+  ca?: string;
 }
 
 export interface ResolvedApiClientOptions {
   readonly baseUrl: URL;
   readonly apiKey: string;
   readonly timeoutMs: number;
+  readonly ca: string | undefined;
 }
 
 /** One answer of the API, whatever its status: the caller decides what a status means. */
@@ -68,35 +72,37 @@ export function resolveApiClientOptions(options: ApiClientOptions): ResolvedApiC
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new OnrampError(ErrorCode.InvalidArgument, `timeoutMs must be a positive integer, got ${timeoutMs}`);
-  return { baseUrl, apiKey, timeoutMs };
+  const ca = options.ca?.trim() ? options.ca : undefined;
+  if (ca !== undefined && !ca.includes("-----BEGIN CERTIFICATE-----")) throw new OnrampError(ErrorCode.InvalidArgument, "--api-ca must be a file of PEM certificates (-----BEGIN CERTIFICATE-----)");
+  return { baseUrl, apiKey, timeoutMs, ca };
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
-  const { baseUrl, apiKey, timeoutMs } = resolveApiClientOptions(options);
+  const { baseUrl, apiKey, timeoutMs, ca } = resolveApiClientOptions(options);
   const base = baseUrl.href.replace(/\/+$/, "");
   return {
     baseUrl,
     async send(method, path, body, signal) {
       const url = `${base}${path}`;
       const deadline = AbortSignal.timeout(timeoutMs);
-      let response: Response;
+      let response: { status: number; text: string };
       try {
-        response = await fetch(url, {
+        response = await exchange({
           method,
+          url: new URL(url),
           headers: {
             authorization: `Bearer ${apiKey}`,
             accept: "application/json",
             ...(body === undefined ? {} : { "content-type": "application/json" }),
           },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          // The API never redirects; following one would be talking to something else.
-          redirect: "manual",
           signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+          ...(ca === undefined ? {} : { ca }),
         });
       } catch (err) {
         throw unreachable(baseUrl, err, timeoutMs);
       }
-      const text = await response.text();
+      const { text } = response;
       return { status: response.status, text, body: parseJson(text), url };
     },
   };
@@ -114,6 +120,8 @@ function parseJson(text: string): unknown {
 /** The plain message for an API that did not answer: where, why, and how to start one. */
 function unreachable(baseUrl: URL, err: unknown, timeoutMs: number): OnrampError {
   const where = baseUrl.href.replace(/\/+$/, "");
+  const tls = tlsProblem(err);
+  if (tls !== undefined) return new OnrampError(ErrorCode.RegistryUnavailable, `cannot use the Onramp API at ${where}: ${tls}`, { cause: err });
   return new OnrampError(
     ErrorCode.RegistryUnavailable,
     `cannot reach the Onramp API at ${where} (${reasonOf(err, timeoutMs)}); start it with onramp edge (serves it on 127.0.0.1:4041) ` +
@@ -125,7 +133,7 @@ function unreachable(baseUrl: URL, err: unknown, timeoutMs: number): OnrampError
 function reasonOf(err: unknown, timeoutMs: number): string {
   if (err instanceof DOMException && err.name === "TimeoutError") return `no answer within ${timeoutMs / 1000} s`;
   if (err instanceof DOMException && err.name === "AbortError") return "cancelled";
-  const code = (err as { cause?: { code?: unknown } }).cause?.code;
+  const code = (err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
   switch (code) {
     case "ECONNREFUSED":
       return "connection refused";

@@ -1,5 +1,6 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { Command } from "commander";
+import { readFileSync } from "node:fs";
 import { createApiClient, type ApiClient, type ApiResponse } from "./api-client.js";
 import { describeFailure } from "./api-errors.js";
 import { listPages, MAX_PAGE_SIZE, type ListResult } from "./list-pages.js";
@@ -19,6 +20,7 @@ export const processIo: ApiIo = {
 export interface ApiFlags {
   apiUrl?: string;
   apiKey?: string;
+  apiCa?: string;
   json?: boolean;
 }
 
@@ -39,7 +41,7 @@ export interface ApiSession {
 
 export function openSession(command: Command, io: ApiIo): ApiSession {
   const flags = command.optsWithGlobals<ApiFlags>();
-  const client = createApiClient({ apiUrl: flags.apiUrl, apiKey: flags.apiKey });
+  const client = createApiClient({ apiUrl: flags.apiUrl, apiKey: flags.apiKey, ...(flags.apiCa ? { ca: readCa(flags.apiCa) } : {}) });
   const fail = (response: ApiResponse, policySource?: string): never => {
     throw describeFailure(response, policySource);
   };
@@ -56,6 +58,14 @@ export function openSession(command: Command, io: ApiIo): ApiSession {
       return outcome.ok ? outcome.result : fail(outcome.response);
     },
   };
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `--api-ca ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 /** `--limit`: one page of this many items, 1–1000 as the API allows. */

@@ -18,6 +18,7 @@ export function registerApiCommand(program: Command, io: ApiIo = processIo): voi
     .description("manage authtokens, reserved domains, cloud endpoints and API keys through the registry API; see the mesh's endpoints and edges")
     .option("--api-url <url>", "the registry API: onramp registry --api-addr, or onramp edge's", DEFAULT_API_URL)
     .option("--api-key <key>", "an API key (onramp registry/edge --api-key, or one from onramp api api-keys create)")
+    .option("--api-ca <file>", "PEM CA certificate(s) to verify an https:// --api-url with (default: the system CAs)")
     .addOption(new Option("--json", "print the API's JSON answer as is (one document), not tables"))
     .configureHelp({ showGlobalOptions: true });
   registerAuthtokenCommands(api, io);

@@ -28,9 +28,17 @@ export interface AgentListenerHandlers {
  * One port for agents and other edges: the first eight bytes tell a gRPC control connection
  * from a data connection or a relay connection, so operators open and firewall a single port.
  * With `certificates` the port serves TLS only (the certificate picked by SNI, as on the HTTPS
- * listener, reloads included), and the eight bytes are read inside TLS.
+ * listener, reloads included), and the eight bytes are read inside TLS. With `requestClientCertificates`
+ * (an edge with `--cluster-ca`) the handshake asks for a client certificate without requiring one:
+ * agents have none, and relays are checked once they say what they are (cluster-tls.ts).
  */
-export function createAgentListener(handlers: AgentListenerHandlers, timeoutMs: number, logger: Logger, certificates?: CertificateStore): Server {
+export function createAgentListener(
+  handlers: AgentListenerHandlers,
+  timeoutMs: number,
+  logger: Logger,
+  certificates?: CertificateStore,
+  requestClientCertificates = false,
+): Server {
   if (!certificates) return createServer((socket) => sniff(socket, handlers, timeoutMs, logger, false));
   return createServer((raw) => {
     // A TLSSocket per connection rather than a tls.Server: a client without SNI (one dialling an
@@ -42,6 +50,7 @@ export function createAgentListener(handlers: AgentListenerHandlers, timeoutMs: 
       SNICallback: (servername, callback) => callback(null, certificates.contextFor(servername)),
       // h2 for grpc-js, which offers it; data and relay connections offer no protocol.
       ALPNProtocols: ["h2"],
+      ...(requestClientCertificates ? { requestCert: true, rejectUnauthorized: false } : {}),
     });
     const timer = setTimeout(() => socket.destroy(), timeoutMs);
     let handshaken = false;

@@ -14,9 +14,10 @@ export interface RelayClientOptions {
    * A peer's certificate must be valid for the host of its advertise address, or name one of the
    * DNS names of `ownNames` (this edge's own certificates: edges of one mesh often share one
    * certificate and advertise private IP addresses). Undefined: plaintext. The cluster secret
-   * authenticates both ends either way; edges present no client certificate.
+   * authenticates both ends either way. `clientCertificate` (PEM, read at each dial so a renewed
+   * one is used) is presented when the peer asks for one, as a peer with `--cluster-ca` does.
    */
-  tls?: { ca: string | undefined; ownNames?: () => readonly string[] };
+  tls?: { ca: string | undefined; ownNames?: () => readonly string[]; clientCertificate?: () => { cert: string; key: string } | undefined };
   /** Where another edge takes relay connections (its advertise address), if known. */
   addressOf(edge: string): string | undefined;
   mux: MuxOptions;
@@ -184,6 +185,7 @@ export class RelayClient {
           port,
           ...(isIP(host) === 0 ? { servername: host } : {}),
           ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+          ...tls.clientCertificate?.(),
           checkServerIdentity: (name, cert) => {
             const problem = checkServerIdentity(name, cert);
             return problem && sharesName(cert, tls.ownNames?.() ?? []) ? undefined : problem;
@@ -212,7 +214,10 @@ export class RelayClient {
           clearTimeout(timer);
           resolve({ connection, socket });
         };
-        void connection.closed().then(() => fail("closed during the handshake (is --cluster-secret the same on every edge?)"));
+        const why = tls
+          ? "closed during the handshake (is --cluster-secret the same on every edge, and does this edge have a certificate from the peer's --cluster-ca: --cluster-cert and --cluster-key?)"
+          : "closed during the handshake (is --cluster-secret the same on every edge?)";
+        void connection.closed().then(() => fail(why));
         connection.sendHello(hello.payload);
       });
     });

@@ -3,12 +3,18 @@ import { decodeRequestHead, decodeResponseHead, encodeRequestHead, MuxConnection
 import { endSpan, SpanKind, traceparentOf, type Logger, type Span, type Tracing } from "@onramp/telemetry";
 import type { Socket } from "node:net";
 import type { AgentSession } from "./agent-session.js";
+import type { ClusterPeerCheck } from "./cluster-tls.js";
 import { acceptorHello, verifyHello } from "./relay-auth.js";
 
 export interface RelayServerOptions {
   edgeId: string;
   /** Undefined on an edge outside a mesh: relay connections are refused. */
   clusterSecret: string | undefined;
+  /**
+   * With `--cluster-ca`: the peer's client certificate must chain to the cluster CA, checked
+   * before its hello is read. Undefined: the cluster secret alone authenticates the peer.
+   */
+  peerCheck?: ClusterPeerCheck;
   /** The session on this edge that holds `bindId`. */
   sessionFor(bindId: string): AgentSession | undefined;
   mux: MuxOptions;
@@ -33,6 +39,12 @@ export function acceptRelayConnection(socket: Socket, options: RelayServerOption
   const remote = `${socket.remoteAddress}:${socket.remotePort}`;
   if (!clusterSecret) {
     logger.warn({ remote }, "relay connection refused: this edge is not in a mesh (no --cluster-secret)");
+    socket.destroy();
+    return;
+  }
+  const refused = options.peerCheck?.(socket);
+  if (refused !== undefined) {
+    logger.warn({ remote, err: refused }, "relay connection refused: no valid cluster certificate");
     socket.destroy();
     return;
   }

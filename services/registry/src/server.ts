@@ -1,16 +1,26 @@
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { ErrorCode, OnrampError } from "@onramp/errors";
 import { parseListenAddr, type RegistryApiOptions } from "./options.js";
 import { createRegistryApi } from "./registry-api.js";
 
 export interface RegistryApiServerOptions extends RegistryApiOptions {
   /** Where to listen: `host:port` (`127.0.0.1:4041`, `[::1]:4041`, `:4041` for every interface; port 0 picks one). */
   addr: string;
+  /**
+   * Serve HTTPS with this certificate (the file may carry the chain) and key, PEM text
+   * (`--api-tls-cert`, `--api-tls-key`). Default none: plain HTTP, fit for loopback only, since
+   * API keys travel in every request. A bad pair fails the start.
+   */
+  tls?: { cert: string; key: string };
 }
 
 export interface RegistryApiServer {
   /** Where it listens, with the port it got: `127.0.0.1:4041`. */
   readonly address: string;
+  /** `http://` or `https://` and the address: what clients put in --api-url. */
+  readonly url: string;
   /** Stops taking connections and resolves once the requests under way are answered. Does not close the store or the bus. */
   close(): Promise<void>;
 }
@@ -27,7 +37,15 @@ const CLOSE_GRACE_MS = 10_000;
 export async function startRegistryApiServer(options: RegistryApiServerOptions): Promise<RegistryApiServer> {
   const { host, port } = parseListenAddr(options.addr);
   const api = createRegistryApi(options);
-  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => api.handle(req, res));
+  let server: Server;
+  try {
+    server = options.tls
+      ? createHttpsServer({ requestTimeout: REQUEST_TIMEOUT_MS, cert: options.tls.cert, key: options.tls.key }, (req, res) => api.handle(req, res))
+      : createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => api.handle(req, res));
+  } catch (err) {
+    api.close();
+    throw new OnrampError(ErrorCode.InvalidArgument, `registry API option tls: the certificate and key do not make a TLS server (${(err as Error).message})`, { cause: err });
+  }
   try {
     await api.ready();
     await new Promise<void>((resolve, reject) => {
@@ -43,8 +61,10 @@ export async function startRegistryApiServer(options: RegistryApiServerOptions):
   }
   const bound = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
+  const address = bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
   return {
-    address: bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
+    address,
+    url: `${options.tls ? "https" : "http"}://${address}`,
     close() {
       closing ??= new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
