@@ -58,3 +58,31 @@ function certificatesOf(input: EdgeTlsInput): TlsCertificateFiles[] | undefined 
     return { cert: resolve(base, e.cert), key: resolve(base, e.key) };
   });
 }
+
+/** The ACME settings of `onramp edge` (flags or the config file's acme_* keys), before the CA file is read. */
+export interface EdgeAcmeInput {
+  email: string | undefined;
+  directory: string | undefined;
+  /** A PEM file of CA certificates to trust for the directory (a private or test CA). */
+  caFile: string | undefined;
+  challenge: string | undefined;
+}
+
+/**
+ * `EdgeOptions.acme`: on when `--acme-email` or `--acme-directory` is given (Let's Encrypt's
+ * production directory by default); the edge checks the values and names the field.
+ */
+export function edgeAcmeOptionsFrom(input: EdgeAcmeInput, readFile: (path: string, label: string) => string): EdgeOptions["acme"] {
+  if (input.email === undefined && input.directory === undefined) {
+    if (input.caFile !== undefined || input.challenge !== undefined) {
+      throw new OnrampError(ErrorCode.InvalidArgument, "--acme-ca and --acme-challenge need ACME turned on: pass --acme-email (or --acme-directory)");
+    }
+    return undefined;
+  }
+  return {
+    ...(input.email !== undefined ? { email: input.email } : {}),
+    ...(input.directory !== undefined ? { directoryUrl: input.directory } : {}),
+    ...(input.caFile !== undefined ? { ca: readFile(input.caFile, "--acme-ca") } : {}),
+    ...(input.challenge !== undefined ? { challenge: input.challenge as "http-01" | "tls-alpn-01" } : {}),
+  };
+}

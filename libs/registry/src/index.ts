@@ -2,6 +2,10 @@ export { createMemoryRegistry, MemoryRegistryStore } from "./memory-registry.js"
 export { createEtcdRegistry } from "./etcd-registry.js";
 export { createMemoryControlStore } from "./memory-control-store.js";
 export { createEtcdControlStore } from "./etcd-control-store.js";
+export { createMemoryCertificateStore } from "./certificate-store-memory.js";
+export { createEtcdCertificateStore } from "./certificate-store-etcd.js";
+export { ACME, ACME_ACCOUNTS, ACME_CERTIFICATES, ACME_CHALLENGES, ACME_LOCKS, acmeAccountKey, acmeChallengeKey, acmeLockKey, certificateKey } from "./certificate-store.js";
+export type { AcmeAccountRecord, CertificateLock, CertificateStore, StoredCertificate } from "./certificate-store.js";
 export { AccessIndex } from "./access-index.js";
 export { API_KEY_SECRET_PREFIX, AUTHTOKEN_SECRET_PREFIX, hashSecret } from "./control-secrets.js";
 export type {

@@ -12,6 +12,8 @@ import { createServer as createTlsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { SecureContext, Server as TlsServer, TlsOptions } from "node:tls";
+import { answerHttpChallenge, type HttpChallengeAnswers } from "./acme-http01.js";
+import { answerTlsAlpnChallenges } from "./acme-tls-alpn.js";
 import { headBytesOf, IngressHttp2Request, IngressHttp2Response, isHttp2Request, sessionOf } from "./http2-adapter.js";
 import { sendError, writeRawError, writeRawResponse } from "./error-response.js";
 import { hostnameOf } from "./endpoint-url.js";
@@ -42,6 +44,15 @@ interface ListenerBehaviour {
    * `clientError` too, on sockets no HTTP error may be written to.
    */
   handshaken?: WeakSet<Duplex>;
+  /** ACME HTTP-01 answers, given before anything else sees the request (HTTP only). */
+  acmeHttp01?: HttpChallengeAnswers;
+}
+
+/** ACME on the HTTPS listener (acme-certificates.ts): certificates by SNI and TLS-ALPN-01 answers. */
+export interface HttpsAcme {
+  /** The ACME certificate for a name, waiting for an order when one starts; undefined: the default, if any. */
+  contextFor(servername: string): Promise<SecureContext | undefined>;
+  alpnChallenge(servername: string): Promise<SecureContext | undefined>;
 }
 
 /**
@@ -63,9 +74,10 @@ export function createHttpIngress(
   connections: ClientConnections,
   logger: Logger,
   redirectToHttpsPort?: () => number,
+  acmeHttp01?: HttpChallengeAnswers,
 ): Server {
   const server = createServer(serverOptionsOf(options));
-  serveIngress(server, proxy, table, options, connections, logger, { connectionEvent: "connection", redirectToHttpsPort });
+  serveIngress(server, proxy, table, options, connections, logger, { connectionEvent: "connection", redirectToHttpsPort, acmeHttp01 });
   return server;
 }
 
@@ -117,14 +129,25 @@ export function createHttpsIngress(
   options: HttpIngressOptions & { hstsMaxAgeSeconds: number | undefined; http2: boolean },
   connections: ClientConnections,
   logger: Logger,
-  certificates: CertificateStore,
+  certificates: CertificateStore | undefined,
+  acme?: HttpsAcme,
 ): PublicTlsServer {
   // The first certificate is also the server's own: SNICallback runs only for clients that send a
-  // name, and one dialling an IP address sends none.
-  const first = () => certificates.certificates[0]!.pem;
+  // name, and one dialling an IP address sends none (with ACME alone, such a handshake fails).
+  const first = () => certificates?.certificates[0]!.pem;
   const tlsOptions = {
     ...first(),
-    SNICallback: (servername: string, callback: (err: Error | null, ctx?: SecureContext) => void) => callback(null, certificates.contextFor(servername)),
+    SNICallback: (servername: string, callback: (err: Error | null, ctx?: SecureContext) => void) => {
+      // A certificate file covering the name wins; ACME serves (or orders) the names none covers.
+      if (!acme || certificates?.matching(servername)) return callback(null, certificates!.contextFor(servername));
+      acme.contextFor(servername).then(
+        (context) => {
+          const chosen = context ?? certificates?.contextFor(servername);
+          callback(chosen ? null : new Error(`no certificate for ${servername}`), chosen);
+        },
+        (err: Error) => callback(err),
+      );
+    },
     // Handshakes count against the head deadline too: a client that opens TLS and stalls is cut.
     handshakeTimeout: options.headerTimeoutMs,
   };
@@ -136,7 +159,8 @@ export function createHttpsIngress(
   } else {
     server = createTlsServer({ ...serverOptionsOf(options), ...tlsOptions, ALPNProtocols: ["http/1.1"] });
   }
-  certificates.onReload = () => server.setSecureContext(first());
+  if (certificates) certificates.onReload = () => server.setSecureContext(first()!);
+  if (acme) answerTlsAlpnChallenges(server, (name) => acme.alpnChallenge(name), options.headerTimeoutMs, logger);
   // Handshake failures (scanners, wrong protocol, a client refusing the certificate) are routine.
   server.on("tlsClientError", (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, err: err.message }, "TLS handshake failed"));
   serveIngress(server, proxy, table, options, connections, logger, behaviour);
@@ -254,7 +278,11 @@ function serveIngress(
     connections.accepted(socket);
     handshaken?.add(socket);
   });
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => accept(req, res, false));
+  const { acmeHttp01 } = behaviour;
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (acmeHttp01 && answerHttpChallenge(acmeHttp01, req, res, () => accept(req, res, false))) return;
+    accept(req, res, false);
+  });
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => accept(req, res, true));
   // An expectation other than 100-continue is ignored, as nginx does (RFC 9110 §10.1.1 allows a
   // 417, but Node's would carry no Onramp-Error-Code): the request is served as if it had none.

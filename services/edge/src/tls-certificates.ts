@@ -77,6 +77,11 @@ function dnsNamesOf(x509: X509Certificate): string[] {
  * certificates were given; else the first certificate (no SNI, an IP address, an unknown name).
  */
 export function selectCertificate(certificates: readonly LoadedCertificate[], servername: string | undefined): LoadedCertificate {
+  return matchCertificate(certificates, servername) ?? certificates[0]!;
+}
+
+/** The certificate whose names cover `servername` (as `selectCertificate`), without the default. */
+export function matchCertificate(certificates: readonly LoadedCertificate[], servername: string | undefined): LoadedCertificate | undefined {
   const name = servername?.toLowerCase().replace(/\.$/, "");
   if (name) {
     const exact = certificates.find((c) => c.names.includes(name));
@@ -88,7 +93,7 @@ export function selectCertificate(certificates: readonly LoadedCertificate[], se
       if (match) return match;
     }
   }
-  return certificates[0]!;
+  return undefined;
 }
 
 /**
@@ -115,6 +120,11 @@ export class CertificateStore {
 
   get certificates(): readonly LoadedCertificate[] {
     return this.current;
+  }
+
+  /** The certificate covering `servername`, if any (no default): for ACME, which orders the others. */
+  matching(servername: string | undefined): LoadedCertificate | undefined {
+    return matchCertificate(this.current, servername);
   }
 
   /** For `SNICallback`. */
