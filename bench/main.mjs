@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The bench: one upstream, one load generator, four targets (direct, nginx, pipenet, onramp), and
-// the mesh part (etcd, NATS, three edges; lib/mesh.mjs).
+// The bench: one upstream, one load generator, five targets (direct, nginx, nginx2, pipenet, onramp),
+// the latency sweep, onramp's per-hop and allocation breakdown, and the mesh part (etcd, NATS,
+// three edges; lib/mesh.mjs).
 // See bench/README.md for what each figure means and how it is measured.
 //
-//   node bench/main.mjs [--quick] [--only onramp,nginx,...,mesh] [--skip rtt,memory,policy,observe,mesh] [--repeat n]
+//   node bench/main.mjs [--quick] [--only onramp,nginx,...,mesh] [--skip rtt,memory,policy,observe,mesh,sweep,hops,alloc] [--repeat n]
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,11 +14,12 @@ import { installTeardown, startProcess, stopAll } from "./lib/processes.mjs";
 import { environment } from "./lib/environment.mjs";
 import { measureEdgeMemory } from "./lib/edge-memory.mjs";
 import { measureMesh } from "./lib/mesh.mjs";
+import { measureOnrampBreakdown } from "./lib/onramp-breakdown.mjs";
 import { httpGet } from "./lib/http-get.mjs";
 import { renderMarkdown, summarize } from "./lib/report.mjs";
 import { measurePolicyOverhead } from "./lib/policy-overhead.mjs";
 import { measureObserveOverhead } from "./lib/observe-overhead.mjs";
-import { BENCH_DIR, startDirect, startNginx, startOnramp, startPipenet } from "./lib/targets.mjs";
+import { BENCH_DIR, startDirect, startNginx, startNginx2, startOnramp, startPipenet } from "./lib/targets.mjs";
 import { download, upload } from "./lib/transfer.mjs";
 import { runWrk } from "./lib/wrk.mjs";
 
@@ -31,9 +33,9 @@ const { values } = parseArgs({
 });
 
 /**
- * Full run: about 5 minutes; the closed and open loops run 3 times each and the median run is
+ * Full run: about 11 minutes; the closed and open loops run 3 times each and the median run is
  * reported (this machine is shared: one run can catch someone else's build). Quick: a smoke run
- * of about a minute.
+ * of about two minutes.
  */
 const SETTINGS = values.quick
   ? { mode: "quick", repeat: 1, wrk: { threads: 1, connections: 50, durationS: 3, warmupS: 1 }, openLoop: { durationS: 4, warmupS: 1, connections: 50 },
@@ -50,20 +52,23 @@ if (values.repeat !== undefined) {
   SETTINGS.repeat = repeat;
 }
 
-const ORDER = ["onramp", "nginx", "direct", "pipenet"];
-const STARTERS = { direct: startDirect, nginx: startNginx, pipenet: startPipenet, onramp: startOnramp };
+const ORDER = ["onramp", "nginx", "nginx2", "direct", "pipenet"];
+const STARTERS = { direct: startDirect, nginx: startNginx, nginx2: startNginx2, pipenet: startPipenet, onramp: startOnramp };
+const PARTS = ["rtt", "memory", "policy", "observe", "mesh", "sweep", "hops", "alloc"];
+/** The open-loop sweep: these fractions of onramp's max req/s, for these targets (the 0.5 run is also their main-table open loop). */
+const SWEEP = { fractions: [0.25, 0.5, 0.75], targets: ["onramp", "nginx2"] };
 /** `mesh` (etcd, NATS, three edges) is a part of its own: in a run without --only, or named in it. */
 const only = values.only ? values.only.split(",").map((s) => s.trim()) : [...ORDER, "mesh"];
 const skip = new Set(values.skip ? values.skip.split(",").map((s) => s.trim()) : []);
 for (const name of only) if (![...ORDER, "mesh"].includes(name)) usage(`--only: unknown target ${JSON.stringify(name)}`);
-for (const name of skip) if (!["rtt", "memory", "policy", "mesh"].includes(name)) usage(`--skip: unknown part ${JSON.stringify(name)}`);
+for (const name of skip) if (!PARTS.includes(name)) usage(`--skip: unknown part ${JSON.stringify(name)}`);
 
 const tmp = await mkdtemp(join(tmpdir(), "onramp-bench-"));
 installTeardown(() => rm(tmp, { recursive: true, force: true }));
 const log = (/** @type {string} */ msg) => process.stderr.write(`bench: ${msg}\n`);
 
 /** @type {Record<string, any>} */
-const results = { settings: SETTINGS, environment: await environment(), targets: {}, rtt: {}, memory: undefined, openLoopRate: undefined };
+const results = { settings: SETTINGS, environment: await environment(), targets: {}, rtt: {}, memory: undefined, openLoopRate: undefined, sweep: undefined };
 if (results.environment.loadAverage1m > 0.5) {
   log(`warning: the machine is busy (1-minute load average ${results.environment.loadAverage1m}); figures will be noisy`);
 }
@@ -81,6 +86,18 @@ try {
 
   for (const name of ORDER.filter((n) => only.includes(n))) {
     results.targets[name] = await measureTarget(name, ctx);
+  }
+
+  if (only.includes("onramp") && (!skip.has("hops") || !skip.has("alloc"))) {
+    log("onramp breakdown: per-hop latency and allocation");
+    const breakdown = await attempt(() => measureOnrampBreakdown(ctx, {
+      hops: !skip.has("hops"), alloc: !skip.has("alloc"), rate: results.openLoopRate, wrk: SETTINGS.wrk, openLoop: SETTINGS.openLoop,
+      directOpenLoop: results.targets.direct?.openLoop, log,
+    }));
+    if ("error" in breakdown) {
+      if (!skip.has("hops")) results.hops = breakdown;
+      if (!skip.has("alloc")) results.alloc = breakdown;
+    } else Object.assign(results, breakdown);
   }
 
   if (!skip.has("rtt")) {
@@ -150,8 +167,19 @@ async function measureTarget(name, ctx) {
       results.openLoopRate = Math.round(out.closedLoop.rps / 2);
       results.openLoopRateSource = `half of ${name}'s max (wrk) requests/s`;
       log(`${name}: open-loop rate for all targets = ${results.openLoopRate}/s (${results.openLoopRateSource})`);
+      if (!skip.has("sweep")) {
+        results.sweep = { source: name, maxRps: out.closedLoop.rps, rates: SWEEP.fractions.map((f) => (f === 0.5 ? results.openLoopRate : Math.round(out.closedLoop.rps * f))), fractions: SWEEP.fractions };
+      }
     }
-    if (results.openLoopRate) {
+    if (results.sweep && SWEEP.targets.includes(name)) {
+      results.sweep[name] = [];
+      for (const rate of results.sweep.rates) {
+        log(`${name}: sweep, open loop at ${rate}/s for ${SETTINGS.openLoop.durationS} s`);
+        const run = await medianOf("p99Ms", () => runOpenLoop({ url: `${at.base}/hello`, host: at.host, rate, ...SETTINGS.openLoop }));
+        results.sweep[name].push(run);
+        if (rate === results.openLoopRate) out.openLoop = run;
+      }
+    } else if (results.openLoopRate) {
       log(`${name}: open loop at ${results.openLoopRate}/s for ${SETTINGS.openLoop.durationS} s`);
       out.openLoop = await medianOf("p99Ms", () => runOpenLoop({ url: `${at.base}/hello`, host: at.host, rate: results.openLoopRate, ...SETTINGS.openLoop }));
     }
@@ -244,7 +272,7 @@ async function medianHelloMs(base, host, n) {
 
 /** @param {string} message @returns {never} */
 function usage(message) {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only onramp,nginx,direct,pipenet,mesh] [--skip rtt,memory,policy,observe,mesh] [--repeat n]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only ${[...ORDER, "mesh"].join(",")}] [--skip ${PARTS.join(",")}] [--repeat n]\n`);
   process.exit(2);
 }
 

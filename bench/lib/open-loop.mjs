@@ -163,6 +163,8 @@ for (const c of conns) c.socket.destroy();
 const sample = latencies.subarray(0, recorded).sort();
 const at = (/** @type {number} */ q) => (recorded ? round(sample[Math.min(recorded - 1, Math.floor(q * recorded))]) : null);
 const measuredS = (durationMs - warmupMs) / 1000;
+let total = 0;
+for (let i = 0; i < recorded; i++) total += sample[i];
 process.stdout.write(
   `${JSON.stringify({
     targetRate: rate,
@@ -173,6 +175,7 @@ process.stdout.write(
     errors,
     unanswered,
     non2xx,
+    meanMs: recorded ? round(total / recorded) : null,
     p50Ms: at(0.5),
     p90Ms: at(0.9),
     p99Ms: at(0.99),

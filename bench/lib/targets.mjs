@@ -24,7 +24,9 @@ const PIPENET_DOMAIN = "pipenet.localhost";
  * @property {string} [host] Host header to send (tunnels route on it)
  * @property {import("./processes.mjs").Proc[]} procs
  * @property {() => Promise<void>} stop
- * @property {import("./processes.mjs").Proc} [edge]
+ * @property {import("./processes.mjs").Proc} [edge] onramp: the edge process
+ * @property {import("./processes.mjs").Proc} [agent] onramp: the agent process
+ * @property {string} [admin] onramp: the edge's admin address (host:port; GET /metrics)
  *
  * @typedef {object} Context
  * @property {string} upstream host:port of the upstream
@@ -48,10 +50,50 @@ export async function startDirect(ctx) {
  * @param {Context} ctx @returns {Promise<Target>}
  */
 export async function startNginx(ctx) {
-  const dir = join(ctx.tmp, "nginx");
+  const proc = await startNginxProxy(ctx.tmp, "nginx", ctx.upstream);
+  return { base: `http://${proc.address}`, procs: [proc], stop: () => proc.stop() };
+}
+
+/**
+ * nginx chained twice (client → nginx → nginx → upstream), each hop configured as `startNginx`'s,
+ * keep-alive on both: the structural reference for a tunnel (edge → agent → upstream).
+ * @param {Context} ctx @returns {Promise<Target>}
+ */
+export async function startNginx2(ctx) {
+  const inner = await startNginxProxy(ctx.tmp, "nginx-inner", ctx.upstream);
+  try {
+    const outer = await startNginxProxy(ctx.tmp, "nginx-outer", inner.address);
+    const procs = [outer, inner];
+    return { base: `http://${outer.address}`, procs, stop: () => Promise.allSettled(procs.map((p) => p.stop())).then(() => {}) };
+  } catch (error) {
+    await inner.stop();
+    throw error;
+  }
+}
+
+/**
+ * One nginx process proxying to `upstream`, config and temp files in `<tmp>/<name>`; resolves once
+ * a request through it succeeds.
+ * @param {string} tmp @param {string} name @param {string} upstream host:port
+ */
+async function startNginxProxy(tmp, name, upstream) {
+  const dir = join(tmp, name);
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  const conf = `
+  await writeFile(join(dir, "nginx.conf"), nginxConf(dir, upstream, port));
+  const address = `127.0.0.1:${port}`;
+  const { proc } = await startProcess({
+    name,
+    command: existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx",
+    args: ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")],
+    probe: () => hello(`http://${address}`),
+  });
+  return Object.assign(proc, { address });
+}
+
+/** @param {string} dir @param {string} upstream host:port @param {number} port */
+function nginxConf(dir, upstream, port) {
+  return `
 daemon off;
 master_process off;
 worker_processes 1;
@@ -68,7 +110,7 @@ http {
   keepalive_requests 1000000;
   keepalive_timeout 120s;
   upstream app {
-    server ${ctx.upstream};
+    server ${upstream};
     keepalive 64;
     keepalive_requests 1000000;
   }
@@ -86,15 +128,6 @@ http {
   }
 }
 `;
-  await writeFile(join(dir, "nginx.conf"), conf);
-  const base = `http://127.0.0.1:${port}`;
-  const { proc } = await startProcess({
-    name: "nginx",
-    command: existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx",
-    args: ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")],
-    probe: () => hello(base),
-  });
-  return { base, procs: [proc], stop: () => proc.stop() };
 }
 
 /**
@@ -185,7 +218,7 @@ export async function startOnramp(ctx) {
     procs.push(agent.proc);
     const base = `http://${edge.http}`;
     await poll("onramp /hello", () => hello(base, ONRAMP_HOST));
-    return { base, host: ONRAMP_HOST, procs, stop, edge: edge.proc };
+    return { base, host: ONRAMP_HOST, procs, stop, edge: edge.proc, agent: agent.proc, admin: edge.admin };
   } catch (error) {
     await stop();
     throw error;
@@ -194,6 +227,7 @@ export async function startOnramp(ctx) {
 
 /**
  * `onramp edge` on loopback with random ports; resolves with the addresses from its "edge ready" log line.
+ * @param {string[]} [extraArgs] @param {NodeJS.ProcessEnv} [env]
  * @returns {Promise<{ proc: import("./processes.mjs").Proc, http: string, agent: string, admin: string }>}
  */
 export async function startEdge(extraArgs = ["--no-access-log"], env = undefined) {
