@@ -63,6 +63,17 @@ export const ErrorCode = {
   CircuitOpen: "CIRCUIT_OPEN",
   /** jwt-validation could fetch no signing keys from any configured JWKS URL. */
   JwksUnavailable: "JWKS_UNAVAILABLE",
+  /** openid-connect or oauth could not reach the identity provider (discovery, token or user info endpoint). */
+  IdentityProviderUnavailable: "IDENTITY_PROVIDER_UNAVAILABLE",
+  /** An http-request action with `on_error: halt` got no usable response from the service it calls. */
+  HttpRequestFailed: "HTTP_REQUEST_FAILED",
+  /** A traffic policy's verify-webhook action found no valid provider signature on the request. */
+  WebhookVerificationFailed: "WEBHOOK_VERIFICATION_FAILED",
+  /**
+   * A traffic policy had to read a body (verify-webhook, jwt-validation from the body, body
+   * find-replace) larger than the edge buffers for policies (`--max-policy-body`).
+   */
+  PolicyBodyTooLarge: "POLICY_BODY_TOO_LARGE",
   /**
    * The registry (etcd) could not be reached in time, so a bind or claim could not be decided.
    * Retryable: what is already bound keeps serving.
@@ -109,6 +120,10 @@ const httpStatus: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   CIRCUIT_OPEN: 503,
   JWKS_UNAVAILABLE: 503,
+  IDENTITY_PROVIDER_UNAVAILABLE: 503,
+  HTTP_REQUEST_FAILED: 502,
+  WEBHOOK_VERIFICATION_FAILED: 403,
+  POLICY_BODY_TOO_LARGE: 413,
   REGISTRY_UNAVAILABLE: 503,
   RELAY_FAILED: 502,
   INVALID_ARGUMENT: 400,

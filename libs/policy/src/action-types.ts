@@ -1,7 +1,7 @@
 import type { EvalScope } from "./cel-compile.js";
 import type { ConfigReader } from "./config-reader.js";
 import type { RequestContext, ResponseInfo, TcpContext } from "./context.js";
-import type { CircuitBreakerTicket, CompressDecision, PolicyLogRecord, PolicyResponse } from "./outcome.js";
+import type { CircuitBreakerTicket, CompressDecision, PolicyLogRecord, PolicyResponse, ResponseBodyEdit } from "./outcome.js";
 import type { PolicyPhase } from "./policy-error.js";
 import type { RequestView } from "./request-view.js";
 import type { PolicyRuntime } from "./runtime.js";
@@ -29,6 +29,8 @@ export interface ActionExecution {
   readonly logs: PolicyLogRecord[];
   readonly circuitBreakers: CircuitBreakerTicket[];
   compress: CompressDecision | undefined;
+  /** Edits of the response body, in order, that the edge applies once it has buffered it (response-body-find-replace). */
+  readonly responseBodyEdits: ResponseBodyEdit[];
   /** Publishes `actions.ngrok.<name>` for later expressions. */
   setResult(name: string, value: Record<string, unknown>): void;
 }
@@ -37,6 +39,10 @@ export interface CompiledAction {
   readonly type: string;
   /** True when every run ends the chain (used by the cloud-policy check and unreachable warnings). */
   readonly alwaysTerminates: boolean;
+  /** True when the action reads the request body (see request-body.ts); the edge then offers it. */
+  readonly readsRequestBody?: boolean;
+  /** True when the action checks client certificates (terminate-tls with mutual TLS): the edge's HTTPS listener then asks for them. */
+  readonly requestsClientCertificate?: boolean;
   run(x: ActionExecution): ActionStep | Promise<ActionStep>;
 }
 

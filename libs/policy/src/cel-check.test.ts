@@ -46,7 +46,7 @@ describe("types checked when the policy loads", () => {
     ["req.user_agent.nope == 'x'", /unknown variable 'req.user_agent.nope'/],
     ["req.cookies['s'][0].nope == 'x'", /no field 'nope' \(fields: name, value\)/],
     ["actions.ngrok.restrict_ips.error.code == 'x'", /unknown variable 'actions.ngrok.restrict_ips.error'/],
-    ["actions.ngrok.oauth.identity == 'x'", /unknown variable 'actions.ngrok.oauth'/],
+    ["actions.ngrok.saml.identity == 'x'", /unknown variable 'actions.ngrok.saml'/],
     ["conn.client_ip.geo.country_code == 'NL'", /no GeoIP database/],
     ["req.method", /a rule's expression must be a bool, but this is a string/],
     ["getReqCookie('s').value.size()", /must be a bool, but this is a int/],

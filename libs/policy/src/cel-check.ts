@@ -1,10 +1,12 @@
 import type { CelProblem, Expr } from "./cel-ast.js";
 import { type CelRuntime, REQUEST_MACROS, RESPONSE_MACROS } from "./cel-env.js";
 import { BOOL, DYN, INT, STRING, STRING_FORM_KEY, type Ty, compatible, fromCelType, iterationTypes, listOf, mapOf, prim, sameType, typeName } from "./cel-types.js";
-import { TYPE, TYPE_NAMES, VARIABLES, rootsFor } from "./cel-variables.js";
+import { TYPE, TYPE_NAMES, rootsFor } from "./cel-variables.js";
+import { variablesOf } from "./ip-intelligence-environment.js";
 import { parseCidr } from "./cidr.js";
 import type { PolicyPhase } from "./policy-error.js";
 import { compileRegex } from "./regex.js";
+import { secretEnvName } from "./secrets.js";
 
 type Scope = ReadonlyMap<string, Ty>;
 type Func = { readonly target: Ty | undefined; readonly args: readonly Ty[]; readonly result: Ty };
@@ -50,6 +52,8 @@ function constType(e: Expr & { exprKind: { case: "constExpr" } }): Ty {
 }
 
 const NUMBERS = new Set(["int", "uint", "double"]);
+/** The types `sort` and `sortBy` can order (cel-go's traits.Comparer). */
+const SORT_KEYS = new Set(["int", "uint", "double", "string", "bool", "bytes", "timestamp", "duration"]);
 /** Whether `==` can ever be true between these types (CEL compares numbers across types). */
 function comparable(a: Ty, b: Ty): boolean {
   const family = (t: Ty): string => (t.kind === "record" ? "map" : t.kind === "prim" && NUMBERS.has(t.name) ? "number" : t.kind === "prim" ? t.name : t.kind);
@@ -75,6 +79,8 @@ function join(types: readonly Ty[]): Ty {
 export class TypeChecker {
   private readonly roots: ReadonlySet<string>;
   private readonly funcs: Map<string, Func[]>;
+  /** VARIABLES, with `conn.client_ip` typed for what the edge offers this load. */
+  private readonly variables: Readonly<Record<string, Ty>>;
 
   constructor(
     private readonly rt: CelRuntime,
@@ -85,11 +91,12 @@ export class TypeChecker {
   ) {
     this.roots = rootsFor(phase);
     this.funcs = signaturesOf(rt);
+    this.variables = variablesOf(rt);
   }
 
   /** The type of the whole expression, as a value (a string with fields reads as its string). */
-  check(root: Expr): Ty {
-    return this.value(root, new Map());
+  check(root: Expr, locals: Scope = new Map()): Ty {
+    return this.value(root, locals);
   }
 
   /** At the start of `e`: `req.nope` is reported where `req` is, not at the `.`. */
@@ -155,9 +162,9 @@ export class TypeChecker {
     const local = scope.get(name);
     if (local !== undefined) return local;
     if (TYPE_NAMES.has(name)) return TYPE;
-    const t = VARIABLES[name];
+    const t = this.variables[name];
     if (t === undefined) {
-      this.problem(e, `unknown variable '${name}' (known: ${Object.keys(VARIABLES).join(", ")})`);
+      this.problem(e, `unknown variable '${name}' (known: ${Object.keys(this.variables).join(", ")})`);
       return DYN;
     }
     if (!this.roots.has(name)) {
@@ -211,12 +218,13 @@ export class TypeChecker {
       const name = `${qualified}.${fn}`;
       if (this.funcs.has(name)) return this.overload(e, name, undefined, args.map((a) => this.value(a, scope)), args);
       const root = qualified.split(".")[0] ?? "";
-      if (!scope.has(root) && !(root in VARIABLES) && !TYPE_NAMES.has(root)) {
+      if (!scope.has(root) && !(root in this.variables) && !TYPE_NAMES.has(root)) {
         this.problem(e, `unknown function '${name}'`);
         for (const a of args) this.value(a, scope);
         return DYN;
       }
     }
+    if (fn === "sortBy" && target) return this.sortBy(e, target, args, scope);
     switch (fn) {
       case "_&&_":
       case "_||_":
@@ -249,6 +257,24 @@ export class TypeChecker {
         return this.overload(e, fn, targetType, args.map((a) => this.value(a, scope)), args, target);
       }
     }
+  }
+
+  /** `list.sortBy(x, key)` (cel-sort-by.ts): the list's own type; `key` typed with `x` an element. */
+  private sortBy(e: Expr, target: Expr, args: readonly Expr[], scope: Scope): Ty {
+    const t = this.value(target, scope);
+    const [variable, key] = args;
+    if (args.length !== 2 || variable?.exprKind.case !== "identExpr" || !key) {
+      this.problem(e, "sortBy takes a variable name and a key: list.sortBy(x, x.key)");
+      return DYN;
+    }
+    if (t.kind !== "list" && t.kind !== "dyn" && t.kind !== "unsupported") this.problem(target, `sortBy sorts a list, not a ${typeName(t)}`);
+    const inner = new Map(scope);
+    inner.set(variable.exprKind.value.name, t.kind === "list" ? t.elem : DYN);
+    const k = this.value(key, inner);
+    if (!(k.kind === "dyn" || k.kind === "unsupported" || (k.kind === "prim" && SORT_KEYS.has(k.name)))) {
+      this.problem(key, `a sortBy key must be an int, uint, double, string, bool, bytes, timestamp or duration, not ${typeName(k)}`);
+    }
+    return t.kind === "list" ? t : listOf(DYN);
   }
 
   private expectBool(e: Expr, t: Ty, what: string): void {
@@ -323,6 +349,13 @@ export class TypeChecker {
         const problem = r.ok ? this.rt.patterns.admit(pattern) : r.message;
         if (problem !== undefined) this.problem(e, problem);
         else this.rt.regexes.compile(pattern);
+      }
+    }
+    if (fn === "secrets.get" && this.rt.secrets) {
+      const [vault, name] = [literal(args[0]), literal(args[1])];
+      // Names only: the message must never carry a secret's value.
+      if (vault !== undefined && name !== undefined && this.rt.secrets.get(vault, name) === undefined) {
+        this.problem(e, `unknown secret '${name}' in vault '${vault}' (define it under secrets: in the edge config or as ${secretEnvName(vault, name)})`);
       }
     }
     if (fn === "inCidrRange" || fn === "inCidrRanges") {

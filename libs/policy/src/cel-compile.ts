@@ -4,8 +4,9 @@ import { checkDepth, checkLoops } from "./cel-bounds.js";
 import { TypeChecker } from "./cel-check.js";
 import type { CelRuntime, MacroScope } from "./cel-env.js";
 import { CelBudgetExceededError, type CelMeter, meterComprehensions } from "./cel-meter.js";
+import { expandSortBy } from "./cel-sort-by.js";
 import type { PolicyPhase } from "./policy-error.js";
-import { BOOL, compatible, typeName } from "./cel-types.js";
+import { BOOL, type Ty, compatible, typeName } from "./cel-types.js";
 
 /** Everything one evaluation reads: the CEL variables and the request the macros see. */
 export interface EvalScope {
@@ -36,7 +37,14 @@ function parseProblem(err: unknown): CelProblem {
 /** What the value of an expression must be: `bool` for a rule's conditions, anything in `${}`. */
 export type Expected = "bool" | "any";
 
-export function compileExpression(rt: CelRuntime, source: string, phase: PolicyPhase, expected: Expected = "any"): CompileResult {
+/** `locals`: variables besides the phase's, typed (e.g. `http-request`'s `attempts` in `retry_condition`). */
+export function compileExpression(
+  rt: CelRuntime,
+  source: string,
+  phase: PolicyPhase,
+  expected: Expected = "any",
+  locals: ReadonlyMap<string, Ty> = new Map(),
+): CompileResult {
   const max = rt.limits.maxExpressions;
   if (++rt.expressions > max) {
     // Said once, at the first expression over; the rest are not compiled at all.
@@ -56,12 +64,13 @@ export function compileExpression(rt: CelRuntime, source: string, phase: PolicyP
   const tooDeep = checkDepth(root, rt.limits.maxExpressionDepth, offsetOf);
   if (tooDeep) return { ok: false, problems: [tooDeep] };
   const problems: CelProblem[] = [];
-  const type = new TypeChecker(rt, phase, offsetOf, problems, maxId(root) + 1n).check(root);
+  const type = new TypeChecker(rt, phase, offsetOf, problems, maxId(root) + 1n).check(root, locals);
   const macroCalls = parsed.sourceInfo?.macroCalls ?? {};
   const macroNameOf = (id: bigint): string | undefined => {
     const call = macroCalls[String(id)]?.exprKind;
     return call?.case === "callExpr" ? call.value.function : undefined;
   };
+  expandSortBy(parsed);
   problems.push(...checkLoops(root, macroNameOf, offsetOf));
   if (expected === "bool" && problems.length === 0 && !compatible(type, BOOL)) {
     problems.push({ offset: 0, message: `a rule's expression must be a bool, but this is a ${typeName(type)}` });

@@ -10,6 +10,8 @@ import { createRegexCache } from "./regex.js";
 import { RegexAllowance } from "./regex-cost.js";
 import { type RequestView, responseCookies } from "./request-view.js";
 import { type ResponseCookie, missingCookie } from "./set-cookie.js";
+import { type SecretStore, secretsFunction } from "./secrets.js";
+import { sortByFunctions } from "./cel-sort-by.js";
 
 const { STRING, BOOL, DYN } = CelScalar;
 const STRING_LIST = listType(STRING);
@@ -42,6 +44,8 @@ export interface CelRuntime {
   readonly limits: PolicyLimits;
   /** Expressions compiled so far, against `limits.maxExpressions`. */
   expressions: number;
+  /** What `secrets.get` reads; undefined when the loader was given none (every secret reads as ""). */
+  readonly secrets: SecretStore | undefined;
 }
 
 /** Macros that read the request or the response, for phase checks at load time. */
@@ -57,7 +61,7 @@ export const RESPONSE_MACROS = new Set(["getResHeader", "hasResHeader", "getResC
  * Add a table with one line; a later table's function replaces an earlier one with the same name
  * and argument types.
  */
-export const FUNCTION_TABLES: ReadonlyArray<readonly CelFunc[]> = [ngrokFunctions];
+export const FUNCTION_TABLES: ReadonlyArray<readonly CelFunc[]> = [ngrokFunctions, sortByFunctions];
 
 /**
  * A cookie as a CEL map. Its timestamp and duration fields are reflected messages, which CEL takes
@@ -72,7 +76,7 @@ function listOf(values: readonly string[] | undefined): string[] {
 }
 
 /** `extraFuncs`: functions for this runtime only (tests), after `FUNCTION_TABLES`. */
-export function createCelRuntime(limits: PolicyLimits, extraFuncs: readonly CelFunc[] = []): CelRuntime {
+export function createCelRuntime(limits: PolicyLimits, extraFuncs: readonly CelFunc[] = [], secrets?: SecretStore): CelRuntime {
   const regexes = createRegexCache();
   const rt: Omit<CelRuntime, "env"> & { env: CelEnv | undefined } = {
     env: undefined,
@@ -82,6 +86,7 @@ export function createCelRuntime(limits: PolicyLimits, extraFuncs: readonly CelF
     patterns: new RegexAllowance(limits.maxRegexSize),
     limits,
     expressions: 0,
+    secrets,
   };
   const request = (): RequestView => {
     if (!rt.current?.request) throw new Error("request macros are only available in HTTP phases");
@@ -124,6 +129,7 @@ export function createCelRuntime(limits: PolicyLimits, extraFuncs: readonly CelF
     celFunc("hasResCookie", [STRING], BOOL, (name) => responseCookies(response()).has(name)),
     celFunc("inCidrRange", [STRING, STRING], BOOL, (ip, cidr) => cidrMatch(ip, [cidr])),
     celFunc("inCidrRanges", [STRING, listType(DYN)], BOOL, (ip, cidrs: CelList) => cidrMatch(ip, cidrs)),
+    secretsFunction(() => secrets),
     ...FUNCTION_TABLES.flat(),
     ...extraFuncs,
   ];

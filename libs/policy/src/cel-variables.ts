@@ -1,5 +1,7 @@
+import { CONN_TLS_TYPE } from "./conn-tls.js";
 import type { PolicyPhase } from "./policy-error.js";
 import { BOOL, DURATION, DYN, INT, STRING, TIMESTAMP, type Ty, listOf, mapOf, prim, record, unsupported } from "./cel-types.js";
+import { NO_IP_INTELLIGENCE, clientIpType, legacyGeoType } from "./ip-intelligence-types.js";
 
 /**
  * The types of the CEL variables, as request-view.ts builds them. The checker (cel-check.ts)
@@ -11,10 +13,10 @@ import { BOOL, DURATION, DYN, INT, STRING, TIMESTAMP, type Ty, listOf, mapOf, pr
 const HEADERS = mapOf(STRING, listOf(STRING));
 const COOKIE = record("cookie", { name: STRING, value: STRING });
 
-const GEO = unsupported("conn.client_ip.geo is not available in Onramp: the edge has no GeoIP database");
-
 const CONN = record("conn", {
-  client_ip: record("conn.client_ip", { geo: GEO }, { stringForm: true }),
+  // Typed here as on an edge without GeoIP data; ip-intelligence-environment.ts retypes both per policy load.
+  client_ip: clientIpType(NO_IP_INTELLIGENCE),
+  geo: legacyGeoType(NO_IP_INTELLIGENCE),
   client_port: INT,
   server_ip: STRING,
   server_port: INT,
@@ -22,6 +24,7 @@ const CONN = record("conn", {
   bytes_in: INT,
   bytes_out: INT,
   ts: record("conn.ts", { start: TIMESTAMP }),
+  tls: CONN_TLS_TYPE,
 });
 
 const USER_AGENT = record(
@@ -31,7 +34,11 @@ const USER_AGENT = record(
     name: STRING,
     version: STRING,
     os: STRING,
+    os_version: STRING,
     is_mobile: BOOL,
+    is_tablet: BOOL,
+    is_desktop: BOOL,
+    device_type: STRING,
     is_bot: BOOL,
     browser: record("req.user_agent.browser", { name: STRING, version: STRING }),
   },
@@ -101,6 +108,22 @@ const RES = record("res", {
 const ENDPOINT = record("endpoint", { id: STRING, url: STRING, host: STRING, protocol: STRING, port: INT, addr: STRING });
 const TIME = record("time", { now: TIMESTAMP });
 
+/** `actions.ngrok.oidc` and `actions.ngrok.oauth` (actions/auth-flow.ts); they differ in the session id's name. */
+function loginResult(name: "oidc" | "oauth", sessionIdField: string): Ty {
+  const result: Record<string, Ty> = {
+    identity: record(`${name}.identity`, { id: STRING, email: STRING, name: STRING, provider_user_id: STRING, [sessionIdField]: STRING }),
+    access_token: STRING,
+    refresh_token: STRING,
+    expires_at: STRING,
+    session_timed_out: BOOL,
+    session_max_duration_reached: BOOL,
+    userinfo_refreshed: BOOL,
+    error: record(`${name}.error`, { code: STRING, message: STRING }),
+  };
+  if (name === "oidc") result["identity_token"] = STRING;
+  return record(name, result);
+}
+
 /**
  * `actions.ngrok.<result>`: what each action records with `setResult` (see actions/*.ts). A result
  * is there only once its action has run in this request, so reading one before is a run-time error.
@@ -113,15 +136,26 @@ const ACTION_RESULTS = record("actions.ngrok", {
   }),
   compress: record("compress", { already_compressed: BOOL, negotiated_algorithm: STRING }),
   forward_internal: record("forward_internal", { url: STRING }),
+  http_request: record("http_request", {
+    req: record("http_request.req", { method: STRING, url: STRING, header: HEADERS, body: STRING }),
+    res: record("http_request.res", { status_code: INT, header: HEADERS, body: STRING, time_ms: INT, resolved_ip: STRING }),
+    attempts: listOf(mapOf(STRING, DYN)),
+    error: record("http_request.error", { code: STRING, message: STRING }),
+  }),
   jwt_validation: record("jwt_validation", {
     tokens: listOf(mapOf(STRING, DYN)),
     error: record("jwt_validation.error", { code: STRING, message: STRING }),
   }),
+  oidc: loginResult("oidc", "current_session_id"),
+  oauth: loginResult("oauth", "current_provider_session_id"),
   log: record("log", { metadata: mapOf(STRING, DYN) }),
   rate_limit: record("rate_limit", { bucket_key: STRING, limited: BOOL, remaining: INT }),
   redirect: record("redirect", { url: STRING }),
   restrict_ips: record("restrict_ips", { action: STRING, matched_cidr: STRING }),
   url_rewrite: record("url_rewrite", { url: STRING }),
+  verify_webhook: record("verify_webhook", { verified: BOOL, error: record("verify_webhook.error", { code: STRING, message: STRING }) }),
+  request_body_find_replace: record("request_body_find_replace", { replacements: listOf(mapOf(STRING, DYN)) }),
+  response_body_find_replace: record("response_body_find_replace", { replacements: listOf(mapOf(STRING, DYN)) }),
 });
 
 export const VARIABLES: Readonly<Record<string, Ty>> = {

@@ -1,3 +1,4 @@
+import type { ConnTls } from "./conn-tls.js";
 /**
  * What the edge tells the engine about one connection and request. The edge builds these from its
  * sockets; the engine reads them and mutates `request` (headers, path, query) as actions run, so the
@@ -19,6 +20,8 @@ export interface ConnInfo {
    * a `net.Socket` fits, so the edge passes its socket and pays nothing per request.
    */
   readonly socket?: ConnCounters;
+  /** The connection's TLS (`conn.tls.*`, terminate-tls), read only when asked; absent or undefined for plaintext. */
+  readonly tls?: () => ConnTls | undefined;
 }
 
 /** What `conn.*` reads from a live connection: byte counts so far and the local address. */
@@ -57,6 +60,21 @@ export interface HttpRequestState {
   httpVersion?: string;
   /** When the edge received the request head, in ms since the epoch (`req.ts.header_received`); the connection's start when absent. */
   receivedAtMs?: number;
+  /** The body, read on demand, when the policy has actions that need it (`Policy.needsRequestBody`). */
+  body?: RequestBodySource;
+}
+
+/**
+ * The request body, for the actions that need it (verify-webhook, jwt-validation reading a token
+ * from the body, request-body-find-replace). The edge hands one over only for policies whose
+ * `needsRequestBody` is true, and reads the body on the first `read()`, up to its limit for
+ * policies (`--max-policy-body`); requests whose matching rules never ask are streamed as before.
+ */
+export interface RequestBodySource {
+  /** The whole body; the same bytes on every call. Rejects when it is too large, stalls or the client goes away. */
+  read(): Promise<Uint8Array>;
+  /** Replaces the body to forward (request-body-find-replace); the edge fixes Content-Length. */
+  replace(body: Uint8Array): void;
 }
 
 /** One request's state across both HTTP phases: variables and action results carry over. */

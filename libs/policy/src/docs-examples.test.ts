@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadPolicy } from "./load-policy.js";
+import { type LoadPolicyOptions, loadPolicy } from "./load-policy.js";
 import type { PolicyLogRecord } from "./outcome.js";
 import { formatPolicyErrors } from "./policy-error.js";
 import { type RequestInit, fakeRuntime, request, tcp } from "./test-fixtures.js";
@@ -8,6 +8,15 @@ import { type RequestInit, fakeRuntime, request, tcp } from "./test-fixtures.js"
 /** The YAML examples of docs/traffic-policy.md, which must keep loading under the policy limits. */
 const doc = readFileSync(new URL("../../../docs/traffic-policy.md", import.meta.url), "utf8");
 const examples = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+
+/**
+ * The examples run as on an edge with GeoIP (City and ASN) databases, IP categories and an
+ * `office` IP policy, as the docs' IP intelligence and restrict-ips examples assume.
+ */
+const EDGE: LoadPolicyOptions = {
+  ipIntelligence: { location: true, asn: true, categories: ["blocklist.firehol", "proxy.anonymous.tor"] },
+  ipPolicies: { office: { allow: ["192.0.2.0/24"] } },
+};
 
 /** A whole policy, or the policies a snippet (a rule list, an action list) can be part of. */
 function candidates(snippet: string): string[] {
@@ -25,7 +34,7 @@ describe("the examples in docs/traffic-policy.md", () => {
   });
 
   it.each(examples.map((e, i) => [i, e] as const))("example %i loads", (_i, example) => {
-    const results = candidates(example).map((text) => loadPolicy(text));
+    const results = candidates(example).map((text) => loadPolicy(text, EDGE));
     const errors = results.flatMap((r) => (r.ok ? [] : [formatPolicyErrors(r.errors)]));
     expect(results.some((r) => r.ok), errors.join("\n---\n")).toBe(true);
   });
@@ -66,7 +75,7 @@ const failures = (logs: readonly PolicyLogRecord[]) => logs.filter((l) => l.kind
 describe("the examples in docs/traffic-policy.md, run", () => {
   it.each(examples.map((e, i) => [i, e] as const))("example %i answers no request with a 500 or an evaluation error", async (_i, example) => {
     const policies = candidates(example).flatMap((text) => {
-      const r = loadPolicy(text);
+      const r = loadPolicy(text, EDGE);
       return r.ok ? [r.policy] : [];
     });
     for (const policy of policies) {

@@ -159,13 +159,13 @@ on_http_response:
       - type: jwt-validation
         config:
           issuer: {allow_list: [{value: "https://issuer.example"}]}
-          http: {tokens: [{type: jwt, method: body, name: token}]}
+          http: {tokens: [{type: jwt, method: query, name: token}]}
           jws:
             allowed_algorithms: [none, RS256]
             keys: {sources: {additional_jkus: ["https://issuer.example/jwks.json"]}}
 `;
     const text = errorsOf(src);
-    expect(text).toMatch(/actions\[0\]\.config\.http\.tokens\[0\]\.method: "body" is not supported/);
+    expect(text).toMatch(/actions\[0\]\.config\.http\.tokens\[0\]\.method: must be one of "header", "body", got "query"/);
     expect(text).toMatch(/policy\.yml:8:34: on_http_request\[0\]: actions\[0\]\.config\.jws\.allowed_algorithms\[0\]: "none" is not allowed/);
   });
 

@@ -3,10 +3,14 @@ import type { CompiledAction } from "./action-types.js";
 import { ACTIONS } from "./actions/registry.js";
 import type { CompiledExpr } from "./cel-compile.js";
 import { createCelRuntime } from "./cel-env.js";
+import { type IpPolicyDefinition, setLoadEnvironment } from "./ip-intelligence-environment.js";
+import { NO_IP_INTELLIGENCE } from "./ip-intelligence-types.js";
+import type { IpIntelligenceFeatures } from "./ip-intelligence.js";
 import { type CompileContext, ConfigReader, readExpression, readString } from "./config-reader.js";
 import { Cursor, Diagnostics, type PolicyError, type PolicyPhase, type RuleScope } from "./policy-error.js";
 import { type PolicyLimits, resolvePolicyLimits } from "./policy-limits.js";
 import { type CompiledRule, type Policy, createPolicy } from "./policy.js";
+import type { SecretStore } from "./secrets.js";
 import { checkCounts, textSizeProblem } from "./size-checks.js";
 
 export interface LoadPolicyOptions {
@@ -21,6 +25,19 @@ export interface LoadPolicyOptions {
   readonly regionName?: string;
   /** Size limits and the per-request CEL budget; DEFAULT_POLICY_LIMITS for what is left out. */
   readonly limits?: Partial<PolicyLimits>;
+  /**
+   * Which IP intelligence the edge has data for (`IpIntelligence.features`): a policy reading
+   * `conn.client_ip.geo`, `.as`, `.categories`… without it fails to load. None when left out.
+   */
+  readonly ipIntelligence?: IpIntelligenceFeatures;
+  /** Named IP policies from the edge config, for restrict-ips `ip_policies`; none when left out. */
+  readonly ipPolicies?: Readonly<Record<string, IpPolicyDefinition>>;
+  /**
+   * What `secrets.get(vault, name)` reads. Given, a reference whose vault and name are literals
+   * must exist or the load fails; left out (validating without the edge's secrets), every
+   * reference is accepted and reads as "".
+   */
+  readonly secrets?: SecretStore;
 }
 
 export type LoadPolicyResult =
@@ -151,7 +168,8 @@ export function loadPolicy(source: string, options: LoadPolicyOptions = {}): Loa
   const root = Cursor.root(diag);
   const contents = doc.contents as Node | null;
   if (!checkCounts(root, contents, PHASES, limits)) return { ok: false, errors: diag.errors, warnings: diag.warnings };
-  const cel = createCelRuntime(limits);
+  const cel = createCelRuntime(limits, [], options.secrets);
+  setLoadEnvironment(cel, { ipIntelligence: options.ipIntelligence ?? NO_IP_INTELLIGENCE, ipPolicies: options.ipPolicies ?? {} });
   const phases: Record<PolicyPhase, CompiledRule[]> = { on_tcp_connect: [], on_http_request: [], on_http_response: [] };
   const empty = contents === null || (isScalar(contents) && contents.value === null);
   if (!empty && !isMap(contents)) root.at(contents).error(`a traffic policy must be a map with ${PHASES.join(", ")}`);

@@ -10,6 +10,9 @@ export type PolicyResponseCode =
   | "RATE_LIMITED"
   | "CIRCUIT_OPEN"
   | "JWKS_UNAVAILABLE"
+  | "IDENTITY_PROVIDER_UNAVAILABLE"
+  | "HTTP_REQUEST_FAILED"
+  | "WEBHOOK_VERIFICATION_FAILED"
   | "POLICY_BUDGET_EXCEEDED"
   | "INTERNAL";
 
@@ -45,6 +48,13 @@ export interface CompressDecision {
 }
 
 /**
+ * A change to the upstream's response body, decided in `on_http_response`: the edge buffers the
+ * body (decompressed, up to its limit for policies), applies the edits in order, and sends the
+ * result with a fixed Content-Length. Returns the body unchanged when nothing applies.
+ */
+export type ResponseBodyEdit = (body: Uint8Array) => Uint8Array;
+
+/**
  * A request admitted by a `circuit-breaker` action. The edge settles it once with the upstream
  * status (5xx counts as an error) or `"error"` when no response came back.
  */
@@ -71,7 +81,7 @@ export type RequestOutcome = (
 };
 
 export type ResponseOutcome = (
-  | { readonly kind: "continue"; readonly compress: CompressDecision | undefined }
+  | { readonly kind: "continue"; readonly compress: CompressDecision | undefined; readonly bodyEdits?: readonly ResponseBodyEdit[] }
   | ({ readonly kind: "respond" } & PolicyResponse)
   | { readonly kind: "close" }
 ) & { readonly logs: PolicyLogRecord[] };

@@ -13,6 +13,7 @@ import {
   engineResponse,
 } from "./outcome.js";
 import type { PolicyPhase } from "./policy-error.js";
+import { RequestBodyError } from "./request-body.js";
 import { RequestView, buildBindings } from "./request-view.js";
 import type { PolicyRuntime } from "./runtime.js";
 
@@ -34,6 +35,14 @@ export interface Policy {
   readonly kind: "agent" | "cloud";
   /** Number of rules in each phase; a phase with none costs nothing to run. */
   readonly ruleCounts: Readonly<Record<PolicyPhase, number>>;
+  /**
+   * True when an `on_http_request` action reads the body (verify-webhook, jwt-validation with
+   * `method: body`, request-body-find-replace): the edge then offers it (`HttpRequestState.body`),
+   * read only if such an action runs. False: bodies stream through untouched.
+   */
+  readonly needsRequestBody: boolean;
+  /** True when an `on_tcp_connect` action checks client certificates (terminate-tls): the HTTPS listener must ask clients for one. */
+  readonly requestsClientCertificates: boolean;
   /** Runs `on_tcp_connect`; only synchronous actions are allowed there, so no promise. */
   onTcpConnect(ctx: TcpContext, rt: PolicyRuntime): TcpOutcome;
   /** Runs `on_http_request`, editing `ctx.request` in place. `signal` aborts JWKS waits. */
@@ -102,13 +111,14 @@ export function createPolicy(
     rt,
     signal,
     scope: {
-      bindings: buildBindings(ctx, view, res, () => rt.now(), options.regionName),
+      bindings: buildBindings(ctx, view, res, () => rt.now(), options.regionName, rt.ipIntelligence),
       macros: { request: view, response: res },
       meter: new CelMeter(options.celBudget),
     },
     logs: [],
     circuitBreakers: [],
     compress: undefined,
+    responseBodyEdits: [],
     setResult(name, value) {
       ctx.actionResults.set(name, value);
     },
@@ -138,6 +148,7 @@ export function createPolicy(
       end = (await driveAsync(runChain(phases.on_http_request, x, from, at))).value;
     } catch (err) {
       if (signal?.aborted) throw err;
+      if (err instanceof RequestBodyError) throw err.error;
       x.logs.push(failure(x, at, err));
       return { kind: "respond", ...failedResponse(err), ...extras };
     }
@@ -165,6 +176,8 @@ export function createPolicy(
       on_http_request: phases.on_http_request.length,
       on_http_response: phases.on_http_response.length,
     },
+    needsRequestBody: phases.on_http_request.some((rule) => rule.actions.some((a) => a.readsRequestBody === true)),
+    requestsClientCertificates: phases.on_tcp_connect.some((rule) => rule.actions.some((a) => a.requestsClientCertificate === true)),
 
     onTcpConnect(ctx, rt) {
       const x = execution("on_tcp_connect", ctx, undefined, undefined, rt, undefined);
@@ -195,7 +208,7 @@ export function createPolicy(
       }
       if (end?.step.kind === "respond") return { kind: "respond", ...end.step.response, logs: x.logs };
       if (end?.step.kind === "close") return { kind: "close", logs: x.logs };
-      return { kind: "continue", compress: x.compress, logs: x.logs };
+      return { kind: "continue", compress: x.compress, ...(x.responseBodyEdits.length > 0 ? { bodyEdits: x.responseBodyEdits } : {}), logs: x.logs };
     },
   };
 }

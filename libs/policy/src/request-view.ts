@@ -1,3 +1,6 @@
+import { connTlsBindings } from "./conn-tls.js";
+import { clientIpBindings, legacyGeoBindings } from "./ip-intelligence-bindings.js";
+import type { IpIntelligence } from "./ip-intelligence.js";
 import { LazyRecord } from "./lazy-record.js";
 import { celTimestamp } from "./cel-time.js";
 import { STRING_FORM_KEY } from "./cel-types.js";
@@ -177,10 +180,10 @@ function count(n: number | undefined): bigint {
   return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? BigInt(n) : 0n;
 }
 
-function connBindings(conn: ConnInfo, regionName: string): LazyRecord {
+function connBindings(conn: ConnInfo, regionName: string, ipIntelligence: IpIntelligence | undefined): LazyRecord {
   return new LazyRecord({
-    // `geo` is declared (cel-variables.ts) only to reject it at load: there is no GeoIP database.
-    client_ip: () => stringWithFields(() => conn.clientIp, {}),
+    client_ip: () => clientIpBindings(conn, ipIntelligence),
+    geo: () => legacyGeoBindings(conn, ipIntelligence),
     client_port: () => BigInt(conn.clientPort),
     server_ip: () => conn.serverIp ?? plainIp(conn.socket?.localAddress),
     server_port: () => BigInt(conn.serverPort ?? conn.socket?.localPort ?? 0),
@@ -188,6 +191,7 @@ function connBindings(conn: ConnInfo, regionName: string): LazyRecord {
     bytes_out: () => count(conn.socket?.bytesWritten),
     server_region: () => conn.serverRegion ?? regionName,
     ts: () => new LazyRecord({ start: () => celTimestamp(conn.startedAtMs) }),
+    tls: () => connTlsBindings(conn.tls?.()),
   });
 }
 
@@ -229,7 +233,11 @@ function requestBindings(view: RequestView, conn: ConnInfo): LazyRecord {
     name: () => view.userAgent().name,
     version: () => view.userAgent().version,
     os: () => view.userAgent().os,
+    os_version: () => view.userAgent().osVersion,
     is_mobile: () => view.userAgent().isMobile,
+    is_tablet: () => view.userAgent().isTablet,
+    is_desktop: () => view.userAgent().isDesktop,
+    device_type: () => view.userAgent().deviceType,
     is_bot: () => view.userAgent().isBot,
     browser: () => {
       const ua = view.userAgent();
@@ -277,9 +285,10 @@ export function buildBindings(
   res: ResponseInfo | undefined,
   now: () => number,
   regionName: string,
+  ipIntelligence?: IpIntelligence,
 ): Record<string, unknown> {
   const bindings: Record<string, unknown> = {
-    conn: connBindings(ctx.conn, regionName),
+    conn: connBindings(ctx.conn, regionName, ipIntelligence),
     endpoint: endpointBindings(ctx.endpoint),
     time: new LazyRecord({ now: () => celTimestamp(now()) }),
     vars: ctx.vars,

@@ -50,6 +50,7 @@ export function fakeRuntime(fetchJson?: PolicyRuntime["fetchJson"]): PolicyRunti
     clock,
     now: () => clock.now,
     fetchJson: fetchJson ?? (() => Promise.reject(new Error("no network in tests"))),
+    httpRequest: () => Promise.reject(new Error("no network in tests")),
     rateLimits: createMemoryRateLimitStore(),
   };
 }

@@ -11,6 +11,7 @@ import type { Server as HttpServer } from "node:http";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { hostname } from "node:os";
 import { AccessControl } from "./access-control.js";
+import { AcmeCertificates } from "./acme-certificates.js";
 import { createAdminServer } from "./admin-server.js";
 import { createAgentListener } from "./agent-listener.js";
 import type { AgentSession } from "./agent-session.js";
@@ -22,6 +23,7 @@ import { HttpProxy } from "./http-proxy.js";
 import { createHttpIngress, createHttpsIngress, type PublicTlsServer } from "./http-ingress.js";
 import { LocalBinds } from "./local-binds.js";
 import { MeshRouting } from "./mesh-routing.js";
+import { loadIpIntelligence } from "./geoip-database.js";
 import { PolicyFlow } from "./policy-flow.js";
 import { RandomUrls } from "./random-urls.js";
 import { resolveEdgeOptions, type EdgeOptions, type HostPort, type ResolvedEdgeOptions } from "./options.js";
@@ -30,6 +32,8 @@ import { RequestTelemetry } from "./request-telemetry.js";
 import { acceptRelayConnection } from "./relay-server.js";
 import { RoutingTable } from "./routing-table.js";
 import { CertificateStore } from "./tls-certificates.js";
+import { createClusterTls, type ClusterTls } from "./cluster-tls.js";
+import { askForClientCertificates } from "./client-tls.js";
 import { poolMemberCensus } from "./pool-census.js";
 import { routingMeterOf } from "./routing-meter.js";
 
@@ -78,6 +82,10 @@ export class Edge {
   private readonly http: HttpServer;
   private readonly https: PublicTlsServer | undefined;
   private readonly certificates: CertificateStore | undefined;
+  /** Certificates by ACME for the hostnames the mesh serves (--acme-email). */
+  private readonly acme: AcmeCertificates | undefined;
+  /** Client certificates between edges (--cluster-ca, --cluster-cert). */
+  private readonly clusterTls: ClusterTls;
   private readonly agentListener: NetServer;
   private readonly admin: HttpServer | undefined;
   private readonly connections = new ClientConnections();
@@ -98,7 +106,13 @@ export class Edge {
     const { logger } = this.options;
     this.registry = this.options.registry ?? createMemoryRegistry();
     this.bus = this.options.bus ?? createInProcessBus();
-    this.policyRuntime = createPolicyRuntime(this.options.rateLimits ? { rateLimits: this.options.rateLimits } : {});
+    const ipIntelligence = loadIpIntelligence(this.options.ipIntelligenceFiles);
+    this.policyRuntime = createPolicyRuntime({
+      ...(this.options.rateLimits ? { rateLimits: this.options.rateLimits } : {}),
+      ...(ipIntelligence ? { ipIntelligence } : {}),
+      // Without a configured secret the runtime makes a random one: logins last as long as this process.
+      ...(this.options.sessionSecret ? { auth: { fetch: (url: string, init: RequestInit) => fetch(url, init), sessionSecret: this.options.sessionSecret } } : {}),
+    });
     this.table = new RoutingTable(this.options.region, routingMeterOf(this.metrics));
     this.metrics.countPoolMembers(poolMemberCensus(this.table, this.metrics.endpointLabel));
     this.telemetry = new RequestTelemetry(this.metrics, logger, this.options.tracing, this.options.region, { accessLog: this.options.accessLog });
@@ -108,11 +122,13 @@ export class Edge {
     this.options.cloudEndpoints.forEach((c, i) => this.compileCloudEndpoint(c, i));
     // Certificates too: a missing file, a wrong key or an expired certificate fails the start.
     if (this.options.httpsAddr) {
-      this.certificates = new CertificateStore(this.options.tlsCertificates, logger);
-      this.https = createHttpsIngress(proxy, this.table, this.options, this.connections, logger, this.certificates);
+      if (this.options.tlsCertificates.length > 0) this.certificates = new CertificateStore(this.options.tlsCertificates, logger);
+      if (this.options.acme) this.acme = new AcmeCertificates(this.options.acme, { edgeId: () => this.edgeId, serves: (host) => this.serves(host), logger });
+      this.https = createHttpsIngress(proxy, this.table, this.options, this.connections, logger, this.certificates, this.acme);
     }
+    this.clusterTls = createClusterTls(this.options.clusterCa, this.options.clusterCertificate, this.certificates, logger);
     const redirect = this.options.redirectHttpToHttps ? () => this.httpsPort()! : undefined;
-    this.http = createHttpIngress(proxy, this.table, this.options, this.connections, logger, redirect);
+    this.http = createHttpIngress(proxy, this.table, this.options, this.connections, logger, redirect, this.acme);
 
     this.randomUrls = new RandomUrls(this.options.domain, () => this.publicPort());
     this.access = new AccessControl({
@@ -163,6 +179,7 @@ export class Edge {
             tracing: this.options.tracing,
             onStream: () => this.metrics.relayStreams.inc({ direction: "inbound" }),
             clusterSecret: this.options.clusterSecret,
+            peerCheck: this.clusterTls.peerCheck,
             sessionFor: (bindId) => this.binds?.sessionFor(bindId),
             mux: this.options.mux,
             handshakeTimeoutMs,
@@ -181,6 +198,8 @@ export class Edge {
       logger,
       // With a certificate the agent port serves TLS too: agents verify the edge (docs/security.md).
       this.certificates,
+      // With a cluster CA it also asks for client certificates, which relays must present.
+      this.clusterTls.peerCheck !== undefined,
     );
     this.admin = this.options.adminAddr
       ? createAdminServer(this.table, this.metrics, () => ({
@@ -209,6 +228,7 @@ export class Edge {
     const http = await listen(this.http, o.httpAddr, "http");
     const https = this.https && o.httpsAddr ? await listen(this.https, o.httpsAddr, "https") : undefined;
     this.certificates?.watch();
+    this.clusterTls.watch();
     const agent = await listen(this.agentListener, o.grpcAddr, "agent (gRPC)");
     const admin = this.admin && o.adminAddr ? await listen(this.admin, o.adminAddr, "admin") : undefined;
     const advertise = o.advertiseAddr ?? advertiseOf(agent);
@@ -217,6 +237,7 @@ export class Edge {
     this.addressesValue = { http, https, agent, admin, advertise };
     try {
       await this.joinMesh(edgeId, advertise, http);
+      await this.acme?.start();
     } catch (err) {
       await this.closeListeners();
       throw err;
@@ -236,6 +257,7 @@ export class Edge {
     await this.gossip?.close();
     this.agentListener.close();
     this.certificates?.close();
+    this.clusterTls.close();
     const listeners = [this.http, ...(this.https ? [this.https] : [])];
     const httpClosed = Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
     for (const l of listeners) l.closeIdleConnections();
@@ -251,6 +273,7 @@ export class Edge {
     this.grpc.forceShutdown();
     this.relay?.close();
     this.watch?.close();
+    await this.acme?.close();
     await this.access.close();
     await this.registry.close();
     await this.bus.close();
@@ -266,7 +289,9 @@ export class Edge {
           edgeId,
           clusterSecret: o.clusterSecret,
           // An edge with a certificate serves TLS on its agent port, and expects its peers to.
-          tls: this.certificates ? { ca: o.clusterCa, ownNames: () => this.certificates!.certificates.flatMap((c) => c.names) } : undefined,
+          tls: this.certificates
+            ? { ca: o.clusterCa, ownNames: () => this.certificates!.certificates.flatMap((c) => c.names), clientCertificate: this.clusterTls.clientCertificate }
+            : undefined,
           addressOf: (edge) => this.routing?.edges.get(edge)?.advertise ?? this.gossip?.livePeers().find((p) => p.id === edge)?.advertise,
           mux: o.mux,
           handshakeTimeoutMs: o.handshakeTimeoutMs,
@@ -363,11 +388,24 @@ export class Edge {
     this.http.close();
     this.https?.close();
     this.certificates?.close();
+    this.clusterTls.close();
     this.admin?.close();
     this.watch?.close();
+    await this.acme?.close().catch(() => undefined);
     await this.access.close().catch(() => undefined);
     await this.registry.close().catch(() => undefined);
     await this.bus.close().catch(() => undefined);
+  }
+
+  /**
+   * Whether the mesh serves exactly `host`, the only names ACME orders for: an endpoint's own
+   * hostname (bound by an agent anywhere in the mesh, or a cloud endpoint; not one a wildcard
+   * covers, nor an internal one) or a reserved domain.
+   */
+  private serves(host: string): boolean {
+    const endpoint = this.table.lookup(host);
+    if (endpoint && endpoint.url.host === host) return true;
+    return this.access.index.reservedNames().includes(host);
   }
 
   /** The port clients use: the one `--domain` names (a load balancer in front), else the HTTP listener's. */
@@ -394,9 +432,17 @@ export class Edge {
 
   /** Loads and validates a policy, or throws with every problem listed with its position. */
   private compilePolicy(text: string, kind: "agent" | "cloud", filename: string, code: ErrorCode): Policy {
-    const loaded = loadPolicy(text, { kind, filename, regionName: this.options.region });
+    const loaded = loadPolicy(text, { kind, filename, regionName: this.options.region,
+      ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
+      ...(this.policyRuntime.ipIntelligence ? { ipIntelligence: this.policyRuntime.ipIntelligence.features } : {}),
+      ipPolicies: this.options.ipPolicies,
+    });
     if (!loaded.ok) {
       throw new OnrampError(code, `the traffic policy is invalid:\n${formatPolicyErrors(loaded.errors)}`);
+    }
+    // terminate-tls with mutual TLS: from now on the HTTPS listener asks clients for certificates.
+    if (loaded.policy.requestsClientCertificates && this.https && askForClientCertificates(this.https)) {
+      this.options.logger.info({ policy: filename }, "HTTPS listener now asks clients for certificates (a traffic policy checks them with terminate-tls)");
     }
     return loaded.policy;
   }

@@ -6,11 +6,13 @@ import type { EdgeMetrics, Logger } from "@onramp/telemetry";
 import { http2HasBody, isHttp2Request } from "./http2-adapter.js";
 import type { AttemptTrace, RequestRecord, RequestTelemetry } from "./request-telemetry.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Duplex, Writable } from "node:stream";
+import { Readable, type Duplex, type Writable } from "node:stream";
+import type { ResponseBodyEdit } from "@onramp/policy";
 import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
 import { pickRoute, resolveEndpoint, RouteQueued, routeWhenReady, type EdgeEndpoint, type Route } from "./dispatch.js";
 import { sendError } from "./error-response.js";
 import { endStalledExchange, watchBodyIdle } from "./body-idle-timeout.js";
+import { editResponseBody } from "./policy-body.js";
 import { clientIpOf, requestHeadersForAgent } from "./forwarded-headers.js";
 import { retryable, RetryBudget } from "./retry-policy.js";
 import type { RoutingTable } from "./routing-table.js";
@@ -25,7 +27,12 @@ export interface HttpProxyOptions {
   attemptsHeader?: boolean;
   /** Longest pause between two pieces of a request body, in ms (see body-idle-timeout.ts); 0 or absent: none. */
   bodyTimeoutMs?: number;
+  /** Largest body a traffic policy may buffer (request or decoded response), in bytes; DEFAULT_MAX_POLICY_BODY_BYTES when absent. */
+  maxPolicyBodyBytes?: number;
 }
+
+/** 1 MiB: webhooks, form posts and JSON API bodies fit with room to spare; larger is an upload, not a policy's business. */
+export const DEFAULT_MAX_POLICY_BODY_BYTES = 1024 * 1024;
 
 /** The request as it goes to the agent: the client's, or what a traffic policy made of it. */
 export interface RequestShape {
@@ -34,11 +41,21 @@ export interface RequestShape {
   path: string;
   /** Names and values alternating; hop-by-hop headers already removed, X-Forwarded-* added. */
   headers: string[];
+  /** The whole body, when a traffic policy read it (policy-body.ts); absent: streamed from the client. */
+  body?: Uint8Array;
 }
 
 /** What to do with the upstream's response head, decided by the response phase of a policy. */
 export type ResponseDecision =
-  | { kind: "write"; status: number; statusText: string; headers: string[]; compress: "gzip" | "br" | "deflate" | undefined }
+  | {
+      kind: "write";
+      status: number;
+      statusText: string;
+      headers: string[];
+      compress: "gzip" | "br" | "deflate" | undefined;
+      /** Edits of the whole body (response-body-find-replace): buffered, decoded, edited, re-encoded. */
+      bodyEdits?: readonly ResponseBodyEdit[] | undefined;
+    }
   | { kind: "replace"; status: number; headers: string[]; body: string; code: ErrorCode | undefined }
   | { kind: "close" };
 
@@ -68,7 +85,7 @@ export class HttpProxy {
 
   constructor(
     private readonly table: RoutingTable,
-    private readonly options: HttpProxyOptions,
+    readonly options: HttpProxyOptions,
     readonly telemetry: RequestTelemetry,
     private readonly logger: Logger,
   ) {
@@ -123,8 +140,9 @@ export class HttpProxy {
    */
   forward(req: IncomingMessage, res: ServerResponse, endpoint: EdgeEndpoint, first: Route, shape: RequestShape, hooks: ForwardHooks | undefined, record: RequestRecord): void {
     const declared = contentLength(req);
+    const { body: buffered, ...requestHead } = shape;
     const head = {
-      ...shape,
+      ...requestHead,
       endpointId: endpoint.id,
       clientAddr: `${clientIpOf(req)}:${req.socket.remotePort ?? 0}`,
     };
@@ -215,6 +233,12 @@ export class HttpProxy {
         writeReplacement(res, decision);
         return;
       }
+      if (decision.bodyEdits && decision.bodyEdits.length > 0 && req.method !== "HEAD" && response.status !== 204 && response.status !== 304) {
+        sink = this.editedBody(res, response, decision, () => stream, writeHead);
+        if (response.body.length > 0) sink.write(response.body);
+        if (endStream) sink.end();
+        return;
+      }
       if (!writeHead(decision.status, decision.statusText, decision.headers)) return;
       if (decision.compress) {
         const compressor = compressorFor(decision.compress);
@@ -229,7 +253,7 @@ export class HttpProxy {
         responded = true;
         const response = decodeResponseHead(payload);
         attempt?.end(response.status, undefined);
-        if (response.body.length > 0) this.metrics.bytes.inc({ direction: "response" }, response.body.length);
+        if (response.body.length > 0) this.metrics.bodyBytes.response.inc(response.body.length);
         this.outcome(endpoint, route, response.status >= 500 ? "5xx" : "success");
         if (!hooks?.response) {
           if (writeHead(response.status, response.statusText, response.headers)) startBody(response.body, endStream);
@@ -254,7 +278,7 @@ export class HttpProxy {
       onData: (chunk) => {
         if (deferred) return void deferred.push(() => handler.onData!(chunk));
         if (res.destroyed) return;
-        this.metrics.bytes.inc({ direction: "response" }, chunk.length);
+        this.metrics.bodyBytes.response.inc(chunk.length);
         record.bytesOut += chunk.length;
         (write ??= creditedWriter(stream!, sink))(chunk);
       },
@@ -276,6 +300,18 @@ export class HttpProxy {
       },
     };
 
+    if (buffered) {
+      if (buffered.length <= this.options.inlineBodyBytes) {
+        this.metrics.bodyBytes.request.inc(buffered.length);
+        record.bytesIn = buffered.length;
+        inlineBody = Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength);
+        open(true);
+        return;
+      }
+      streamedBody = true;
+      this.pumpBody(Readable.from(chunksOf(buffered), { objectMode: false }), res, open(false), record);
+      return;
+    }
     if (!hasBody(req)) {
       open(true);
       return;
@@ -288,7 +324,7 @@ export class HttpProxy {
       req.on("end", () => {
         if (res.destroyed) return finish("error");
         inlineBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        this.metrics.bytes.inc({ direction: "request" }, inlineBody.length);
+        this.metrics.bodyBytes.request.inc(inlineBody.length);
         record.bytesIn = inlineBody.length;
         open(true);
       });
@@ -299,7 +335,7 @@ export class HttpProxy {
   }
 
   /** Streams the client's body to the agent, pausing the client while the stream has no credit. */
-  private pumpBody(req: IncomingMessage, res: ServerResponse, stream: MuxStream, record: RequestRecord): void {
+  private pumpBody(req: Readable, res: ServerResponse, stream: MuxStream, record: RequestRecord): void {
     let received = 0;
     stream.handler.onWritable = () => req.resume();
     req.on("data", (chunk: Buffer) => {
@@ -310,7 +346,7 @@ export class HttpProxy {
         sendError(res, this.tooLarge(), true);
         return;
       }
-      this.metrics.bytes.inc({ direction: "request" }, chunk.length);
+      this.metrics.bodyBytes.request.inc(chunk.length);
       record.bytesIn = received;
       if (!stream.write(chunk)) req.pause();
     });
@@ -327,6 +363,45 @@ export class HttpProxy {
       { endpoint: endpoint.url.url, member: route.member.id, edge: route.member.edge, reason: result, ejectedForMs: until ? until.until - Date.now() : undefined, times: until?.times },
       "pool member ejected after consecutive failures; it gets requests again when the time is up",
     );
+  }
+
+  /**
+   * The sink for a response body a policy edits: collects it, and once edited writes the head
+   * with the new length and coding, then the body. Errors answer with an Onramp error instead.
+   */
+  private editedBody(
+    res: ServerResponse,
+    response: ResponseHead,
+    decision: ResponseDecision & { kind: "write" },
+    stream: () => MuxStream | undefined,
+    writeHead: (status: number, statusText: string, headers: string[]) => boolean,
+  ): Writable {
+    const keep: string[] = [];
+    let contentEncoding: string | undefined;
+    for (let i = 0; i + 1 < decision.headers.length; i += 2) {
+      const name = decision.headers[i]!.toLowerCase();
+      // With `compress`, compress-response set Content-Encoding for a body that comes unencoded.
+      if (name === "content-encoding") contentEncoding = decision.compress ? undefined : decision.headers[i + 1];
+      else if (name !== "content-length" && name !== "transfer-encoding") keep.push(decision.headers[i]!, decision.headers[i + 1]!);
+    }
+    return editResponseBody({
+      limitBytes: this.options.maxPolicyBodyBytes ?? DEFAULT_MAX_POLICY_BODY_BYTES,
+      contentEncoding,
+      compress: decision.compress,
+      edits: decision.bodyEdits ?? [],
+      done: (edited) => {
+        if (res.destroyed) return;
+        const headers = [...keep, "content-length", String(edited.body.length)];
+        if (edited.encoding) headers.push("content-encoding", edited.encoding);
+        if (writeHead(decision.status, decision.statusText, headers)) res.end(edited.body);
+      },
+      failed: (error) => {
+        const s = stream();
+        if (s && !s.isClosed) s.reset(ErrorCode.ClientClosed, "response body refused by traffic policy");
+        this.logger.warn({ status: response.status, err: error }, "traffic policy could not edit the response body");
+        sendError(res, error);
+      },
+    });
   }
 
   private tooLarge(): OnrampError {
@@ -385,6 +460,11 @@ export function writeReplacement(res: ServerResponse, r: { status: number; heade
 
 function compressorFor(encoding: "gzip" | "br" | "deflate"): Writable & NodeJS.ReadableStream {
   return encoding === "gzip" ? createGzip() : encoding === "br" ? createBrotliCompress() : createDeflate();
+}
+
+/** A buffered body in 64 KiB pieces, so it travels under the stream's credit like a client's. */
+function* chunksOf(body: Uint8Array): Generator<Buffer> {
+  for (let i = 0; i < body.length; i += 64 * 1024) yield Buffer.from(body.buffer, body.byteOffset + i, Math.min(64 * 1024, body.length - i));
 }
 
 function pairs(flat: string[]): [string, string][] {

@@ -1,6 +1,8 @@
 export { createEdge, Edge } from "./edge.js";
 export type { EdgeAddresses } from "./edge.js";
 export { resolveEdgeOptions, parseHostPort } from "./options.js";
+export { LETS_ENCRYPT_DIRECTORY } from "./acme-options.js";
+export type { AcmeChallengeType, AcmeOptions } from "./acme-options.js";
 export type { CloudEndpointConfig, EdgeOptions, HostPort, ResolvedEdgeOptions } from "./options.js";
 export type { AccessSource } from "./access-control.js";
 export { parseEndpointUrl } from "./endpoint-url.js";

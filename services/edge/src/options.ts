@@ -1,10 +1,13 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
+import { isIP } from "node:net";
 import type { Bus } from "@onramp/mesh";
 import type { MuxOptions } from "@onramp/mux";
-import type { RateLimitStore } from "@onramp/policy";
+import type { IpPolicyDefinition, RateLimitStore, SecretStore } from "@onramp/policy";
 import { isValidId, type Registry } from "@onramp/registry";
 import { silentLogger, type Logger, type Tracing } from "@onramp/telemetry";
 import type { AccessSource } from "./access-control.js";
+import type { IpIntelligenceFiles } from "./geoip-database.js";
+import { resolveAcmeOptions, type AcmeOptions, type ResolvedAcmeOptions } from "./acme-options.js";
 import type { TlsCertificateFiles } from "./tls-certificates.js";
 
 /** Everything an edge can be told. Only `authtokens` (or `allowAnyToken`) is required. */
@@ -29,6 +32,11 @@ export interface EdgeOptions {
    * reloaded when the files change.
    */
   tlsCertificates?: TlsCertificateFiles[];
+  /**
+   * Certificates by ACME for the hostnames the mesh serves, on the HTTPS listener (needs
+   * `httpsAddr`; `tlsCertificates` become optional). Default none. See acme-options.ts.
+   */
+  acme?: AcmeOptions;
   /** The HTTP listener answers every request with 308 to the same URL over HTTPS. Needs `httpsAddr`. Default off. */
   redirectHttpToHttps?: boolean;
   /**
@@ -56,11 +64,26 @@ export interface EdgeOptions {
   /** Shared secret that relay connections between edges prove they know. Required when `registry` is shared (a mesh). */
   clusterSecret?: string;
   /**
+   * Secret the session cookies of `openid-connect` and `oauth` are encrypted with (a key is derived
+   * from it): every edge that must honour the same logins needs the same one. At least 16
+   * characters. Default: derived from `clusterSecret` when there is one (so a mesh agrees without
+   * more config), else random at start (logins then last as long as the process).
+   */
+  sessionSecret?: string;
+  /**
    * PEM certificates (not a file name) to verify other edges' agent-port certificates with when
    * this edge relays to them over TLS (it does whenever it has `tlsCertificates`). Default: the
-   * system CAs. Edges present no client certificate: the cluster secret authenticates them.
+   * system CAs. Given, it also authenticates edges relaying here: the agent port asks every
+   * client for a certificate, and a relay whose certificate does not chain to these is refused,
+   * in addition to the cluster secret (agents need none). See docs/security.md.
    */
   clusterCa?: string;
+  /**
+   * The client certificate this edge presents when relaying to a peer that asks for one (a peer
+   * with `clusterCa`): PEM files signed by the cluster CA, reloaded when they change. Default: the
+   * first of `tlsCertificates`, which peers with `clusterCa` already verify as its server certificate.
+   */
+  clusterCertificate?: TlsCertificateFiles;
   /**
    * The registry of endpoints and edges. Default: an in-memory registry of this edge alone. The
    * edge owns it from here: `close()` closes it (and so revokes the edge's lease).
@@ -70,6 +93,23 @@ export interface EdgeOptions {
   bus?: Bus;
   /** Counting for rate-limit actions. Default: in memory, this edge alone. */
   rateLimits?: RateLimitStore;
+  /** What policies' `secrets.get(vault, name)` reads. Default: no secrets (each reads as ""). */
+  secrets?: SecretStore;
+  /**
+   * MaxMind DB files behind `conn.client_ip.geo.*`, `conn.geo.*` and `conn.client_ip.as.*`: a City
+   * or Country database and/or an ASN one (GeoLite2, GeoIP2, DB-IP Lite), told apart by their
+   * metadata. Default none: a policy reading those variables fails to load.
+   */
+  geoipDatabases?: string[];
+  /**
+   * IP categories for `conn.client_ip.categories`: name (dotted, like ngrok's `proxy.anonymous.tor`)
+   * → CIDRs, addresses, or paths of files listing them one per line. Default none.
+   */
+  ipCategories?: Record<string, string[]>;
+  /** A file of Tor exit node addresses (the `proxy.anonymous.tor` category, `conn.client_ip.is_tor_node`). */
+  torExitNodes?: string;
+  /** Named IP policies, for restrict-ips `ip_policies: [name]`. Default none. */
+  ipPolicies?: Record<string, IpPolicyDefinition>;
   /** How often this edge tells the mesh it is alive, in ms. Default 1 s. */
   meshHeartbeatMs?: number;
   /** Another edge silent this long is dead and its members leave every pool, in ms. Default 2.5 s (≤ 3 s detection). */
@@ -89,6 +129,13 @@ export interface EdgeOptions {
   allowAnyToken?: boolean;
   /** Largest request body accepted, in bytes. Default 1 GiB. */
   maxRequestBodyBytes?: number;
+  /**
+   * Largest body a traffic policy may read whole, in bytes: the request body for verify-webhook,
+   * jwt-validation from the body and request-body-find-replace (larger: 413
+   * POLICY_BODY_TOO_LARGE), the decoded response body for response-body-find-replace (larger:
+   * 502). Default 1 MiB.
+   */
+  maxPolicyBodyBytes?: number;
   /** Largest request line + headers, in bytes. Default 16 KiB (Node's own default). */
   maxHeaderBytes?: number;
   /**
@@ -155,6 +202,7 @@ export interface ResolvedEdgeOptions {
   httpsAddr: HostPort | undefined;
   http2: boolean;
   tlsCertificates: TlsCertificateFiles[];
+  acme: ResolvedAcmeOptions | undefined;
   redirectHttpToHttps: boolean;
   hstsMaxAgeSeconds: number | undefined;
   grpcAddr: HostPort;
@@ -164,16 +212,22 @@ export interface ResolvedEdgeOptions {
   edgeId: string | undefined;
   advertiseAddr: string | undefined;
   clusterSecret: string | undefined;
+  sessionSecret: string | undefined;
   clusterCa: string | undefined;
+  clusterCertificate: TlsCertificateFiles | undefined;
   registry: Registry | undefined;
   access: AccessSource | undefined;
   bus: Bus | undefined;
   rateLimits: RateLimitStore | undefined;
+  secrets: SecretStore | undefined;
+  ipIntelligenceFiles: IpIntelligenceFiles;
+  ipPolicies: Record<string, IpPolicyDefinition>;
   meshHeartbeatMs: number;
   meshDeadAfterMs: number;
   authtokens: string[];
   allowAnyToken: boolean;
   maxRequestBodyBytes: number;
+  maxPolicyBodyBytes: number;
   maxHeaderBytes: number;
   headerTimeoutMs: number;
   bodyTimeoutMs: number;
@@ -212,7 +266,11 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
   }
   const httpsAddr = options.httpsAddr === undefined ? undefined : parseHostPort("httpsAddr", options.httpsAddr);
   const tlsCertificates = options.tlsCertificates ?? [];
-  if (httpsAddr && tlsCertificates.length === 0) throw bad("tlsCertificates", "the HTTPS listener (httpsAddr) needs at least one certificate and key (--tls-cert and --tls-key)");
+  const acme = options.acme === undefined ? undefined : resolveAcmeOptions(options.acme);
+  if (acme && !httpsAddr) throw bad("acme", "ACME certificates are served by the HTTPS listener: set --https-addr");
+  if (httpsAddr && tlsCertificates.length === 0 && !acme) {
+    throw bad("tlsCertificates", "the HTTPS listener (httpsAddr) needs at least one certificate and key (--tls-cert and --tls-key), or ACME (--acme-email)");
+  }
   if (!httpsAddr && tlsCertificates.length > 0) throw bad("httpsAddr", "certificates are given but no HTTPS listener: set --https-addr");
   tlsCertificates.forEach((c, i) => {
     if (!c.cert?.trim() || !c.key?.trim()) throw bad(`tlsCertificates[${i}]`, "needs both cert and key (file paths)");
@@ -225,6 +283,7 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     httpsAddr,
     http2: options.http2 ?? true,
     tlsCertificates,
+    acme,
     redirectHttpToHttps,
     // RFC 6797 §6.1.1: max-age is a non-negative integer of seconds; 0 tells browsers to forget.
     hstsMaxAgeSeconds: options.hstsMaxAgeSeconds === undefined ? undefined : integer("hstsMaxAgeSeconds", options.hstsMaxAgeSeconds, 0),
@@ -235,16 +294,26 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     edgeId: options.edgeId === undefined ? undefined : id("edgeId", options.edgeId),
     advertiseAddr: options.advertiseAddr === undefined ? undefined : hostPortText("advertiseAddr", options.advertiseAddr),
     clusterSecret: clusterSecret(options),
+    sessionSecret: sessionSecret(options),
     clusterCa: clusterCa(options, tlsCertificates.length > 0),
+    clusterCertificate: clusterCertificate(options, tlsCertificates.length > 0),
     registry: options.registry,
     access: options.access,
     bus: options.bus,
     rateLimits: options.rateLimits,
+    secrets: options.secrets,
+    ipIntelligenceFiles: {
+      geoipDatabases: (options.geoipDatabases ?? []).map((f) => f.trim()).filter(Boolean),
+      ipCategories: options.ipCategories ?? {},
+      ...(options.torExitNodes?.trim() ? { torExitNodes: options.torExitNodes.trim() } : {}),
+    },
+    ipPolicies: ipPolicies(options.ipPolicies ?? {}),
     meshHeartbeatMs: integer("meshHeartbeatMs", options.meshHeartbeatMs ?? 1000, 10),
     meshDeadAfterMs: integer("meshDeadAfterMs", options.meshDeadAfterMs ?? 2500, (options.meshHeartbeatMs ?? 1000) + 1),
     authtokens,
     allowAnyToken,
     maxRequestBodyBytes: integer("maxRequestBodyBytes", options.maxRequestBodyBytes ?? 1024 ** 3, 0),
+    maxPolicyBodyBytes: integer("maxPolicyBodyBytes", options.maxPolicyBodyBytes ?? 1024 * 1024, 0),
     maxHeaderBytes: integer("maxHeaderBytes", options.maxHeaderBytes ?? 16 * 1024, 1024),
     headerTimeoutMs: integer("headerTimeoutMs", options.headerTimeoutMs ?? 60_000, 100, MAX_TIMER_MS),
     bodyTimeoutMs: integer("bodyTimeoutMs", options.bodyTimeoutMs ?? 60_000, 0, MAX_TIMER_MS),
@@ -262,6 +331,30 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     mux: options.mux ?? {},
     logger: options.logger ?? silentLogger(),
   };
+}
+
+/** Named IP policies: each a name of letters, digits, `_` and `-`, with allow/deny lists of CIDRs. */
+function ipPolicies(policies: Record<string, IpPolicyDefinition>): Record<string, IpPolicyDefinition> {
+  for (const [name, policy] of Object.entries(policies)) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw bad(`ipPolicies.${name}`, "a name is 1-64 letters, digits, _ and -");
+    const unknown = Object.keys(policy ?? {}).filter((k) => k !== "allow" && k !== "deny");
+    if (policy === null || typeof policy !== "object" || unknown.length > 0) {
+      throw bad(`ipPolicies.${name}`, `an IP policy is a map with allow and/or deny lists${unknown.length ? ` (unknown: ${unknown.join(", ")})` : ""}`);
+    }
+    for (const list of ["allow", "deny"] as const) {
+      const entries = policy[list] ?? [];
+      if (!Array.isArray(entries)) throw bad(`ipPolicies.${name}.${list}`, "must be a list of CIDRs");
+      entries.forEach((cidr, i) => {
+        const [addr = "", bits, ...rest] = String(cidr).trim().split("/");
+        const family = isIP(addr);
+        const max = family === 4 ? 32 : 128;
+        if (family === 0 || rest.length > 0 || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max))) {
+          throw bad(`ipPolicies.${name}.${list}[${i}]`, `${JSON.stringify(cidr)} is not an IPv4 or IPv6 CIDR`);
+        }
+      });
+    }
+  }
+  return policies;
 }
 
 /** Parses `host:port`, `[v6]:port` or `:port` (all interfaces). */
@@ -289,6 +382,22 @@ function clusterCa(options: EdgeOptions, tls: boolean): string | undefined {
   if (!ca.includes("-----BEGIN CERTIFICATE-----")) throw bad("clusterCa", "must be PEM certificates (-----BEGIN CERTIFICATE-----)");
   if (!tls) throw bad("clusterCa", "relays go over TLS only between edges with a certificate: set --tls-cert and --tls-key too, or leave --cluster-ca out");
   return ca;
+}
+
+function clusterCertificate(options: EdgeOptions, tls: boolean): TlsCertificateFiles | undefined {
+  const files = options.clusterCertificate;
+  if (files === undefined) return undefined;
+  if (!files.cert?.trim() || !files.key?.trim()) throw bad("clusterCertificate", "needs both cert and key (file paths: --cluster-cert and --cluster-key)");
+  if (!tls) throw bad("clusterCertificate", "relays go over TLS only between edges with a certificate: set --tls-cert and --tls-key too, or leave --cluster-cert out");
+  return files;
+}
+
+function sessionSecret(options: EdgeOptions): string | undefined {
+  const secret = options.sessionSecret?.trim() || undefined;
+  if (secret !== undefined && secret.length < 16) throw bad("sessionSecret", "must be at least 16 characters");
+  // Prefixed so the cookie key is never the relay's secret itself (HKDF separates them too).
+  const cluster = options.clusterSecret?.trim();
+  return secret ?? (cluster ? `cluster-secret:${cluster}` : undefined);
 }
 
 function clusterSecret(options: EdgeOptions): string | undefined {

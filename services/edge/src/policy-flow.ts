@@ -20,7 +20,19 @@ import { resolveEndpoint, routeWhenReady, type EdgeEndpoint, type Route } from "
 import type { Duplex } from "node:stream";
 import { sendError, writeRawError, writeRawResponse } from "./error-response.js";
 import { clientIpOf } from "./forwarded-headers.js";
-import { hasBody, shapeOf, writeReplacement, type HttpProxy, type PolicyHandler, type RequestShape, type ResponseDecision } from "./http-proxy.js";
+import { clientTlsOf } from "./client-tls.js";
+import {
+  contentLength,
+  DEFAULT_MAX_POLICY_BODY_BYTES,
+  hasBody,
+  shapeOf,
+  writeReplacement,
+  type HttpProxy,
+  type PolicyHandler,
+  type RequestShape,
+  type ResponseDecision,
+} from "./http-proxy.js";
+import { policyRequestBody, type PolicyRequestBody } from "./policy-body.js";
 import { forwardUpgrade } from "./upgrade-proxy.js";
 import type { RoutingTable } from "./routing-table.js";
 import type { ClientConnections } from "./client-connections.js";
@@ -55,19 +67,37 @@ export class PolicyFlow implements PolicyHandler {
     res.once("close", () => {
       if (!res.writableFinished) abort.abort();
     });
-    this.start(req, endpoint, route, abort.signal, shapeOf(req), record, {
-      respond: (r) => writeReplacement(res, r, hasBody(req)),
-      fail: (error) => sendError(res, error, hasBody(req)),
+    // Made only for a policy that reads the body (Policy.needsRequestBody), and read only if one of
+    // its actions runs; otherwise the body streams after the request phase as it always has.
+    let body: PolicyRequestBody | undefined;
+    let continued = false;
+    const sendContinue = () => {
+      if (expectContinue && !continued) res.writeContinue();
+      continued = true;
+    };
+    const makeBody = () =>
+      (body ??= policyRequestBody(req, {
+        hasBody: hasBody(req),
+        declaredBytes: contentLength(req),
+        limitBytes: Math.min(this.proxy.options.maxPolicyBodyBytes ?? DEFAULT_MAX_POLICY_BODY_BYTES, this.proxy.options.maxRequestBodyBytes),
+        bodyTimeoutMs: this.proxy.options.bodyTimeoutMs ?? 0,
+        beforeRead: sendContinue,
+      }));
+    // A body read whole leaves the connection reusable; one left unread (or half read) is not.
+    const unread = () => hasBody(req) && !body?.buffered();
+    this.start(req, endpoint, route, abort.signal, shapeOf(req), record, makeBody, {
+      respond: (r) => writeReplacement(res, r, unread()),
+      fail: (error) => sendError(res, error, unread()),
       close: () => req.socket.destroy(),
       forward: (target, targetRoute, request, policy, ctx, tickets) => {
-        if (expectContinue) res.writeContinue();
+        sendContinue();
         const respond = policy && ctx && policy.ruleCounts.on_http_response > 0;
         this.proxy.forward(
           req,
           res,
           target,
           targetRoute,
-          shapeOfState(request),
+          shapeOfState(request, body?.buffered()),
           {
             settled: (result) => settle(tickets, result),
             response: respond ? (head) => this.responsePhase(policy, ctx, head, target, record) : undefined,
@@ -82,7 +112,7 @@ export class PolicyFlow implements PolicyHandler {
   handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer, endpoint: EdgeEndpoint, route: Route | undefined): void {
     const abort = new AbortController();
     socket.once("close", () => abort.abort());
-    this.start(req, endpoint, route, abort.signal, shapeOf(req, true), undefined, {
+    this.start(req, endpoint, route, abort.signal, shapeOf(req, true), undefined, undefined, {
       respond: (r) => {
         endpoint.meter.upgradeEnded("denied");
         writeRawResponse(socket, r);
@@ -103,13 +133,24 @@ export class PolicyFlow implements PolicyHandler {
     });
   }
 
-  private start(req: IncomingMessage, endpoint: EdgeEndpoint, route: Route | undefined, signal: AbortSignal, shape: RequestShape, record: RequestRecord | undefined, exchange: Exchange): void {
-    const x: PolicyExchange = { req, signal, request: requestState(req, shape), hops: 0, tickets: [], exchange, record };
+  private start(
+    req: IncomingMessage,
+    endpoint: EdgeEndpoint,
+    route: Route | undefined,
+    signal: AbortSignal,
+    shape: RequestShape,
+    record: RequestRecord | undefined,
+    makeBody: (() => PolicyRequestBody) | undefined,
+    exchange: Exchange,
+  ): void {
+    const x: PolicyExchange = { req, signal, request: requestState(req, shape), hops: 0, tickets: [], exchange, record, makeBody };
     this.run(x, endpoint, route).catch((err: unknown) => {
       route?.release();
       settle(x.tickets, "error");
       if (signal.aborted) return;
-      this.logger.warn({ err, endpoint: endpoint.url.url }, "traffic policy failed");
+      // A body too large, stalled or abandoned is the client's doing, answered with its code.
+      const clientFault = err instanceof OnrampError && (err.code === ErrorCode.PolicyBodyTooLarge || err.code === ErrorCode.RequestTimeout || err.code === ErrorCode.ClientClosed);
+      if (!clientFault) this.logger.warn({ err, endpoint: endpoint.url.url }, "traffic policy failed");
       exchange.fail(OnrampError.from(err, ErrorCode.Internal, "the traffic policy failed"));
     });
   }
@@ -125,6 +166,8 @@ export class PolicyFlow implements PolicyHandler {
       startedAtMs: this.connections.of(req.socket).startedAt,
       // Read only when an expression asks: conn.bytes_in/bytes_out, conn.server_ip/server_port.
       socket: req.socket,
+      // conn.tls.* and terminate-tls; undefined over plain HTTP.
+      tls: () => clientTlsOf(req.socket),
     };
     // The first endpoint's policy sees the request head arrive; a forward-internal hop keeps it.
     x.request.receivedAtMs ??= Date.now();
@@ -134,6 +177,7 @@ export class PolicyFlow implements PolicyHandler {
       exchange.close();
       return;
     }
+    if (policy.needsRequestBody && x.makeBody && !x.request.body) x.request.body = x.makeBody();
     const ctx = createRequestContext({ conn, endpoint: endpointInfo, request: x.request });
     const span = x.record && this.telemetry.child(x.record, "policy on_http_request", () => ({ "onramp.endpoint.url": endpoint.url.url }));
     let outcome: RequestOutcome = await policy.onHttpRequest(ctx, this.runtime, x.signal).finally(() => span?.end());
@@ -213,6 +257,7 @@ export class PolicyFlow implements PolicyHandler {
       statusText: info.statusCode === head.status ? head.statusText : "",
       headers: flatten(info.headers),
       compress: outcome.compress?.encoding,
+      bodyEdits: outcome.bodyEdits,
     };
   }
 
@@ -257,6 +302,8 @@ interface PolicyExchange {
   readonly exchange: Exchange;
   /** What the access log, metrics and spans record; undefined for upgrades. */
   readonly record: RequestRecord | undefined;
+  /** Offers the body to a policy that reads it; undefined for upgrades, which have none. */
+  readonly makeBody: (() => PolicyRequestBody) | undefined;
 }
 
 /** How the outcome of a policy reaches the client: an HTTP response or a raw upgrade socket. */
@@ -294,9 +341,14 @@ function requestState(req: IncomingMessage, shape: RequestShape): HttpRequestSta
   };
 }
 
-function shapeOfState(state: HttpRequestState): RequestShape {
+/** The request to forward; with `body` (read by a policy, maybe rewritten), its Content-Length is that body's. */
+function shapeOfState(state: HttpRequestState, body?: Uint8Array): RequestShape {
   if (!state.headers.has("host") && state.host) state.headers.set("host", [state.host]);
-  return { method: state.method, path: state.rawQuery ? `${state.path}?${state.rawQuery}` : state.path, headers: flatten(state.headers) };
+  const path = state.rawQuery ? `${state.path}?${state.rawQuery}` : state.path;
+  if (!body) return { method: state.method, path, headers: flatten(state.headers) };
+  state.headers.delete("transfer-encoding");
+  state.headers.set("content-length", [String(body.length)]);
+  return { method: state.method, path, headers: flatten(state.headers), body };
 }
 
 function toMap(flat: readonly string[]): Map<string, string[]> {

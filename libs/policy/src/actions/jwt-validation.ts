@@ -8,11 +8,13 @@ import { firstHeader } from "../context.js";
 import { VerifiedTokenCache } from "../verified-token-cache.js";
 import { JwksCache, JwksUnavailableError } from "../jwks-cache.js";
 import { engineResponse } from "../outcome.js";
+import { tokenFromBody } from "./jwt-body-token.js";
 
 const ALGORITHMS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 const TOKEN_TYPES = ["id_token", "access_token", "at+jwt", "it+jwt", "plain", "jwt"];
 
 interface TokenSource {
+  readonly method: "header" | "body";
   readonly name: Template;
   readonly prefix: Template | undefined;
 }
@@ -55,10 +57,7 @@ export const jwtValidation: ActionDefinition = {
       const name = reader.template("name", { required: true });
       const prefix = reader.template("prefix");
       reader.finish();
-      if (method === "body") {
-        reader.cursor.key("method", undefined).error('"body" is not supported: the policy engine does not buffer request bodies, so Onramp reads tokens from headers only');
-      }
-      if (name !== undefined && method === "header") sources.push({ name, prefix });
+      if (name !== undefined && (method === "header" || method === "body")) sources.push({ method, name, prefix });
     }
     http?.finish();
     const jws = config.object("jws", { required: true });
@@ -89,16 +88,17 @@ export const jwtValidation: ActionDefinition = {
     return {
       type: "jwt-validation",
       alwaysTerminates: false,
+      readsRequestBody: sources.some((s) => s.method === "body"),
       async run(x) {
         const headers = x.view?.request.headers ?? new Map<string, string[]>();
-        const found: Array<{ token: string; name: string }> = [];
+        const found: Array<{ token: string; name: string; method: "header" | "body" }> = [];
         for (const source of sources) {
-          const name = source.name.render(x.scope).toLowerCase();
+          const name = source.method === "header" ? source.name.render(x.scope).toLowerCase() : source.name.render(x.scope);
           const prefix = source.prefix?.render(x.scope) ?? "";
-          const raw = firstHeader(headers, name);
+          const raw = source.method === "header" ? firstHeader(headers, name) : await tokenFromBody(x, name);
           if (raw === undefined) continue;
           const matches = raw.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
-          if (matches) found.push({ token: raw.slice(prefix.length).trim(), name });
+          if (matches) found.push({ token: raw.slice(prefix.length).trim(), name, method: source.method });
         }
         const issuerList = fixedIssuers ?? issuers.map((t) => t.render(x.scope));
         // With interpolated issuers a verification holds only for the issuers it was checked against.
@@ -108,8 +108,8 @@ export const jwtValidation: ActionDefinition = {
         const tokens: Array<Record<string, unknown>> = [];
         let failure: Failure | undefined;
         if (found.length === 0) failure = { code: "missing_token", message: "a bearer token is required", status: 401 };
-        for (const { token, name } of found) {
-          const record: Record<string, unknown> = { location: "header", location_property: name, verified: false };
+        for (const { token, name, method } of found) {
+          const record: Record<string, unknown> = { location: method, location_property: name, verified: false };
           tokens.push(record);
           try {
             const now = x.rt.now();

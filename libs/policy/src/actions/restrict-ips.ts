@@ -2,7 +2,8 @@ import { type ActionDefinition, type ActionExecution, NEXT } from "../action-typ
 import { BoundedCache } from "../bounded-cache.js";
 import { type Cidr, cidrContains, parseCidr, parseIp } from "../cidr.js";
 import { isCelList } from "@bufbuild/cel";
-import { type ConfigReader, readTemplate } from "../config-reader.js";
+import { type ConfigReader, readString, readTemplate } from "../config-reader.js";
+import { loadEnvironmentOf } from "../ip-intelligence-environment.js";
 import { celToString } from "../cel-values.js";
 import type { Template } from "../interpolation.js";
 import { engineResponse } from "../outcome.js";
@@ -32,6 +33,33 @@ function readCidrs(config: ConfigReader, key: string): CidrEntry[] | undefined {
 }
 
 /**
+ * `ip_policies`: names of IP policies defined in the edge config (`ip_policies:` there), whose
+ * allow and deny CIDRs join the action's own. An unknown name fails the load.
+ */
+function readIpPolicies(config: ConfigReader): { allow: CidrEntry[]; deny: CidrEntry[] } {
+  const out: { allow: CidrEntry[]; deny: CidrEntry[] } = { allow: [], deny: [] };
+  const defined = loadEnvironmentOf(config.cx.cel).ipPolicies;
+  for (const item of config.list("ip_policies") ?? []) {
+    const name = readString(item.cursor, item.value);
+    if (name === undefined) continue;
+    const policy = Object.hasOwn(defined, name) ? defined[name] : undefined;
+    if (!policy) {
+      const known = Object.keys(defined);
+      item.cursor.error(`unknown IP policy ${JSON.stringify(name)} (${known.length ? `the edge defines: ${known.join(", ")}` : "the edge config defines no ip_policies"})`);
+      continue;
+    }
+    for (const list of ["allow", "deny"] as const) {
+      for (const text of policy[list] ?? []) {
+        const cidr = parseCidr(text.trim());
+        if (cidr) out[list].push({ cidr });
+        else item.cursor.error(`IP policy ${JSON.stringify(name)}: ${list} entry ${JSON.stringify(text)} is not a valid IPv4 or IPv6 CIDR`);
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * The CIDRs an entry stands for in this request. An interpolated entry may produce one CIDR or a
  * list of them (`"${vars.office_cidrs}"`); text that is not a CIDR matches nothing, as in ngrok,
  * rather than failing the request.
@@ -55,6 +83,7 @@ function* cidrsOf(entries: readonly CidrEntry[], x: ActionExecution, parsed: Bou
  * `restrict-ips`: a client IP matching `deny` is refused; with an `allow` list, so is one that
  * matches none of it. Refused means 403 over HTTP (in `on_http_response`, in place of the
  * upstream's response) and a closed connection in `on_tcp_connect`.
+ * `ip_policies` adds the CIDRs of named IP policies from the edge config.
  * With `enforce: false` the decision is only published in `actions.ngrok.restrict_ips`.
  */
 export const restrictIps: ActionDefinition = {
@@ -64,11 +93,14 @@ export const restrictIps: ActionDefinition = {
     const enforce = config.bool("enforce", true);
     const allow = readCidrs(config, "allow") ?? [];
     const deny = readCidrs(config, "deny") ?? [];
+    const named = readIpPolicies(config);
     config.finish();
-    if (!config.has("allow") && !config.has("deny")) {
-      config.cursor.error("needs at least one of allow or deny");
+    if (!config.has("allow") && !config.has("deny") && !config.has("ip_policies")) {
+      config.cursor.error("needs at least one of allow or deny (or ip_policies)");
       return undefined;
     }
+    allow.push(...named.allow);
+    deny.push(...named.deny);
     const parsed = new BoundedCache<string, Cidr | null>(DYNAMIC_CIDRS);
     const find = (entries: readonly CidrEntry[], ip: bigint, x: ActionExecution): Cidr | undefined => {
       for (const c of cidrsOf(entries, x, parsed)) if (cidrContains(c, ip)) return c;

@@ -121,14 +121,14 @@ const ABOVE_D800 = /[\ud800-\uffff]/;
  * The comparator for a list whose elements are all of one comparable type (as cel-go's `sort`
  * requires); counts the characters and bytes it will compare against MAX_ELEMENT_CHARS.
  */
-function comparatorFor(fn: string, values: readonly CelValue[]): (a: CelValue, b: CelValue) => number {
+function comparatorFor(fn: string, values: readonly CelValue[], what = "list elements"): (a: CelValue, b: CelValue) => number {
   if (values.length === 0) return () => 0;
   const kind = sortKind(values[0]!);
-  if (kind === undefined) throw new Error(`${fn}: list elements must be of a comparable type (int, uint, double, bool, string, bytes, timestamp, duration)`);
+  if (kind === undefined) throw new Error(`${fn}: ${what} must be of a comparable type (int, uint, double, bool, string, bytes, timestamp, duration)`);
   let chars = 0;
   let astral = false;
   for (const v of values) {
-    if (sortKind(v) !== kind) throw new Error(`${fn}: list elements must all be of the same type`);
+    if (sortKind(v) !== kind) throw new Error(`${fn}: ${what} must all be of the same type`);
     if (typeof v === "number" && Number.isNaN(v)) throw new Error(`${fn}: cannot order NaN`);
     if (typeof v === "string") {
       chars += v.length;
@@ -181,9 +181,8 @@ export function listSort(list: CelList): CelList {
 }
 
 /**
- * The run-time half of cel-go's `sortBy` macro: `list.@sortByAssociatedKeys(keys)` orders `list`
- * by `keys` (one per element). The macro itself (`list.sortBy(e, key)` expanding into this) needs
- * parser support that @bufbuild/cel does not have; see docs/traffic-policy.md.
+ * cel-go's `list.@sortByAssociatedKeys(keys)`: `list` ordered by `keys` (one per element).
+ * Onramp's `sortBy` expands to `@sortByPairs` instead (cel-sort-by.ts, listSortByPairs below).
  */
 export function listSortByKeys(list: CelList, keys: CelList): CelList {
   const fn = "list.sortBy";
@@ -196,6 +195,23 @@ export function listSortByKeys(list: CelList, keys: CelList): CelList {
   const order = values.map((_, i) => i);
   addWork(sortUnits(values.length));
   order.sort((i, j) => compare(keyValues[i]!, keyValues[j]!));
+  return celList(order.map((i) => values[i]!));
+}
+
+/**
+ * The run-time half of `list.sortBy(x, key)` (cel-sort-by.ts): `pairs` is `[[element, key], …]`;
+ * returns the elements ordered by key, stably. The keys must all be of one comparable type.
+ */
+export function listSortByPairs(pairs: CelList): CelList {
+  const fn = "list.sortBy";
+  checkList(fn, pairs);
+  const entries = elementsOf(pairs) as CelList[];
+  const values = entries.map((p) => p.get(0)!);
+  const keys = entries.map((p) => p.get(1)!);
+  const compare = comparatorFor(fn, keys, "keys");
+  const order = values.map((_, i) => i);
+  addWork(sortUnits(values.length));
+  order.sort((i, j) => compare(keys[i]!, keys[j]!));
   return celList(order.map((i) => values[i]!));
 }
 
