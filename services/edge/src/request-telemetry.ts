@@ -22,7 +22,21 @@ export class RequestRecord {
   /** forward-internal hop spans, ended with the request. */
   hops: Span[] | undefined;
 
-  constructor(readonly started: number) {}
+  constructor(
+    readonly started: number,
+    /** Who writes the record out, and the request it is about, for the response's close listener. */
+    readonly telemetry: RequestTelemetry,
+    readonly req: IncomingMessage,
+  ) {}
+}
+
+/** Where a response keeps its record, so one shared close listener (no closure per request) finds it. */
+const RECORD = Symbol("onramp.requestRecord");
+type RecordOwner = ServerResponse & { [RECORD]?: RequestRecord };
+
+function responseClosed(this: ServerResponse): void {
+  const record = (this as RecordOwner)[RECORD];
+  if (record) record.telemetry.ended(record.req, this, record);
 }
 
 export interface RequestTelemetryOptions {
@@ -52,9 +66,10 @@ export class RequestTelemetry {
 
   /** Starts recording `req`; the record is written out when `res` closes. */
   begin(req: IncomingMessage, res: ServerResponse): RequestRecord {
-    const record = new RequestRecord(performance.now());
+    const record = new RequestRecord(performance.now(), this, req);
     if (this.tracing) record.span = record.hop = this.tracing.start(req.method ?? "GET", SpanKind.SERVER, header(req, "traceparent"), () => this.serverAttributes(req));
-    res.once("close", () => this.end(req, res, record));
+    (res as RecordOwner)[RECORD] = record;
+    res.on("close", responseClosed);
     return record;
   }
 
@@ -110,7 +125,8 @@ export class RequestTelemetry {
     return { traceparent: traceparentOf(span), end: (status, code) => endSpan(span, status, code, false) };
   }
 
-  private end(req: IncomingMessage, res: ServerResponse, record: RequestRecord): void {
+  /** Writes the record out: called once, when `res` closes. */
+  ended(req: IncomingMessage, res: ServerResponse, record: RequestRecord): void {
     const sent = res.getHeader("onramp-error-code");
     // A client that left before the response head gets nginx's 499 in the log and the metrics.
     const errorCode = typeof sent === "string" ? sent.replace(/^ERR_ONRAMP_/, "") : res.headersSent ? "" : "CLIENT_CLOSED";

@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { pickRoute, resolveEndpoint, RouteQueued, routeWhenReady, type EdgeEndpoint, type Route } from "./dispatch.js";
 import { writeRawError } from "./error-response.js";
 import { clientIpOf } from "./forwarded-headers.js";
-import { shapeOf, type PolicyHandler, type RequestShape } from "./http-proxy.js";
+import { shapeOf, type PolicyHandler, type RequestShape } from "./request-shape.js";
 import type { UpgradeResult } from "./routing-meter.js";
 import type { RoutingTable } from "./routing-table.js";
 
