@@ -88,6 +88,12 @@ describe("loadPolicy: validation", () => {
     expect(errorsOf(src)).toBe("policy.yml:2:75: on_http_request[0]: actions[0].config.body: unterminated ${ (missing })");
   });
 
+  it("says which ngrok actions Onramp does not offer, and why", () => {
+    expect(errorsOf(`on_http_request:\n  - actions:\n      - type: owasp-crs-request\n`)).toMatch(
+      /^policy\.yml:3:15: on_http_request\[0\]: actions\[0\]\.type: owasp-crs-request is an ngrok action Onramp does not offer: .*Coraza/,
+    );
+  });
+
   it("collects every error, not just the first", () => {
     const src = `on_http_reqest:
   - actions: [{type: deny}]

@@ -11,6 +11,13 @@ import { Cursor, Diagnostics, type PolicyError, type PolicyPhase, type RuleScope
 import { type PolicyLimits, resolvePolicyLimits } from "./policy-limits.js";
 import { type CompiledRule, type Policy, createPolicy } from "./policy.js";
 import type { SecretStore } from "./secrets.js";
+
+/** ngrok's actions Onramp does not have, and why (docs/traffic-policy.md, "Parity with ngrok"). */
+const NGROK_ACTIONS_NOT_OFFERED: ReadonlyMap<string, string> = new Map([
+  ["saml", "it needs an XML-signature implementation we can trust; use openid-connect"],
+  ["owasp-crs-request", "the OWASP Core Rule Set needs a ModSecurity/Coraza engine, which has no maintained JavaScript port"],
+  ["owasp-crs-response", "the OWASP Core Rule Set needs a ModSecurity/Coraza engine, which has no maintained JavaScript port"],
+]);
 import { checkCounts, textSizeProblem } from "./size-checks.js";
 
 export interface LoadPolicyOptions {
@@ -76,6 +83,11 @@ function compileAction(cx: CompileContext, cursor: Cursor, node: Node | null, ru
   const type = readString(typeCursor, typePair.value);
   if (type === undefined) return undefined;
   const def = ACTIONS.get(type);
+  const notOffered = NGROK_ACTIONS_NOT_OFFERED.get(type);
+  if (!def && notOffered) {
+    typeCursor.error(`${type} is an ngrok action Onramp does not offer: ${notOffered}`);
+    return undefined;
+  }
   if (!def) {
     typeCursor.error(`unknown action type ${JSON.stringify(type)} (known: ${[...ACTIONS.keys()].join(", ")})`);
     return undefined;
