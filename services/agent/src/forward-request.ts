@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
 import type { ExchangeBind, ExchangeObserver, ObserveExchange } from "./exchange-observer.js";
+import { DeadlineList, type DeadlineEntry } from "./deadline-list.js";
 import { traceExchange, withTraceparent, type ExchangeTrace } from "./exchange-trace.js";
 import { upstreamError, upstreamHeaders, type Upstream } from "./upstream.js";
 
@@ -33,7 +34,7 @@ export function forwardRequest(stream: MuxStream, head: RequestHead, endStream: 
  * dispatch handler on the other. A class rather than closures: its methods are shared, so an
  * exchange costs one object (this runs once per request, where garbage turns into GC pauses).
  */
-class UpstreamExchange implements Dispatcher.DispatchHandler {
+class UpstreamExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
   private readonly started = performance.now();
   private readonly headers: string[];
   private readonly trace: ExchangeTrace | undefined;
@@ -43,7 +44,10 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   private ended = false;
   private controller: Dispatcher.DispatchController | undefined;
   private responded = false;
-  private timer: NodeJS.Timeout | undefined;
+  deadline = 0;
+  previousDeadline: DeadlineEntry | undefined;
+  nextDeadline: DeadlineEntry | undefined;
+  deadlineArmed = false;
   private inline: Buffer[] | undefined;
   private status = 502;
   private statusText = "";
@@ -134,7 +138,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // informational (100, 103): the edge sends its own 100
     if (this.stream.isClosed) return c.abort(new OnrampError(ErrorCode.ClientClosed, "the exchange is over"));
     this.responded = true;
-    clearTimeout(this.timer);
+    deadlinesOf(this.options.upstreamTimeoutMs).remove(this);
     this.status = statusCode;
     this.statusText = statusMessage ?? "";
     this.responseHeaders = forwardableHeaders(rawPairs((c as RawHeaders).rawHeaders));
@@ -167,7 +171,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    clearTimeout(this.timer);
+    deadlinesOf(this.options.upstreamTimeoutMs).remove(this);
     if (this.stream.isClosed) return;
     const error = this.responded
       ? new OnrampError(ErrorCode.UpstreamError, "the upstream connection broke mid-response", { cause: err })
@@ -182,10 +186,10 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
    */
   private armTimeout(): void {
     if (this.options.upstreamTimeoutMs <= 0 || this.stream.isClosed || this.responded) return;
-    this.timer = setTimeout(upstreamTimedOut, this.options.upstreamTimeoutMs, this);
+    deadlinesOf(this.options.upstreamTimeoutMs).add(this);
   }
 
-  timedOut(): void {
+  expired(): void {
     if (this.responded || this.stream.isClosed) return;
     const error = new OnrampError(ErrorCode.UpstreamTimeout, `the upstream ${this.upstream.url} sent no response within ${this.options.upstreamTimeoutMs} ms`);
     this.stream.reset(error.code, error.message);
@@ -195,6 +199,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   /** Closes the exchange's spans and tells the observer, once. */
   private done(status: number | undefined, error: OnrampError | undefined): void {
+    if (this.deadlineArmed) deadlinesOf(this.options.upstreamTimeoutMs).remove(this);
     if (this.ended) return;
     this.ended = true;
     this.trace?.end(status, error);
@@ -243,8 +248,16 @@ class StreamSide implements StreamHandler {
   }
 }
 
-function upstreamTimedOut(exchange: UpstreamExchange): void {
-  exchange.timedOut();
+/** The upstream timeouts of every exchange, one list per timeout length (agents have one). */
+const deadlineLists = new Map<number, DeadlineList>();
+
+function deadlinesOf(ms: number): DeadlineList {
+  let list = deadlineLists.get(ms);
+  if (!list) {
+    list = new DeadlineList(ms);
+    deadlineLists.set(ms, list);
+  }
+  return list;
 }
 
 /** The raw header lists undici's controller carries, beside its typed API. */
