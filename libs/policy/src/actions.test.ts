@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ResponseInfo } from "./context.js";
 import { loadPolicy } from "./load-policy.js";
 import { formatPolicyErrors } from "./policy-error.js";
-import { fakeRuntime, policyOf, request, tcp } from "./test-fixtures.js";
+import { errorsOf, fakeRuntime, policyOf, request, tcp } from "./test-fixtures.js";
 
 const rt = fakeRuntime();
 const response = (status = 200, headers: Record<string, string> = {}): ResponseInfo => ({
@@ -260,6 +260,14 @@ on_http_request:
     const second = await first.resume();
     expect(second).toMatchObject({ kind: "forward-internal", url: "https://backup.internal" });
     expect(ctx.request.headers.get("x-fallback")).toEqual(["1"]);
+  });
+
+  it("takes http:// internal URLs as ngrok does, and refuses tcp:// and tls:// saying why", async () => {
+    const policy = policyOf(`on_http_request:\n  - actions: [{type: forward-internal, config: {url: "http://api.internal"}}]\n`);
+    expect(await policy.onHttpRequest(request(), rt)).toMatchObject({ kind: "forward-internal", url: "http://api.internal" });
+    expect(errorsOf(`on_http_request:\n  - actions: [{type: forward-internal, config: {url: "tcp://db.internal:5432"}}]\n`)).toMatch(
+      /config\.url: tcp:\/\/ internal endpoints are not supported yet/,
+    );
   });
 
   it("fails the request when an interpolated URL is not internal", async () => {

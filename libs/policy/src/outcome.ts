@@ -67,7 +67,7 @@ export type RequestOutcome = (
   | ({ readonly kind: "respond" } & PolicyResponse)
   | {
       readonly kind: "forward-internal";
-      /** `https://NAME.internal[:port]`. */
+      /** `http(s)://NAME.internal[:port]`. */
       readonly url: string;
       readonly binding: string | undefined;
       readonly onError: "halt" | "continue";

@@ -1,13 +1,21 @@
 import type { ActionDefinition } from "../action-types.js";
 import { EvaluationError } from "../interpolation.js";
 
-const INTERNAL_URL = /^https:\/\/([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)\.internal(?::(\d{1,5}))?\/?$/;
+const INTERNAL_URL = /^(https?):\/\/([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)\.internal(?::(\d{1,5}))?\/?$/;
 
-/** Checks `https://NAME.internal[:port]`; returns a problem, or undefined when fine. */
+/**
+ * Checks `http(s)://NAME.internal[:port]`; returns a problem, or undefined when fine. Edges route
+ * internal endpoints by name, so `http://api.internal` and `https://api.internal` reach the same
+ * one, as a policy copied from ngrok expects. `tcp://` and `tls://` wait for TCP endpoints.
+ */
 export function internalUrlProblem(url: string): string | undefined {
   const m = INTERNAL_URL.exec(url.toLowerCase());
-  if (!m) return `must be an internal endpoint URL like https://NAME.internal[:port], got ${JSON.stringify(url)}`;
-  const port = m[2] === undefined ? 443 : Number(m[2]);
+  if (!m) {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//.exec(url.toLowerCase())?.[1];
+    if (scheme === "tcp" || scheme === "tls") return `${scheme}:// internal endpoints are not supported yet (Onramp has HTTP endpoints only), got ${JSON.stringify(url)}`;
+    return `must be an internal endpoint URL like https://NAME.internal[:port] or http://NAME.internal[:port], got ${JSON.stringify(url)}`;
+  }
+  const port = m[3] === undefined ? (m[1] === "http" ? 80 : 443) : Number(m[3]);
   if (port < 1 || port > 65535) return `port must be between 1 and 65535, got ${port}`;
   return undefined;
 }
