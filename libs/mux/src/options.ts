@@ -9,9 +9,10 @@ export interface MuxOptions {
    */
   initialStreamWindow?: number;
   /**
-   * Ceiling for auto-tuned stream windows, in bytes. 16 MiB: 50 MB/s needs 2.5 MiB at 50 ms RTT
-   * and 10 MiB at 200 ms (across the globe); 16 MiB leaves headroom without letting one stream
-   * buffer unbounded memory.
+   * Ceiling for auto-tuned stream windows, in bytes. 32 MiB: 200 MB/s needs 10 MiB at 50 ms RTT
+   * (a 16 MiB ceiling capped one download near 250 MB/s there, under what parallel TCP sockets
+   * reach); only a stream whose reader keeps up at that rate grows this far, so slow readers
+   * never make the other side buffer more than the initial window.
    */
   maxStreamWindow?: number;
   /**
@@ -73,7 +74,7 @@ export type ResolvedMuxOptions = Required<MuxOptions>;
 export function resolveMuxOptions(options: MuxOptions = {}): ResolvedMuxOptions {
   const resolved: ResolvedMuxOptions = {
     initialStreamWindow: options.initialStreamWindow ?? 256 * 1024,
-    maxStreamWindow: options.maxStreamWindow ?? 16 * 1024 * 1024,
+    maxStreamWindow: options.maxStreamWindow ?? 32 * 1024 * 1024,
     pingIntervalMs: options.pingIntervalMs ?? 500,
     idlePingIntervalMs: options.idlePingIntervalMs ?? Math.max(10_000, options.pingIntervalMs ?? 500),
     idleTimeoutMs: options.idleTimeoutMs ?? 1_500,
