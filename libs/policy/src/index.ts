@@ -4,7 +4,7 @@ export { formatPolicyErrors } from "./policy-error.js";
 export { DEFAULT_POLICY_LIMITS } from "./policy-limits.js";
 export type { PolicyLimits } from "./policy-limits.js";
 export type { PolicyError, PolicyPhase } from "./policy-error.js";
-export type { Policy } from "./policy.js";
+export type { Policy, SignalSource } from "./policy.js";
 export { createPolicyRuntime, ResponseTooLargeError } from "./runtime.js";
 export type { AuthRuntime, OutboundRequest, OutboundResponse, PolicyRuntime } from "./runtime.js";
 export { TOR_CATEGORY, createIpIntelligence } from "./ip-intelligence.js";

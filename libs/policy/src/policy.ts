@@ -45,8 +45,12 @@ export interface Policy {
   readonly requestsClientCertificates: boolean;
   /** Runs `on_tcp_connect`; only synchronous actions are allowed there, so no promise. */
   onTcpConnect(ctx: TcpContext, rt: PolicyRuntime): TcpOutcome;
-  /** Runs `on_http_request`, editing `ctx.request` in place. `signal` aborts JWKS waits. */
-  onHttpRequest(ctx: RequestContext, rt: PolicyRuntime, signal?: AbortSignal): Promise<RequestOutcome>;
+  /**
+   * Runs `on_http_request`, editing `ctx.request` in place. `signal` aborts waits (JWKS, an
+   * http-request, a login); as a function, it is called only when an action needs the signal
+   * (an AbortController per request is a measurable cost on the request path).
+   */
+  onHttpRequest(ctx: RequestContext, rt: PolicyRuntime, signal?: SignalSource): Promise<RequestOutcome>;
   /** Runs `on_http_response`, editing `res.headers` in place. */
   onHttpResponse(ctx: RequestContext, res: ResponseInfo, rt: PolicyRuntime): Promise<ResponseOutcome>;
 }
@@ -92,6 +96,9 @@ async function driveAsync(chain: Chain): Promise<ReturnType<Chain["next"]> & { d
   return r;
 }
 
+/** An AbortSignal, or a function that makes one when an action first needs it. */
+export type SignalSource = AbortSignal | (() => AbortSignal);
+
 export function createPolicy(
   phases: CompiledPhases,
   options: { kind: "agent" | "cloud"; regionName: string; celBudget: number },
@@ -102,27 +109,32 @@ export function createPolicy(
     view: RequestView | undefined,
     res: ResponseInfo | undefined,
     rt: PolicyRuntime,
-    signal: AbortSignal | undefined,
-  ): ActionExecution => ({
-    phase,
-    ctx,
-    view,
-    response: res,
-    rt,
-    signal,
-    scope: {
-      bindings: buildBindings(ctx, view, res, () => rt.now(), options.regionName, rt.ipIntelligence),
-      macros: { request: view, response: res },
-      meter: new CelMeter(options.celBudget),
-    },
-    logs: [],
-    circuitBreakers: [],
-    compress: undefined,
-    responseBodyEdits: [],
-    setResult(name, value) {
-      ctx.actionResults.set(name, value);
-    },
-  });
+    source: SignalSource | undefined,
+  ): ActionExecution => {
+    let made: AbortSignal | undefined;
+    return {
+      phase,
+      ctx,
+      view,
+      response: res,
+      rt,
+      get signal() {
+        return typeof source === "function" ? (made ??= source()) : source;
+      },
+      scope: {
+        bindings: buildBindings(ctx, view, res, () => rt.now(), options.regionName, rt.ipIntelligence),
+        macros: { request: view, response: res },
+        meter: new CelMeter(options.celBudget),
+      },
+      logs: [],
+      circuitBreakers: [],
+      compress: undefined,
+      responseBodyEdits: [],
+      setResult(name, value) {
+        ctx.actionResults.set(name, value);
+      },
+    };
+  };
 
   const failure = (x: ActionExecution, at: Position, err: unknown): PolicyLogRecord => {
     const rule = phases[x.phase][at.rule];
@@ -139,7 +151,7 @@ export function createPolicy(
   /** The answer to a request whose policy threw `err`: over budget, or failed. */
   const failedResponse = (err: unknown) => (err instanceof CelBudgetExceededError ? overBudget : evaluationFailed);
 
-  async function runRequest(ctx: RequestContext, rt: PolicyRuntime, signal: AbortSignal | undefined, from: Position): Promise<RequestOutcome> {
+  async function runRequest(ctx: RequestContext, rt: PolicyRuntime, signal: SignalSource | undefined, from: Position): Promise<RequestOutcome> {
     const x = execution("on_http_request", ctx, new RequestView(ctx.request), undefined, rt, signal);
     const extras = { logs: x.logs, circuitBreakers: x.circuitBreakers as CircuitBreakerTicket[] };
     const at: Position = { rule: from.rule, action: from.action };
@@ -147,7 +159,7 @@ export function createPolicy(
     try {
       end = (await driveAsync(runChain(phases.on_http_request, x, from, at))).value;
     } catch (err) {
-      if (signal?.aborted) throw err;
+      if (x.signal?.aborted) throw err;
       if (err instanceof RequestBodyError) throw err.error;
       x.logs.push(failure(x, at, err));
       return { kind: "respond", ...failedResponse(err), ...extras };
