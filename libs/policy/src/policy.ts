@@ -1,12 +1,14 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { ActionExecution, ActionStep, CompiledAction } from "./action-types.js";
-import type { CompiledExpr } from "./cel-compile.js";
+import type { CompiledExpr, EvalScope } from "./cel-compile.js";
 import { CelBudgetExceededError, CelMeter } from "./cel-meter.js";
 import type { RequestContext, ResponseInfo, TcpContext } from "./context.js";
 import { EvaluationError, evaluateExpr } from "./interpolation.js";
 import {
   type CircuitBreakerTicket,
+  type CompressDecision,
   type PolicyLogRecord,
+  type ResponseBodyEdit,
   type RequestOutcome,
   type ResponseOutcome,
   type TcpOutcome,
@@ -99,6 +101,38 @@ async function driveAsync(chain: Chain): Promise<ReturnType<Chain["next"]> & { d
 /** An AbortSignal, or a function that makes one when an action first needs it. */
 export type SignalSource = AbortSignal | (() => AbortSignal);
 
+/**
+ * One phase execution's state. A class, not an object literal: every action reads it, and its
+ * lazy `signal` is a getter on the prototype, which keeps the instances' shape fast (a getter in
+ * an object literal made every execution a slow object: -12% requests/s with a policy).
+ */
+class Execution implements ActionExecution {
+  readonly logs: PolicyLogRecord[] = [];
+  readonly circuitBreakers: CircuitBreakerTicket[] = [];
+  compress: CompressDecision | undefined = undefined;
+  readonly responseBodyEdits: ResponseBodyEdit[] = [];
+  private made: AbortSignal | undefined = undefined;
+
+  constructor(
+    readonly phase: PolicyPhase,
+    readonly ctx: RequestContext | TcpContext,
+    readonly view: RequestView | undefined,
+    readonly response: ResponseInfo | undefined,
+    readonly rt: PolicyRuntime,
+    private readonly source: SignalSource | undefined,
+    readonly scope: EvalScope,
+  ) {}
+
+  get signal(): AbortSignal | undefined {
+    const { source } = this;
+    return typeof source === "function" ? (this.made ??= source()) : source;
+  }
+
+  setResult(name: string, value: Record<string, unknown>): void {
+    this.ctx.actionResults.set(name, value);
+  }
+}
+
 export function createPolicy(
   phases: CompiledPhases,
   options: { kind: "agent" | "cloud"; regionName: string; celBudget: number },
@@ -110,31 +144,12 @@ export function createPolicy(
     res: ResponseInfo | undefined,
     rt: PolicyRuntime,
     source: SignalSource | undefined,
-  ): ActionExecution => {
-    let made: AbortSignal | undefined;
-    return {
-      phase,
-      ctx,
-      view,
-      response: res,
-      rt,
-      get signal() {
-        return typeof source === "function" ? (made ??= source()) : source;
-      },
-      scope: {
-        bindings: buildBindings(ctx, view, res, () => rt.now(), options.regionName, rt.ipIntelligence),
-        macros: { request: view, response: res },
-        meter: new CelMeter(options.celBudget),
-      },
-      logs: [],
-      circuitBreakers: [],
-      compress: undefined,
-      responseBodyEdits: [],
-      setResult(name, value) {
-        ctx.actionResults.set(name, value);
-      },
-    };
-  };
+  ): ActionExecution =>
+    new Execution(phase, ctx, view, res, rt, source, {
+      bindings: buildBindings(ctx, view, res, () => rt.now(), options.regionName, rt.ipIntelligence),
+      macros: { request: view, response: res },
+      meter: new CelMeter(options.celBudget),
+    });
 
   const failure = (x: ActionExecution, at: Position, err: unknown): PolicyLogRecord => {
     const rule = phases[x.phase][at.rule];
