@@ -97,7 +97,7 @@ export function registerEdgeCommand(program: Command): void {
     .option("--cluster-ca <file>", "PEM CA certificate(s) to verify other edges' agent ports with when relaying over TLS, which an edge with --tls-cert does (default: the system CAs); also makes relays to this edge present a client certificate from it")
     .option("--cluster-cert <file>", "PEM client certificate, signed by the peers' --cluster-ca, this edge presents when relaying (default: its first --tls-cert)")
     .option("--cluster-key <file>", "PEM private key of --cluster-cert")
-    .option("--advertise-addr <host:port>", "where other edges reach this edge's agent port (default: --grpc-addr)")
+    .option("--advertise-addr <host:port>", "where agents and other edges reach this edge's agent port; with ACME its host (a DNS name) gets the agent port's certificate (default: --grpc-addr)")
     .option("--mesh-heartbeat <duration>", "how often this edge tells the mesh it is alive (default 1s)")
     .option("--mesh-dead-after <duration>", "a silent edge is dead after this long and its members leave every pool (default 2.5s)")
     .option("--authtoken <token...>", "authtoken agents must present; repeat or comma-separate for several")

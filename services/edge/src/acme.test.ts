@@ -19,9 +19,9 @@ interface Handshake {
 }
 
 /** A TLS handshake with `servername`, verifying against `root`; what the client saw. */
-function handshake(port: number, servername: string, root: string): Promise<Handshake> {
+function handshake(port: number, servername: string, root: string, alpn = "http/1.1"): Promise<Handshake> {
   return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port, servername, ca: root, rejectUnauthorized: false, ALPNProtocols: ["http/1.1"] }, () => {
+    const socket = connect({ host: "127.0.0.1", port, servername, ca: root, rejectUnauthorized: false, ALPNProtocols: [alpn] }, () => {
       const cert = socket.getPeerX509Certificate();
       resolve({ authorized: socket.authorized, authorizationError: socket.authorizationError?.toString(), fingerprint256: cert?.fingerprint256, names: cert?.subjectAltName });
       socket.end();
@@ -49,7 +49,7 @@ describe.skipIf(!pebbleAvailable())("ACME against pebble", () => {
   });
 
   /** Edges with fixed loopback ports (pebble's config names the ports it validates on), then pebble. */
-  async function setUp(count: number, acme: Omit<AcmeOptions, "directoryUrl" | "ca">) {
+  async function setUp(count: number, acme: Omit<AcmeOptions, "directoryUrl" | "ca">, extra: { advertiseAddr?: string } = {}) {
     const ports = await Promise.all(Array.from({ length: count }, async () => ({ http: await freePort(), https: await freePort() })));
     const pebble = await startPebble({ httpPort: ports[0]!.http, tlsPort: ports[0]!.https });
     cleanups.push(() => pebble.stop());
@@ -63,6 +63,7 @@ describe.skipIf(!pebbleAvailable())("ACME against pebble", () => {
         adminAddr: "",
         authtokens: ["acme-test-token"],
         cloudEndpoints: [{ url: "https://app.example.test", trafficPolicy: POLICY }],
+        ...extra,
         ...(process.env.ACME_TEST_LOG ? { logger: createLogger({ level: "debug", format: "logfmt" }) } : {}),
         acme: { ...acme, directoryUrl: pebble.directoryUrl, ca: pebble.ca, handshakeWaitMs: 30_000, pollMs: 200 },
       });
@@ -92,6 +93,21 @@ describe.skipIf(!pebbleAvailable())("ACME against pebble", () => {
       expect(orders(pebble)).toBe(before);
     }, 90_000);
   }
+
+  it("serves the agent port over TLS with an ACME certificate for the name agents dial (--advertise-addr), and for no other", async () => {
+    const store = createMemoryCertificateStore();
+    const { edges, root, pebble } = await setUp(1, { challenge: "http-01", store }, { advertiseAddr: "edge.example.test:4443" });
+    const agentPort = Number(edges[0]!.addresses.agent.split(":").pop());
+    // h2 as agents' gRPC offers it.
+    const seen = await handshake(agentPort, "edge.example.test", root, "h2");
+    expect(seen.error).toBeUndefined();
+    expect(seen.authorized).toBe(true);
+    expect(seen.names).toBe("DNS:edge.example.test");
+    // The agent port is TLS only now: a name the edge does not serve gets no certificate, and no order.
+    const before = orders(pebble);
+    expect((await handshake(agentPort, "evil.example.test", root, "h2")).error).toBeDefined();
+    expect(orders(pebble)).toBe(before);
+  }, 90_000);
 
   it("never orders for a name the mesh does not serve", async () => {
     const store = createMemoryCertificateStore();

@@ -1,6 +1,6 @@
 import type { Logger } from "@onramp/telemetry";
 import { createServer, type Server, type Socket } from "node:net";
-import { TLSSocket } from "node:tls";
+import { TLSSocket, type SecureContext } from "node:tls";
 import { DATA_MAGIC, RELAY_MAGIC } from "@onramp/mux";
 import type { CertificateStore } from "./tls-certificates.js";
 
@@ -24,11 +24,18 @@ export interface AgentListenerHandlers {
   relay(socket: Socket): void;
 }
 
+/** Certificates by ACME (acme-certificates.ts), for the names no certificate file covers. */
+export interface AgentPortAcme {
+  /** The certificate for a name, waiting for an order when one starts; undefined: none. */
+  contextFor(servername: string): Promise<SecureContext | undefined>;
+}
+
 /**
  * One port for agents and other edges: the first eight bytes tell a gRPC control connection
  * from a data connection or a relay connection, so operators open and firewall a single port.
- * With `certificates` the port serves TLS only (the certificate picked by SNI, as on the HTTPS
- * listener, reloads included), and the eight bytes are read inside TLS. With `requestClientCertificates`
+ * With `certificates` or `acme` the port serves TLS only (the certificate picked by SNI, as on the
+ * HTTPS listener, reloads included; by ACME for a name no file covers), and the eight bytes are
+ * read inside TLS. With `requestClientCertificates`
  * (an edge with `--cluster-ca`) the handshake asks for a client certificate without requiring one:
  * agents have none, and relays are checked once they say what they are (cluster-tls.ts).
  */
@@ -38,16 +45,28 @@ export function createAgentListener(
   logger: Logger,
   certificates?: CertificateStore,
   requestClientCertificates = false,
+  acme?: AgentPortAcme,
 ): Server {
-  if (!certificates) return createServer((socket) => sniff(socket, handlers, timeoutMs, logger, false));
+  if (!certificates && !acme) return createServer((socket) => sniff(socket, handlers, timeoutMs, logger, false));
+  const sni = (servername: string, callback: (err: Error | null, ctx?: SecureContext) => void): void => {
+    if (!acme || certificates?.matching(servername)) return callback(null, certificates?.contextFor(servername));
+    acme.contextFor(servername).then(
+      (context) => {
+        const chosen = context ?? certificates?.contextFor(servername);
+        callback(chosen ? null : new Error(`no certificate for ${servername}`), chosen);
+      },
+      (err: Error) => callback(err),
+    );
+  };
   return createServer((raw) => {
     // A TLSSocket per connection rather than a tls.Server: a client without SNI (one dialling an
     // IP address, as agents and edges often do) gets the first certificate as it is now, after
     // any reload; a tls.Server has a default certificate only when given one at creation.
     const socket = new TLSSocket(raw, {
       isServer: true,
-      secureContext: certificates.contextFor(undefined),
-      SNICallback: (servername, callback) => callback(null, certificates.contextFor(servername)),
+      // With ACME alone there is no default: a client must send the name it dials (SNI).
+      ...(certificates ? { secureContext: certificates.contextFor(undefined) } : {}),
+      SNICallback: sni,
       // h2 for grpc-js, which offers it; data and relay connections offer no protocol.
       ALPNProtocols: ["h2"],
       ...(requestClientCertificates ? { requestCert: true, rejectUnauthorized: false } : {}),

@@ -11,6 +11,7 @@ import type { Server as HttpServer } from "node:http";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { hostname } from "node:os";
 import { AccessControl } from "./access-control.js";
+import { isIP } from "node:net";
 import { AcmeCertificates } from "./acme-certificates.js";
 import { createAdminServer } from "./admin-server.js";
 import { createAgentListener } from "./agent-listener.js";
@@ -200,6 +201,8 @@ export class Edge {
       this.certificates,
       // With a cluster CA it also asks for client certificates, which relays must present.
       this.clusterTls.peerCheck !== undefined,
+      // With ACME, the certificate of the name agents dial (--advertise-addr) comes by ACME too.
+      this.acme,
     );
     this.admin = this.options.adminAddr
       ? createAdminServer(this.table, this.metrics, () => ({
@@ -288,10 +291,15 @@ export class Edge {
       ? new RelayClient({
           edgeId,
           clusterSecret: o.clusterSecret,
-          // An edge with a certificate serves TLS on its agent port, and expects its peers to.
-          tls: this.certificates
-            ? { ca: o.clusterCa, ownNames: () => this.certificates!.certificates.flatMap((c) => c.names), clientCertificate: this.clusterTls.clientCertificate }
-            : undefined,
+          // An edge with a certificate (files or ACME) serves TLS on its agent port, and expects its peers to.
+          tls:
+            this.certificates || this.acme
+              ? {
+                  ca: o.clusterCa,
+                  ownNames: () => [...(this.certificates?.certificates.flatMap((c) => c.names) ?? []), ...this.agentHostnames()],
+                  clientCertificate: this.clusterTls.clientCertificate,
+                }
+              : undefined,
           addressOf: (edge) => this.routing?.edges.get(edge)?.advertise ?? this.gossip?.livePeers().find((p) => p.id === edge)?.advertise,
           mux: o.mux,
           handshakeTimeoutMs: o.handshakeTimeoutMs,
@@ -405,7 +413,17 @@ export class Edge {
   private serves(host: string): boolean {
     const endpoint = this.table.lookup(host);
     if (endpoint && endpoint.url.host === host) return true;
-    return this.access.index.reservedNames().includes(host);
+    return this.access.index.reservedNames().includes(host) || this.agentHostnames().includes(host);
+  }
+
+  /**
+   * The name agents and other edges dial this edge by: --advertise-addr's host when it is a DNS
+   * name. With ACME, the agent port gets its certificate for it like any name the mesh serves.
+   */
+  private agentHostnames(): string[] {
+    const advertise = this.addressesValue?.advertise ?? this.options.advertiseAddr;
+    const host = advertise?.replace(/:\d+$/, "").replace(/^\[|\]$/g, "").toLowerCase();
+    return host && isIP(host) === 0 && host.includes(".") ? [host] : [];
   }
 
   /** The port clients use: the one `--domain` names (a load balancer in front), else the HTTP listener's. */
