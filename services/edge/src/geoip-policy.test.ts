@@ -1,21 +1,13 @@
 import { encodeResponseHead } from "@onramp/mux";
-import { createPolicyRuntime, formatPolicyErrors, loadPolicy, writeMmdb } from "@onramp/policy";
-import { createEdgeMetrics, silentLogger } from "@onramp/telemetry";
+import { createPolicyRuntime, writeMmdb } from "@onramp/policy";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { policyFrom, startPolicyProxy } from "./policy-proxy-fixture.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClientConnections } from "./client-connections.js";
-import { parseEndpointUrl } from "./endpoint-url.js";
-import { fakeAgentConnection } from "./fake-agent.js";
 import { loadIpIntelligence } from "./geoip-database.js";
-import { HttpProxy } from "./http-proxy.js";
 import { resolveEdgeOptions } from "./options.js";
-import { PolicyFlow } from "./policy-flow.js";
-import { RequestTelemetry } from "./request-telemetry.js";
-import { RoutingTable, type Member } from "./routing-table.js";
 
 /**
  * GeoIP and IP categories on a real connection: the edge reads .mmdb files and a Tor exit list
@@ -54,25 +46,15 @@ beforeAll(async () => {
   const intel = loadIpIntelligence({ geoipDatabases: [city, asn], torExitNodes: tor });
   if (!intel) throw new Error("no IP intelligence loaded");
 
-  const loaded = loadPolicy(POLICY, { ipIntelligence: intel.features, ipPolicies: { office: { allow: ["192.0.2.0/24"] } } });
-  if (!loaded.ok) throw new Error(formatPolicyErrors(loaded.errors));
-  const table = new RoutingTable("eu");
-  const agent = await fakeAgentConnection((stream) => {
-    stream.sendHead(encodeResponseHead({ status: 200, statusText: "OK", headers: ["content-length", "2"], body: Buffer.from("ok") }), true);
+  const proxy = await startPolicyProxy({
+    endpoints: { "http://app.test": policyFrom(POLICY, { ipIntelligence: intel.features, ipPolicies: { office: { allow: ["192.0.2.0/24"] } } }) },
+    agent: (stream) => {
+      stream.sendHead(encodeResponseHead({ status: 200, statusText: "OK", headers: ["content-length", "2"], body: Buffer.from("ok") }), true);
+    },
+    runtime: createPolicyRuntime({ ipIntelligence: intel }),
   });
-  closers.push(agent.close);
-  const member: Member = { id: "m0", bindId: "b0", edge: "edge-a", region: "eu", agentId: "agent-1", sessionId: "s0", upstream: "", local: true, policy: loaded.policy, opener: () => agent.connection };
-  table.addMember(parseEndpointUrl("http://app.test"), false, member);
-  const telemetry = new RequestTelemetry(createEdgeMetrics(), silentLogger(), undefined, "eu", { accessLog: false });
-  const proxy = new HttpProxy(table, { maxRequestBodyBytes: 64 * 1024, inlineBodyBytes: 16 * 1024 }, telemetry, silentLogger());
-  proxy.policies = new PolicyFlow(proxy, table, createPolicyRuntime({ ipIntelligence: intel }), "eu", silentLogger(), new ClientConnections());
-  const server: Server = createServer((req, res) => proxy.handle(req, res, false));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  closers.push(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  port = (server.address() as AddressInfo).port;
+  closers.push(proxy.close);
+  port = proxy.port;
 });
 
 afterAll(() => {

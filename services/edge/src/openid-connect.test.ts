@@ -1,18 +1,11 @@
 import { decodeRequestHead, encodeResponseHead } from "@onramp/mux";
-import { createPolicyRuntime, formatPolicyErrors, loadPolicy } from "@onramp/policy";
-import { createEdgeMetrics, silentLogger } from "@onramp/telemetry";
+import { createPolicyRuntime } from "@onramp/policy";
 import { generateKeyPairSync } from "node:crypto";
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { policyFrom, startPolicyProxy } from "./policy-proxy-fixture.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClientConnections } from "./client-connections.js";
-import { parseEndpointUrl } from "./endpoint-url.js";
-import { fakeAgentConnection } from "./fake-agent.js";
-import { HttpProxy } from "./http-proxy.js";
 import { resolveEdgeOptions } from "./options.js";
-import { PolicyFlow } from "./policy-flow.js";
-import { RequestTelemetry } from "./request-telemetry.js";
-import { RoutingTable, type Member } from "./routing-table.js";
 
 /**
  * `openid-connect` end to end: a browser (a cookie-keeping redirect loop) asks a real edge proxy
@@ -71,7 +64,7 @@ async function startProvider(): Promise<void> {
 
 beforeAll(async () => {
   await startProvider();
-  const loaded = loadPolicy(`
+  const policy = policyFrom(`
 on_http_request:
   - actions:
       - type: openid-connect
@@ -84,28 +77,18 @@ on_http_request:
           headers:
             x-user: "\${actions.ngrok.oidc.identity.name} <\${actions.ngrok.oidc.identity.email}>"
 `);
-  if (!loaded.ok) throw new Error(formatPolicyErrors(loaded.errors));
-  const table = new RoutingTable("eu");
   // The upstream answers with the x-user header it received.
-  const agent = await fakeAgentConnection((stream, head) => {
-    const h = decodeRequestHead(head).headers;
-    const user = h[h.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === "x-user") + 1] ?? "";
-    stream.sendHead(encodeResponseHead({ status: 200, statusText: "OK", headers: ["content-type", "text/plain"], body: Buffer.from(`upstream sees ${user}`) }), true);
+  const proxy = await startPolicyProxy({
+    endpoints: { "http://app.test": policy },
+    agent: (stream, head) => {
+      const h = decodeRequestHead(head).headers;
+      const user = h[h.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === "x-user") + 1] ?? "";
+      stream.sendHead(encodeResponseHead({ status: 200, statusText: "OK", headers: ["content-type", "text/plain"], body: Buffer.from(`upstream sees ${user}`) }), true);
+    },
+    runtime: createPolicyRuntime({ auth: { fetch: (url, init) => fetch(url, init), sessionSecret: "edge-test-session-secret" } }),
   });
-  closers.push(agent.close);
-  const member: Member = { id: "m0", bindId: "b0", edge: "edge-a", region: "eu", agentId: "agent-1", sessionId: "s0", upstream: "", local: true, policy: loaded.policy, opener: () => agent.connection };
-  table.addMember(parseEndpointUrl("http://app.test"), false, member);
-  const telemetry = new RequestTelemetry(createEdgeMetrics(), silentLogger(), undefined, "eu", { accessLog: false });
-  const proxy = new HttpProxy(table, { maxRequestBodyBytes: 64 * 1024, inlineBodyBytes: 16 * 1024 }, telemetry, silentLogger());
-  const runtime = createPolicyRuntime({ auth: { fetch: (url, init) => fetch(url, init), sessionSecret: "edge-test-session-secret" } });
-  proxy.policies = new PolicyFlow(proxy, table, runtime, "eu", silentLogger(), new ClientConnections());
-  const server: Server = createServer((req, res) => proxy.handle(req, res, false));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  closers.push(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  edgePort = (server.address() as AddressInfo).port;
+  closers.push(proxy.close);
+  edgePort = proxy.port;
 });
 
 afterAll(async () => {

@@ -1,18 +1,9 @@
 import { decodeRequestHead, encodeResponseHead, type MuxStream } from "@onramp/mux";
-import { createPolicyRuntime, formatPolicyErrors, loadPolicy } from "@onramp/policy";
-import { createEdgeMetrics, silentLogger } from "@onramp/telemetry";
 import { createHmac } from "node:crypto";
-import { createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request, type IncomingHttpHeaders } from "node:http";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { policyFrom, startPolicyProxy } from "./policy-proxy-fixture.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { ClientConnections } from "./client-connections.js";
-import { parseEndpointUrl } from "./endpoint-url.js";
-import { fakeAgentConnection } from "./fake-agent.js";
-import { HttpProxy } from "./http-proxy.js";
-import { PolicyFlow } from "./policy-flow.js";
-import { RequestTelemetry } from "./request-telemetry.js";
-import { RoutingTable, type Member } from "./routing-table.js";
 
 /**
  * Policies that read whole bodies (policy-body.ts), through the real proxy and PolicyFlow with a
@@ -84,25 +75,13 @@ function upstream(stream: MuxStream, headBytes: Buffer): void {
 }
 
 beforeAll(async () => {
-  const table = new RoutingTable("eu");
-  const agent = await fakeAgentConnection((stream, head) => upstream(stream, head));
-  closers.push(agent.close);
-  for (const [host, source] of [["hooks.test", HOOKS_POLICY], ["plain.test", PLAIN_POLICY]] as const) {
-    const loaded = loadPolicy(source);
-    if (!loaded.ok) throw new Error(formatPolicyErrors(loaded.errors));
-    const member: Member = { id: host, bindId: host, edge: "edge-a", region: "eu", agentId: "agent-1", sessionId: "s0", upstream: "", local: true, policy: loaded.policy, opener: () => agent.connection };
-    table.addMember(parseEndpointUrl(`http://${host}`), false, member);
-  }
-  const telemetry = new RequestTelemetry(createEdgeMetrics(), silentLogger(), undefined, "eu", { accessLog: false });
-  const proxy = new HttpProxy(table, { maxRequestBodyBytes: 64 * 1024, inlineBodyBytes: 256, maxPolicyBodyBytes: LIMIT, bodyTimeoutMs: 10_000 }, telemetry, silentLogger());
-  proxy.policies = new PolicyFlow(proxy, table, createPolicyRuntime(), "eu", silentLogger(), new ClientConnections());
-  const server: Server = createServer((req, res) => proxy.handle(req, res, false));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  closers.push(() => {
-    server.closeAllConnections();
-    server.close();
+  const proxy = await startPolicyProxy({
+    endpoints: { "http://hooks.test": policyFrom(HOOKS_POLICY), "http://plain.test": policyFrom(PLAIN_POLICY) },
+    agent: (stream, head) => upstream(stream, head),
+    proxy: { inlineBodyBytes: 256, maxPolicyBodyBytes: LIMIT, bodyTimeoutMs: 10_000 },
   });
-  port = (server.address() as AddressInfo).port;
+  closers.push(proxy.close);
+  port = proxy.port;
 });
 
 afterAll(() => {

@@ -1,16 +1,8 @@
 import { decodeRequestHead, encodeResponseHead } from "@onramp/mux";
-import { createPolicyRuntime, formatPolicyErrors, loadPolicy } from "@onramp/policy";
-import { createEdgeMetrics, silentLogger } from "@onramp/telemetry";
-import { createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { getThrough, policyFrom, startPolicyProxy, type Answer } from "./policy-proxy-fixture.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClientConnections } from "./client-connections.js";
-import { parseEndpointUrl } from "./endpoint-url.js";
-import { fakeAgentConnection } from "./fake-agent.js";
-import { HttpProxy } from "./http-proxy.js";
-import { PolicyFlow } from "./policy-flow.js";
-import { RequestTelemetry } from "./request-telemetry.js";
-import { RoutingTable, type Member } from "./routing-table.js";
 
 /**
  * `http-request` on a real connection: the policy calls a real HTTP service on loopback through the
@@ -83,41 +75,25 @@ on_http_request:
           url: "http://127.0.0.1:${gonePort}/plan"
           on_error: halt
 `;
-  const loaded = loadPolicy(policy);
-  if (!loaded.ok) throw new Error(formatPolicyErrors(loaded.errors));
-  const table = new RoutingTable("eu");
   // The agent answers with the x-plan and x-quota headers the policy added to the request.
-  const agent = await fakeAgentConnection((stream, head) => {
-    const h = decodeRequestHead(head).headers;
-    const get = (name: string) => h[h.indexOf(name) + 1] ?? "";
-    const body = Buffer.from(`agent saw plan=${h.includes("x-plan") ? get("x-plan") : "none"} quota=${h.includes("x-quota") ? get("x-quota") : "none"}`);
-    stream.sendHead(encodeResponseHead({ status: 200, statusText: "OK", headers: ["content-length", String(body.length)], body }), true);
+  const proxy = await startPolicyProxy({
+    endpoints: { "http://app.test": policyFrom(policy) },
+    agent: (stream, head) => {
+      const h = decodeRequestHead(head).headers;
+      const get = (name: string) => h[h.indexOf(name) + 1] ?? "";
+      const body = Buffer.from(`agent saw plan=${h.includes("x-plan") ? get("x-plan") : "none"} quota=${h.includes("x-quota") ? get("x-quota") : "none"}`);
+      stream.sendHead(encodeResponseHead({ status: 200, statusText: "OK", headers: ["content-length", String(body.length)], body }), true);
+    },
   });
-  closers.push(agent.close);
-  const member: Member = { id: "m0", bindId: "b0", edge: "edge-a", region: "eu", agentId: "agent-1", sessionId: "s0", upstream: "", local: true, policy: loaded.policy, opener: () => agent.connection };
-  table.addMember(parseEndpointUrl("http://app.test"), false, member);
-  const telemetry = new RequestTelemetry(createEdgeMetrics(), silentLogger(), undefined, "eu", { accessLog: false });
-  const proxy = new HttpProxy(table, { maxRequestBodyBytes: 64 * 1024, inlineBodyBytes: 16 * 1024 }, telemetry, silentLogger());
-  proxy.policies = new PolicyFlow(proxy, table, createPolicyRuntime(), "eu", silentLogger(), new ClientConnections());
-  port = await listen(createServer((req, res) => proxy.handle(req, res, false)));
+  closers.push(proxy.close);
+  port = proxy.port;
 });
 
 afterAll(() => {
   for (const c of closers.splice(0).reverse()) c();
 });
 
-function get(path: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, agent: false, headers: { host: "app.test" } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = (path: string): Promise<Answer> => getThrough(port, "app.test", path);
 
 describe("http-request through the edge", () => {
   it("calls the service, and a later add-headers sends its answer to the agent", async () => {

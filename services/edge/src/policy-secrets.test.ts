@@ -1,8 +1,9 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { createSecretStore } from "@onramp/policy";
 import { silentLogger } from "@onramp/telemetry";
-import { createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { getThrough, type Answer } from "./policy-proxy-fixture.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEdge, type Edge } from "./edge.js";
 import type { EdgeOptions } from "./options.js";
@@ -75,18 +76,7 @@ afterAll(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-function get(host: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: http, path: "/", agent: false, headers: { host, ...headers } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = (host: string, headers: Record<string, string> = {}): Promise<Answer> => getThrough(http, host, "/", headers);
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
 

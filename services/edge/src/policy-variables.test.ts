@@ -1,16 +1,7 @@
 import { encodeResponseHead } from "@onramp/mux";
-import { createPolicyRuntime, formatPolicyErrors, loadPolicy } from "@onramp/policy";
-import { createEdgeMetrics, silentLogger } from "@onramp/telemetry";
-import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { Agent } from "node:http";
+import { getThrough, policyFrom, startPolicyProxy, type Answer } from "./policy-proxy-fixture.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClientConnections } from "./client-connections.js";
-import { parseEndpointUrl } from "./endpoint-url.js";
-import { fakeAgentConnection } from "./fake-agent.js";
-import { HttpProxy } from "./http-proxy.js";
-import { PolicyFlow } from "./policy-flow.js";
-import { RequestTelemetry } from "./request-telemetry.js";
-import { RoutingTable, type Member } from "./routing-table.js";
 
 /**
  * The policy variables the edge fills from its sockets (policy-flow.ts): a policy reads them on a
@@ -39,43 +30,21 @@ const closers: Array<() => void> = [];
 let port = 0;
 
 beforeAll(async () => {
-  const loaded = loadPolicy(POLICY);
-  if (!loaded.ok) throw new Error(formatPolicyErrors(loaded.errors));
-  const table = new RoutingTable("eu");
-  const agent = await fakeAgentConnection((stream) => {
-    stream.sendHead(encodeResponseHead({ status: 200, statusText: "OK", headers: ["set-cookie", "sid=abc; Path=/; Max-Age=60", "content-length", "2"], body: Buffer.from("ok") }), true);
+  const proxy = await startPolicyProxy({
+    endpoints: { "http://app.test": policyFrom(POLICY) },
+    agent: (stream) => {
+      stream.sendHead(encodeResponseHead({ status: 200, statusText: "OK", headers: ["set-cookie", "sid=abc; Path=/; Max-Age=60", "content-length", "2"], body: Buffer.from("ok") }), true);
+    },
   });
-  closers.push(agent.close);
-  const member: Member = { id: "m0", bindId: "b0", edge: "edge-a", region: "eu", agentId: "agent-1", sessionId: "s0", upstream: "", local: true, policy: loaded.policy, opener: () => agent.connection };
-  table.addMember(parseEndpointUrl("http://app.test"), false, member);
-  const telemetry = new RequestTelemetry(createEdgeMetrics(), silentLogger(), undefined, "eu", { accessLog: false });
-  const proxy = new HttpProxy(table, { maxRequestBodyBytes: 64 * 1024, inlineBodyBytes: 16 * 1024 }, telemetry, silentLogger());
-  proxy.policies = new PolicyFlow(proxy, table, createPolicyRuntime(), "eu", silentLogger(), new ClientConnections());
-  const server: Server = createServer((req, res) => proxy.handle(req, res, false));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  closers.push(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  port = (server.address() as AddressInfo).port;
+  closers.push(proxy.close);
+  port = proxy.port;
 });
 
 afterAll(() => {
   for (const c of closers.splice(0)) c();
 });
 
-function get(path: string, agent: Agent | false = false): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, agent, headers: { host: "app.test" } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = (path: string, agent: Agent | false = false): Promise<Answer> => getThrough(port, "app.test", path, {}, agent);
 
 describe("policy variables from the edge's client connection", () => {
   it("fills req.version, conn.bytes_in, conn.server_ip/port and req.ts.header_received", async () => {
