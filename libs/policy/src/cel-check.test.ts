@@ -80,7 +80,7 @@ describe("types checked when the policy loads", () => {
     "{'a': 1}['a'] == 1",
     "req.content_length == 1.0 && vars.x == 'a' && req.user_agent == req.url && req.headers != {} && getReqCookie('s') != null",
     "type(vars.x) == string",
-    "time.now > timestamp('2020-01-01T00:00:00Z') && time.now - conn.ts.start < duration('1h')",
+    "timestamp(time.now) > timestamp('2020-01-01T00:00:00Z') && timestamp(time.now) - conn.ts.start < duration('1h')",
     "has(req.headers.host) && has(req.user_agent.name) && !has(vars.x)",
     "'a' in req.headers || req.method in ['GET', 'HEAD']",
     "'%s %d'.format([req.method, req.content_length]) != ''",

@@ -60,7 +60,7 @@ describe("variables", () => {
     ["req.content_length", "0"],
     ["conn.client_ip + ':' + string(conn.client_port)", "10.1.2.3:51234"],
     ["conn.ts.start", "2026-01-01T00:00:00.000Z"],
-    ["time.now > conn.ts.start", "true"],
+    ["timestamp(time.now) >= conn.ts.start", "true"],
     ["endpoint.id + ' ' + endpoint.url + ' ' + endpoint.host + ' ' + endpoint.protocol", "ep_1 https://api.example.com api.example.com https"],
     ["req.user_agent.is_bot", "false"],
   ];

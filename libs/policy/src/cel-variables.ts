@@ -106,7 +106,8 @@ const RES = record("res", {
   trailers: HEADERS,
 });
 const ENDPOINT = record("endpoint", { id: STRING, url: STRING, host: STRING, protocol: STRING, port: INT, addr: STRING });
-const TIME = record("time", { now: TIMESTAMP });
+/** ngrok types `time.now` as an RFC 3339 string; `timestamp(time.now)` makes it a timestamp. */
+const TIME = record("time", { now: STRING });
 
 /** `actions.ngrok.oidc` and `actions.ngrok.oauth` (actions/auth-flow.ts); they differ in the session id's name. */
 function loginResult(name: "oidc" | "oauth", sessionIdField: string): Ty {

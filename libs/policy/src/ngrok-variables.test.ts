@@ -71,8 +71,9 @@ describe("conn.* and endpoint.*", () => {
     expect(endpointPort({ ...base, url: "https://h.example.com", protocol: "https", port: 9443 })).toBe(9443);
   });
 
-  it("has time.now as a timestamp that timestamp() also takes, as ngrok's examples write it", async () => {
-    expect(await renderReq("timestamp(time.now) == time.now && time.now > timestamp('2025-01-01T00:00:00Z')", request())).toBe("true");
+  it("has time.now as ngrok types it, an RFC 3339 string that timestamp() reads, as ngrok's examples write it", async () => {
+    expect(await renderReq("time.now.matches('^\\\\d{4}-\\\\d{2}-\\\\d{2}T\\\\d{2}:\\\\d{2}:\\\\d{2}Z$') && timestamp(time.now) > timestamp('2025-01-01T00:00:00Z')", request())).toBe("true");
+    expect(errorsOf(`on_http_request:\n  - expressions: ["time.now > conn.ts.start"]\n    actions: [{type: deny}]\n`)).toMatch(/no matching overload|string/);
   });
 });
 

@@ -290,11 +290,17 @@ export function buildBindings(
   const bindings: Record<string, unknown> = {
     conn: connBindings(ctx.conn, regionName, ipIntelligence),
     endpoint: endpointBindings(ctx.endpoint),
-    time: new LazyRecord({ now: () => celTimestamp(now()) }),
+    // ngrok types time.now as an RFC 3339 string (Go's time.RFC3339: whole seconds, UTC "Z").
+    time: new LazyRecord({ now: () => rfc3339(now()) }),
     vars: ctx.vars,
     actions: { ngrok: ctx.actionResults },
   };
   if (view) bindings["req"] = requestBindings(view, ctx.conn);
   if (res) bindings["res"] = responseBindings(res);
   return bindings;
+}
+
+/** `ms` as ngrok writes `time.now`: RFC 3339 in UTC with whole seconds, e.g. `2026-12-01T23:45:19Z`. */
+export function rfc3339(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }

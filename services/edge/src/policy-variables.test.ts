@@ -15,7 +15,7 @@ on_http_request:
       - type: custom-response
         config:
           status_code: 200
-          body: "\${req.version}|\${string(conn.bytes_in > 50)}|\${conn.server_ip}|\${string(conn.server_port)}|\${string(req.ts.header_received >= conn.ts.start)}|\${string(req.ts.header_received <= time.now)}"
+          body: "\${req.version}|\${string(conn.bytes_in > 50)}|\${conn.server_ip}|\${string(conn.server_port)}|\${string(req.ts.header_received >= conn.ts.start)}|\${string(req.ts.header_received < timestamp(time.now) + duration('1s'))}"
 on_http_response:
   - actions:
       - type: add-headers
