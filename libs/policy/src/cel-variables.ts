@@ -39,6 +39,8 @@ const USER_AGENT = record(
     is_tablet: BOOL,
     is_desktop: BOOL,
     device_type: STRING,
+    device: STRING,
+    url: STRING,
     is_bot: BOOL,
     browser: record("req.user_agent.browser", { name: STRING, version: STRING }),
   },

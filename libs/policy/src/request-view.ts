@@ -238,6 +238,8 @@ function requestBindings(view: RequestView, conn: ConnInfo): LazyRecord {
     is_tablet: () => view.userAgent().isTablet,
     is_desktop: () => view.userAgent().isDesktop,
     device_type: () => view.userAgent().deviceType,
+    device: () => view.userAgent().device,
+    url: () => view.userAgent().url,
     is_bot: () => view.userAgent().isBot,
     browser: () => {
       const ua = view.userAgent();

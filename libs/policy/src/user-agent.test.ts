@@ -84,6 +84,12 @@ describe("parseUserAgent", () => {
     expect(parseUserAgent(raw)).toMatchObject({ raw, ...expected });
   });
 
+  it("names the device and the URL a crawler gives, as ngrok's .device and .url", () => {
+    expect(parseUserAgent("Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")).toMatchObject({ device: "Apple iPad", url: "" });
+    expect(parseUserAgent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")).toMatchObject({ isBot: true, url: "http://www.google.com/bot.html" });
+    expect(parseUserAgent("curl/8.5.0")).toMatchObject({ device: "", url: "" });
+  });
+
   it("reads only the first KiB of a long header", () => {
     const ua = parseUserAgent(`Mozilla/5.0 (Windows NT 10.0) ${"x".repeat(5000)} Chrome/1.0`);
     expect(ua.os).toBe("Windows");

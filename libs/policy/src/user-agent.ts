@@ -26,6 +26,10 @@ export interface UserAgentInfo {
   readonly isDesktop: boolean;
   /** `mobile`, `tablet`, `desktop`, `bot`, or empty when unknown. */
   readonly deviceType: string;
+  /** The device as the string names it, vendor and model when known (`Apple iPad`, `Apple iPhone`); empty when it does not say. */
+  readonly device: string;
+  /** The URL a crawler or tool gives for itself (`http://www.google.com/bot.html`); empty without one. */
+  readonly url: string;
   readonly browserName: string;
   readonly browserVersion: string;
 }
@@ -81,6 +85,9 @@ function product(text: string): { name: string; version: string } {
   return { name: "", version: "" };
 }
 
+/** A URL in the string, as crawlers give theirs: `(compatible; Googlebot/2.1; +http://www.google.com/bot.html)`. */
+const URL_IN_AGENT = /\+?(https?:\/\/[^\s;)]{1,200})/;
+
 /** Windows NT kernel versions → the release people know (Windows 11 also says 10.0). */
 const WINDOWS_RELEASES: Readonly<Record<string, string>> = { "10.0": "10", "6.3": "8.1", "6.2": "8", "6.1": "7", "6.0": "Vista", "5.1": "XP" };
 const DESKTOP_SYSTEMS = new Set(["Windows", "macOS", "Linux", "ChromeOS"]);
@@ -130,6 +137,8 @@ export function parseUserAgent(raw: string): UserAgentInfo {
     isTablet,
     isDesktop,
     deviceType,
+    device: [parsed?.platform.vendor, parsed?.platform.model].filter(Boolean).join(" "),
+    url: URL_IN_AGENT.exec(text)?.[1] ?? "",
     browserName,
     browserVersion,
   };
