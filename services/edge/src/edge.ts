@@ -6,10 +6,8 @@ import { AgentService, grpcServiceDefinition } from "@onramp/proto";
 import { createPolicyRuntime, formatPolicyErrors, loadPolicy, type Policy, type PolicyRuntime } from "@onramp/policy";
 import { createMemoryRegistry, type Registry, type RegistryWatch } from "@onramp/registry";
 import { createEdgeMetrics, type EdgeMetrics } from "@onramp/telemetry";
-import { createHash } from "node:crypto";
 import type { Server as HttpServer } from "node:http";
-import type { AddressInfo, Server as NetServer } from "node:net";
-import { hostname } from "node:os";
+import type { Server as NetServer } from "node:net";
 import { AccessControl } from "./access-control.js";
 import { isIP } from "node:net";
 import { AcmeCertificates } from "./acme-certificates.js";
@@ -27,7 +25,8 @@ import { MeshRouting } from "./mesh-routing.js";
 import { loadIpIntelligence } from "./geoip-database.js";
 import { PolicyFlow } from "./policy-flow.js";
 import { RandomUrls } from "./random-urls.js";
-import { resolveEdgeOptions, type EdgeOptions, type HostPort, type ResolvedEdgeOptions } from "./options.js";
+import { advertiseOf, derivedEdgeId, listen, withTimeout } from "./edge-startup.js";
+import { resolveEdgeOptions, type EdgeOptions, type ResolvedEdgeOptions } from "./options.js";
 import { RelayClient } from "./relay-client.js";
 import { RequestTelemetry } from "./request-telemetry.js";
 import { acceptRelayConnection } from "./relay-server.js";
@@ -475,42 +474,4 @@ export class Edge {
 
 export function createEdge(options: EdgeOptions): Edge {
   return new Edge(options);
-}
-
-/** The same id for the same host and ports across restarts: `edge-<host>-<8 hex>`. */
-function derivedEdgeId(http: string, agent: string): string {
-  const host = hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-").slice(0, 48) || "host";
-  return `edge-${host}-${createHash("sha256").update(`${http}|${agent}`).digest("hex").slice(0, 8)}`;
-}
-
-/** The agent listener's address as others can dial it: a wildcard bind becomes the host name. */
-function advertiseOf(agent: string): string {
-  const i = agent.lastIndexOf(":");
-  const host = agent.slice(0, i);
-  return host === "0.0.0.0" || host === "[::]" ? `${hostname()}:${agent.slice(i + 1)}` : agent;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new OnrampError(ErrorCode.RegistryUnavailable, `${what} did not finish within ${ms} ms; is etcd reachable?`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function listen(server: NetServer, addr: HostPort, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      const why = err.code === "EADDRINUSE" ? "the address is already in use" : err.code === "EACCES" ? "permission denied" : err.message;
-      reject(new OnrampError(ErrorCode.InvalidArgument, `cannot listen for ${what} on ${addr.host}:${addr.port}: ${why}`, { cause: err }));
-    };
-    server.once("error", onError);
-    server.listen(addr.port, addr.host, () => {
-      server.off("error", onError);
-      const a = server.address() as AddressInfo;
-      resolve(`${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`);
-    });
-  });
 }
