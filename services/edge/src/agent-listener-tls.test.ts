@@ -1,5 +1,5 @@
 import { decodeResponseHead, encodeRequestHead, type MuxConnection } from "@onramp/mux";
-import { silentLogger, type Logger } from "@onramp/telemetry";
+import { silentLogger } from "@onramp/telemetry";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,7 +8,7 @@ import { connect as tlsConnect } from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { answerOk, fakeAgentConnection } from "./fake-agent.js";
 import { RelayClient } from "./relay-client.js";
-import { startRelayListener } from "./relay-listener-fixture.js";
+import { startRelayListener, warningsOf } from "./relay-listener-fixture.js";
 import { CertificateStore, type TlsCertificateFiles } from "./tls-certificates.js";
 
 // The agent port with a certificate serves TLS (docs/security.md); relays to it go over TLS.
@@ -53,14 +53,6 @@ async function listener(certificates: CertificateStore | undefined, sessions: Re
   const { server, address } = await startRelayListener(SECRET, sessions, certificates);
   closers.push(() => server.close());
   return address;
-}
-
-/** A logger that keeps the `err` of every warning. */
-function warningsOf(): { logger: Logger; warnings: string[] } {
-  const warnings: string[] = [];
-  const logger = silentLogger();
-  logger.warn = ((obj: { err?: string }) => void warnings.push(String(obj.err))) as Logger["warn"];
-  return { logger, warnings };
 }
 
 /** Until `check` holds (3 s at most, polled every 10 ms). */

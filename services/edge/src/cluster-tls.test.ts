@@ -8,7 +8,7 @@ import { createClusterPeerCheck, createClusterTls } from "./cluster-tls.js";
 import { createTestPki, type TestPki } from "./cluster-tls-fixture.js";
 import { answerOk, fakeAgentConnection } from "./fake-agent.js";
 import { RelayClient } from "./relay-client.js";
-import { startRelayListener } from "./relay-listener-fixture.js";
+import { startRelayListener, warningsOf } from "./relay-listener-fixture.js";
 import { CertificateStore, type TlsCertificateFiles } from "./tls-certificates.js";
 
 // mTLS between edges (docs/security.md): a relay to an edge with --cluster-ca must present a
@@ -33,14 +33,6 @@ afterAll(() => pki.remove());
 afterEach(() => {
   for (const c of closers.splice(0)) c();
 });
-
-/** A logger that keeps the `err` of every warning. */
-function warningsOf(): { logger: Logger; warnings: string[] } {
-  const warnings: string[] = [];
-  const logger = silentLogger();
-  logger.warn = ((obj: { err?: string }) => void warnings.push(String(obj.err))) as Logger["warn"];
-  return { logger, warnings };
-}
 
 const until = (check: () => boolean) => vi.waitUntil(check, { timeout: 3_000, interval: 10 });
 

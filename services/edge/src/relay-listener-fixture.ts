@@ -42,3 +42,11 @@ export async function startRelayListener(
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { server, address: `127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
+
+/** A logger that keeps the `err` of every warning. */
+export function warningsOf(): { logger: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const logger = silentLogger();
+  logger.warn = ((obj: { err?: string }) => void warnings.push(String(obj.err))) as Logger["warn"];
+  return { logger, warnings };
+}

@@ -47,6 +47,25 @@ export interface AuthorizationParams {
   readonly forceLogin: boolean;
 }
 
+/**
+ * The authorization request's parameters as both login actions send them: the action's extra
+ * parameters (`authz_url_params`), the code flow with PKCE (S256) and state, the OIDC nonce when
+ * `withNonce`, and `prompt=login` for `/ngrok/login`.
+ */
+export function authorizationRequest(extra: Record<string, string>, scope: string, p: AuthorizationParams, withNonce: boolean): Record<string, string> {
+  return {
+    ...extra,
+    response_type: "code",
+    redirect_uri: p.redirectUri,
+    scope,
+    state: p.state,
+    ...(withNonce ? { nonce: p.nonce } : {}),
+    code_challenge: p.codeChallenge,
+    code_challenge_method: "S256",
+    ...(p.forceLogin ? { prompt: "login" } : {}),
+  };
+}
+
 /** One identity provider app, as the login flow uses it. */
 export interface LoginProvider {
   /** Names the provider app; a session cookie made with another one is not accepted. */

@@ -11,7 +11,7 @@ import {
 import type { ActionDefinition, ActionExecution } from "../action-types.js";
 import type { Template } from "../interpolation.js";
 import type { AuthRuntime } from "../runtime.js";
-import { type AuthorizationParams, type Identity, type LoginProvider, type LoginResult, readAuthSettings, runAuth } from "./auth-flow.js";
+import { type AuthorizationParams, authorizationRequest, type Identity, type LoginProvider, type LoginResult, readAuthSettings, runAuth } from "./auth-flow.js";
 import type { LoginFlow } from "./auth-session.js";
 import { ProviderHttpError } from "./login-errors.js";
 import { OAUTH_PROVIDERS, type OAuthProviderSpec } from "./oauth-providers.js";
@@ -60,16 +60,7 @@ class OAuthProvider implements LoginProvider {
 
   async authorizationUrl(x: ActionExecution, auth: AuthRuntime, p: AuthorizationParams): Promise<URL> {
     const extra = Object.fromEntries(this.params.map(([k, t]) => [k, t.render(x.scope)]));
-    return buildAuthorizationUrl(this.config(x, auth), {
-      ...extra,
-      response_type: "code",
-      redirect_uri: p.redirectUri,
-      scope: this.scope,
-      state: p.state,
-      code_challenge: p.codeChallenge,
-      code_challenge_method: "S256",
-      ...(p.forceLogin ? { prompt: "login" } : {}),
-    });
+    return buildAuthorizationUrl(this.config(x, auth), authorizationRequest(extra, this.scope, p, false));
   }
 
   async complete(x: ActionExecution, auth: AuthRuntime, callback: URL, flow: LoginFlow, redirectUri: string): Promise<LoginResult> {

@@ -20,7 +20,7 @@ import type { ActionDefinition, ActionExecution } from "../action-types.js";
 import type { ConfigReader } from "../config-reader.js";
 import type { Template } from "../interpolation.js";
 import type { AuthRuntime } from "../runtime.js";
-import { type AuthorizationParams, type Identity, type LoginProvider, type LoginResult, readAuthSettings, runAuth } from "./auth-flow.js";
+import { type AuthorizationParams, authorizationRequest, type Identity, type LoginProvider, type LoginResult, readAuthSettings, runAuth } from "./auth-flow.js";
 import type { LoginFlow } from "./auth-session.js";
 
 /** 5 s: a slow identity provider should fail one login, not hold the request for the client's whole timeout. */
@@ -113,17 +113,7 @@ class OidcProvider implements LoginProvider {
   async authorizationUrl(x: ActionExecution, auth: AuthRuntime, p: AuthorizationParams): Promise<URL> {
     const config = await this.config(x, auth);
     const extra = Object.fromEntries(this.params.map(([k, t]) => [k, t.render(x.scope)]));
-    return buildAuthorizationUrl(config, {
-      ...extra,
-      response_type: "code",
-      redirect_uri: p.redirectUri,
-      scope: this.scope,
-      state: p.state,
-      nonce: p.nonce,
-      code_challenge: p.codeChallenge,
-      code_challenge_method: "S256",
-      ...(p.forceLogin ? { prompt: "login" } : {}),
-    });
+    return buildAuthorizationUrl(config, authorizationRequest(extra, this.scope, p, true));
   }
 
   async complete(x: ActionExecution, auth: AuthRuntime, callback: URL, flow: LoginFlow, redirectUri: string): Promise<LoginResult> {
