@@ -2,6 +2,8 @@ import { OnrampError } from "@onramp/errors";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startNatsCluster, type NatsCluster } from "../../../e2e/harness/nats-server.js";
 import { within } from "../../../e2e/harness/within.js";
+import { forkIpcChild, type IpcChild } from "../../../e2e/harness/ipc-child.js";
+import { createChannelBus } from "./channel-bus.js";
 import type { Bus, BusMessage, BusStatus } from "./bus.js";
 import { createInProcessBus, InProcessBusHub } from "./in-process-bus.js";
 import { createNatsBus } from "./nats-bus.js";
@@ -151,10 +153,17 @@ export function busContract(name: string, makeBuses: () => Promise<[Bus, Bus]>):
 
     it("reports respond() false for a message that was not a request", async () => {
       const subject = fresh();
-      const answered = new Promise<boolean>((resolve) => b.subscribe(subject, (m) => resolve(m.respond(enc("x")))));
+      const answered = new Promise<[boolean, boolean]>((resolve) => b.subscribe(subject, (m) => resolve([m.isRequest, m.respond(enc("x"))])));
       await interestVisible(a, b);
       a.publish(subject, enc("plain"));
-      expect(await within(5_000, "the message", answered)).toBe(false);
+      expect(await within(5_000, "the message", answered)).toEqual([false, false]);
+    });
+
+    it("tells a request from a publish", async () => {
+      const subject = fresh();
+      b.subscribe(subject, (m) => m.respond(enc(String(m.isRequest))));
+      await interestVisible(a, b);
+      expect(dec(await a.request(subject, enc("?"), 5_000))).toBe("true");
     });
   });
 }
@@ -162,6 +171,18 @@ export function busContract(name: string, makeBuses: () => Promise<[Bus, Bus]>):
 busContract("in-process", async () => {
   const hub = new InProcessBusHub();
   return [createInProcessBus(hub), createInProcessBus(hub)];
+});
+
+// Two handles of a worker process over its channel to the primary's in-process bus: the primary
+// here is a real forked process, the handles talk to it over Node IPC.
+describe("channel bus", () => {
+  let primary: IpcChild;
+  beforeAll(async () => {
+    primary = await forkIpcChild(new URL("./channel-bus.fixture.mjs", import.meta.url).pathname, ["host"]);
+  }, 30_000);
+  afterAll(() => primary?.kill());
+
+  busContract("channel to a forked primary", async () => [createChannelBus(primary.channel), createChannelBus(primary.channel)]);
 });
 
 describe("NATS bus", () => {

@@ -22,6 +22,8 @@ export interface Bus {
 export interface BusMessage {
   readonly subject: string;
   readonly data: Uint8Array;
+  /** Whether the sender waits for a reply (`request`), i.e. whether `respond` can answer. */
+  readonly isRequest: boolean;
   /** Replies to a request; false when the message was not a request. */
   respond(data: Uint8Array): boolean;
 }

@@ -31,6 +31,7 @@ export function createInProcessBus(hub: InProcessBusHub = new InProcessBusHub())
       const message: BusMessage = {
         subject,
         data,
+        isRequest: reply !== undefined,
         respond: (answer) => {
           if (!reply) return false;
           reply(answer);

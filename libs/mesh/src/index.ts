@@ -1,6 +1,8 @@
 export type { Bus, BusMessage, BusStatus } from "./bus.js";
 export { createInProcessBus, InProcessBusHub, subjectMatches } from "./in-process-bus.js";
 export { createNatsBus } from "./nats-bus.js";
+export { BUS_TAG, createChannelBus } from "./channel-bus.js";
+export { hostBusOnChannel } from "./channel-bus-host.js";
 export type { NatsBusOptions } from "./nats-bus.js";
 export { BindingView, digestOf } from "./binding-view.js";
 export type { ViewChange } from "./binding-view.js";

@@ -227,6 +227,7 @@ function toBusMessage(msg: Msg): BusMessage {
   return {
     subject: msg.subject,
     data: msg.data,
+    isRequest: Boolean(msg.reply),
     respond: (data) => {
       try {
         return msg.respond(data);

@@ -1,5 +1,13 @@
 export { createMemoryRegistry, MemoryRegistryStore } from "./memory-registry.js";
 export { createEtcdRegistry } from "./etcd-registry.js";
+export { createChannelRegistry } from "./channel-registry.js";
+export type { ChannelRegistryOptions } from "./channel-registry.js";
+export { createChannelAccessSource } from "./channel-access-source.js";
+export type { ChannelAccessSource } from "./channel-access-source.js";
+export { hostRegistryOnChannel } from "./channel-registry-host.js";
+export type { ChannelOptions } from "./channel-client.js";
+export { ACCESS_TAG, REGISTRY_TAG, fromChannelError, taggedMessage, toChannelError } from "./process-channel.js";
+export type { ChannelError, ProcessChannel } from "./process-channel.js";
 export { createMemoryControlStore } from "./memory-control-store.js";
 export { createEtcdControlStore } from "./etcd-control-store.js";
 export { createMemoryCertificateStore } from "./certificate-store-memory.js";

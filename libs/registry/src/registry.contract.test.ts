@@ -3,6 +3,8 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { etcdAvailable, etcdGateway, startEtcd, type EtcdServer } from "../../../e2e/harness/etcd-server.js";
 import { until } from "../../../e2e/harness/within.js";
+import { forkIpcChild, type IpcChild } from "../../../e2e/harness/ipc-child.js";
+import { createChannelRegistry } from "./channel-registry.js";
 import { createEtcdRegistry } from "./etcd-registry.js";
 import { resolveEtcdRegistryOptions, type EtcdRegistryOptions, type RegistryLogger } from "./etcd-options.js";
 import { PREFIX, bindingKey, edgeKey, policyHash } from "./keys.js";
@@ -280,6 +282,21 @@ registryContract("memory", () => {
     open: () => createMemoryRegistry(store),
     clear: async () => void (store = new MemoryRegistryStore()),
   };
+});
+
+// Every handle a worker process opens over its channel to the primary, where the store is: the
+// primary here is a real forked process, the handles talk to it over Node IPC.
+describe("channel registry", () => {
+  let primary: IpcChild;
+  beforeAll(async () => {
+    primary = await forkIpcChild(new URL("./channel-registry.fixture.mjs", import.meta.url).pathname, ["host"]);
+  }, 30_000);
+  afterAll(() => primary?.kill());
+
+  registryContract("channel to a forked primary", () => ({
+    open: () => createChannelRegistry(primary.channel),
+    clear: async () => void (await primary.command("clear")),
+  }));
 });
 
 const etcdDescribe = etcdAvailable() ? describe : describe.skip;
