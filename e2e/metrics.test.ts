@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEdge, TOKEN, type EdgeProcess } from "./harness/cluster.js";
 import { send } from "./harness/http-client.js";
+import { sample } from "./harness/prometheus.js";
 import { startMesh, startMeshAgent, type Mesh, type MeshEdge } from "./harness/mesh.js";
 import { startOnramp, stopAll, type RunningProcess } from "./harness/processes.js";
 import { startUpstream, type Upstream } from "./harness/upstream.js";
@@ -27,17 +28,6 @@ async function upstream(name: string): Promise<Upstream> {
 async function scrape(url: string): Promise<{ status: number; type: string; text: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
   return { status: res.status, type: res.headers.get("content-type") ?? "", text: await res.text() };
-}
-
-/** The value of the sample `name{labels}` in Prometheus text, labels in any order; undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split("\n")) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return undefined;
 }
 
 describe("onramp http --metrics-addr", () => {
@@ -118,13 +108,16 @@ describe("edge routing metrics in a mesh", () => {
     const atA = (await scrape(`http://${a.admin}/metrics`)).text;
     expect(sample(atA, "onramp_edge_pool_picks_total", { tier: "other", panic: "false" })).toBeGreaterThanOrEqual(2);
     expect(sample(atA, "onramp_edge_relay_streams_total", { direction: "outbound" })).toBeGreaterThanOrEqual(2);
-    expect(sample(atA, "onramp_edge_relay_connections", { direction: "outbound" })).toBe(1);
+    // One relay connection from every worker of an edge to every other worker of the mesh (each
+    // worker of `--workers N` is a member of the mesh; by default one per core).
+    const peersOfEach = a.workers + b.workers - 1;
+    expect(sample(atA, "onramp_edge_relay_connections", { direction: "outbound" })).toBe(a.workers * peersOfEach);
     expect(sample(atA, "onramp_edge_relay_bytes_total", { direction: "sent" })).toBeGreaterThan(0);
     expect(sample(atA, "onramp_edge_pool_members", { endpoint: "http://relayed.e2e.localhost", state: "available" })).toBe(1);
     expect(sample(atA, "onramp_edge_pool_members", { endpoint: "http://relayed.e2e.localhost", state: "unhealthy" })).toBe(0);
 
     const atB = (await scrape(`http://${b.admin}/metrics`)).text;
-    expect(sample(atB, "onramp_edge_relay_connections", { direction: "inbound" })).toBe(1);
+    expect(sample(atB, "onramp_edge_relay_connections", { direction: "inbound" })).toBe(b.workers * peersOfEach);
     expect(sample(atB, "onramp_edge_pool_members", { endpoint: "http://relayed.e2e.localhost", state: "available" })).toBe(1);
     await agent.proc.stop("SIGTERM");
   });

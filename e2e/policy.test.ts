@@ -71,7 +71,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
 
-  edge = await startEdge(["--config", file("edge.yml", gatewayConfig())]);
+  // One process: the rate-limit and circuit-breaker cases count exactly, as one process does.
+  // Across the workers of `--workers N` they count as across the edges of a mesh (workers.test.ts).
+  edge = await startEdge(["--workers", "1", "--config", file("edge.yml", gatewayConfig())]);
   await startAgent(edge, upstreamA.target, ["--url", "https://svc-a.internal"], "svc-a");
   await startAgent(edge, upstreamB.target, ["--url", "https://svc-b.internal"], "svc-b");
   api = await startAgent(edge, upstreamA.target, ["--url", "http://api.e2e.localhost", "--traffic-policy-file", file("api.yml", apiPolicy)], "api");

@@ -181,6 +181,7 @@ describe("HTTP through the tunnel", () => {
     expect(health.status).toBe(200);
     const metrics = await fetch(`http://${edge.admin}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/onramp_edge_http_requests_total\{endpoint="http:\/\/app\.e2e\.localhost",code="200",error_code=""\} \d+/);
-    expect(metrics).toMatch(/onramp_edge_agent_sessions 1/);
+    // The agent holds a session with every worker of the edge (`--workers`, by default one per core).
+    expect(metrics).toMatch(new RegExp(`onramp_edge_agent_sessions ${edge.workers}\n`));
   });
 });

@@ -1,6 +1,15 @@
 import type { EdgeOptions } from "@onramp/edge";
-import { createNatsBus, createSharedRateLimitStore } from "@onramp/mesh";
-import { createEtcdControlStore, createEtcdRegistry, createMemoryControlStore, createMemoryRegistry, MemoryRegistryStore } from "@onramp/registry";
+import { createChannelBus, createNatsBus, createSharedRateLimitStore } from "@onramp/mesh";
+import {
+  createChannelAccessSource,
+  createChannelRegistry,
+  createEtcdControlStore,
+  createEtcdRegistry,
+  createMemoryControlStore,
+  createMemoryRegistry,
+  MemoryRegistryStore,
+  type ProcessChannel,
+} from "@onramp/registry";
 import type { Logger } from "@onramp/telemetry";
 import { randomUUID } from "node:crypto";
 
@@ -34,4 +43,19 @@ export async function createMeshBackends(options: { etcd: string[]; nats: string
 export function createEmbeddedBackends(): { store: MemoryRegistryStore; backends: EdgeBackends } {
   const store = new MemoryRegistryStore();
   return { store, backends: { registry: createMemoryRegistry(store), access: createMemoryControlStore(store) } };
+}
+
+/**
+ * The parts of a worker of `onramp edge --workers N` without a mesh: the registry, access source
+ * and bus the primary holds for every worker, over the worker's IPC channel; rate limits counted
+ * across the workers over that bus, as edges of a mesh count them over NATS.
+ */
+export function createWorkerBackends(channel: ProcessChannel, edgeId: string | undefined): EdgeBackends {
+  const bus = createChannelBus(channel);
+  return {
+    registry: createChannelRegistry(channel),
+    access: createChannelAccessSource(channel),
+    bus,
+    rateLimits: createSharedRateLimitStore({ bus, edgeId: edgeId ?? `edge-${randomUUID()}` }),
+  };
 }

@@ -7,8 +7,11 @@ import { exitWithParentWanted, watchParent } from "./parent-watch.js";
  * The same stop runs when the parent process exits (see parent-watch.ts): `npx onramp …` sent
  * SIGTERM dies without passing it on, and onramp must not run on as an orphan. Set
  * ONRAMP_EXIT_WITH_PARENT=false to keep running, e.g. under `nohup … &`.
+ *
+ * Returns a function that begins the same stop for another reason (e.g. a worker of `onramp
+ * edge --workers` asked by its primary), once; the caller logs why.
  */
-export function onShutdown(stop: () => Promise<void>): void {
+export function onShutdown(stop: () => Promise<void>): () => void {
   let stopping = false;
   let unwatch: (() => void) | undefined;
   const begin = () => {
@@ -42,4 +45,7 @@ export function onShutdown(stop: () => Promise<void>): void {
       begin();
     });
   }
+  return () => {
+    if (!stopping) begin();
+  };
 }

@@ -9,6 +9,8 @@ export interface EdgeProcess {
   admin: string;
   /** Base URL of the public listener, e.g. http://127.0.0.1:41234 */
   httpUrl: string;
+  /** How many worker processes the edge runs (`--workers`, by default one per core). */
+  workers: number;
 }
 
 export const TOKEN = "e2e-token";
@@ -27,9 +29,10 @@ export const LOOPBACK_EDGE_ARGS: readonly string[] = [
 /** Starts `onramp edge` on loopback with random ports and waits for its "edge ready" log line. */
 export async function startEdge(extraArgs: string[] = [], name = "edge", env: Record<string, string> = {}): Promise<EdgeProcess> {
   const proc = startOnramp(name, [...LOOPBACK_EDGE_ARGS, ...extraArgs], env);
-  const line = await proc.waitForLine("stderr", /"msg":"edge ready"/);
-  const ready = JSON.parse(line) as { http: string; https?: string; agent: string; admin: string };
-  return { proc, http: ready.http, https: ready.https, agent: ready.agent, admin: ready.admin, httpUrl: `http://${ready.http}` };
+  // Workers (one per core by default) start one after the other: on a loaded machine that takes a while.
+  const line = await proc.waitForLine("stderr", /"msg":"edge ready"/, 30_000);
+  const ready = JSON.parse(line) as { http: string; https?: string; agent: string; admin: string; workers?: unknown[] };
+  return { proc, http: ready.http, https: ready.https, agent: ready.agent, admin: ready.admin, httpUrl: `http://${ready.http}`, workers: ready.workers?.length ?? 1 };
 }
 
 /** Restarts an edge on the same ports (agents reconnect to the same address). */

@@ -1,18 +1,17 @@
-import { createEdge, type CloudEndpointConfig, type EdgeOptions } from "@onramp/edge";
+import type { CloudEndpointConfig, EdgeOptions } from "@onramp/edge";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { createSecretStore, type SecretStore } from "@onramp/policy";
-import type { Logger } from "@onramp/telemetry";
-import { createEtcdCertificateStore, createEtcdControlStore, createMemoryControlStore, type ControlStore } from "@onramp/registry";
-import { createEmbeddedBackends, createMeshBackends, type EdgeBackends } from "../mesh-backends.js";
 import type { Command } from "commander";
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { loadConfigFile, policyTextOf, readTextFile } from "../config-file.js";
 import { collect, edgeAcmeOptionsFrom, edgeTlsOptionsFrom } from "../edge-tls-flags.js";
 import { addLogFlags, logFlagsFromConfig, loggerFrom, type LogFlags } from "../log-flags.js";
-import { addRegistryApiFlags, DEFAULT_API_ADDR, serveRegistryApi, type RegistryApiFlags } from "../registry-api-flags.js";
-import { onShutdown } from "../shutdown.js";
-import { tracingFromEnv } from "../tracing-env.js";
+import { runEdgePrimary } from "../edge-primary.js";
+import { runEdgeAlone, runEdgeWorker, type MeshUrls } from "../edge-run.js";
+import { workerIndex } from "../edge-worker.js";
+import { addRegistryApiFlags, DEFAULT_API_ADDR, type RegistryApiFlags } from "../registry-api-flags.js";
 import { parseDuration, parseSize } from "../units.js";
 
 interface EdgeFlags extends LogFlags, RegistryApiFlags {
@@ -58,7 +57,11 @@ interface EdgeFlags extends LogFlags, RegistryApiFlags {
   accessLog?: boolean;
   geoipDb?: string[];
   torExitNodes?: string;
+  workers?: string;
 }
+
+/** More workers than this is a typo, not a machine. */
+const MAX_WORKERS = 256;
 
 /** Settings a config file may hold: the long flags in snake_case. */
 const CONFIG_KEYS = [
@@ -66,7 +69,7 @@ const CONFIG_KEYS = [
   "max_request_body", "max_policy_body", "max_header_size", "drain_timeout", "data_connections", "log_level", "log", "log_format", "cloud_endpoints", "secrets",
   "edge_id", "advertise_addr", "etcd", "nats", "cluster_secret", "session_secret", "cluster_ca", "cluster_cert", "cluster_key", "mesh_heartbeat", "mesh_dead_after",
   "attempts_header", "access_log", "header_timeout", "body_timeout", "normalize_path", "merge_slashes",
-  "geoip_db", "tor_exit_nodes", "ip_categories", "ip_policies",
+  "geoip_db", "tor_exit_nodes", "ip_categories", "ip_policies", "workers",
 ] as const;
 
 export function registerEdgeCommand(program: Command): void {
@@ -114,47 +117,47 @@ export function registerEdgeCommand(program: Command): void {
     .option("--attempts-header", "add Onramp-Attempts (how many pool members a request was sent to) to every proxied response")
     .option("--no-access-log", "do not log one line per request (logged at info level by default)")
     .option("--geoip-db <file...>", "MaxMind DB (.mmdb) for policies' conn.client_ip.geo/.as: a City or Country and/or an ASN database (GeoLite2, DB-IP Lite); repeat or comma-separate")
+    .option("--workers <n>", "edge processes sharing the public ports, each with its own agent port (--grpc-addr port + i) and a member of the mesh; agents hold a session with each (default: the cores available)")
     .option("--tor-exit-nodes <file>", "file of Tor exit node addresses, one per line, for policies' conn.client_ip.is_tor_node (category proxy.anonymous.tor)");
   addRegistryApiFlags(command, `serve the registry API here; '' disables (default ${DEFAULT_API_ADDR} when alone, off in a mesh: run onramp registry)`);
   addLogFlags(command, "info")
     .action(async (flags: EdgeFlags, command: Command) => {
       const options = edgeOptionsFrom(flags, command);
       const logger = loggerFrom(logFlagsOf(flags, command), "edge", "info");
-      const tracing = tracingFromEnv("onramp-edge");
-      // Alone, the edge's registry and access source share one in-memory store, which
-      // createEmbeddedBackends() also returns (`store`) for the embedded registry API to serve
-      // over with createMemoryControlStore(store); in a mesh, both are on etcd.
-      const mesh = await meshFrom(flags, command, options, logger);
-      const embedded = mesh ? undefined : createEmbeddedBackends();
-      // In a mesh, ACME certificates, the account and order locks are in etcd: every edge serves them.
-      const acme = options.acme && mesh ? { acme: { ...options.acme, store: createEtcdCertificateStore({ endpoints: mesh.etcd, logger: logger.child({ part: "acme" }) }) } } : {};
-      const edge = createEdge({ ...options, ...(mesh?.backends ?? embedded!.backends), ...acme, logger, tracing });
-      await edge.start();
-      // The registry API: alone, over the edge's own in-memory state (on by default, loopback);
-      // in a mesh only when asked for, over etcd (usually `onramp registry` runs it).
-      const apiAddr = flags.apiAddr ?? (embedded ? DEFAULT_API_ADDR : "");
-      let apiStore: ControlStore | undefined;
-      if (apiAddr) apiStore = embedded ? createMemoryControlStore(embedded.store) : createEtcdControlStore({ endpoints: mesh!.etcd, logger: logger.child({ part: "registry-api" }) });
-      // The edge's own bus (in-process alone, NATS in a mesh) carries its heartbeats and its
-      // members' health to the API; the edge closes it.
-      const api = apiStore ? await serveRegistryApi(apiStore, apiAddr, flags, logger, edge.bus).catch((err: unknown) => {
-        // The default address taken (another edge on this machine): the edge runs without the API.
-        if (flags.apiAddr !== undefined) throw err;
-        process.stderr.write(`onramp: warning: registry API not started (${(err as Error).message}); pass --api-addr to serve it elsewhere\n`);
-        return undefined;
-      }) : undefined;
-      onShutdown(async () => {
-        logger.info("shutting down: draining sessions and requests");
-        await api?.close();
-        await apiStore?.close();
-        await edge.close();
-        await tracing?.shutdown();
-      });
+      const meshUrls = meshUrlsFrom(flags, command, options);
+      const index = workerIndex();
+      if (index === undefined) {
+        const count = workerCountFrom(flags, command, options, meshUrls !== undefined);
+        if (count > 1) return runEdgePrimary({ count, options, mesh: meshUrls, apiFlags: flags, logger });
+        return runEdgeAlone(options, meshUrls, flags, logger);
+      }
+      return runEdgeWorker(options, index, meshUrls, logger);
     });
 }
 
-/** The distributed backends when --etcd and --nats are given (both or neither); undefined for neither. */
-async function meshFrom(flags: EdgeFlags, command: Command, options: EdgeOptions, logger: Logger): Promise<{ backends: EdgeBackends; etcd: string[] } | undefined> {
+/**
+ * `--workers`/`workers`: how many edge processes share the public ports; default the cores
+ * available. ACME without a mesh keeps certificates in one process's memory, so it runs one.
+ */
+function workerCountFrom(flags: EdgeFlags, command: Command, options: EdgeOptions, inMesh: boolean): number {
+  const config = flags.config ? loadConfigFile(flags.config, CONFIG_KEYS) : {};
+  const source = command.getOptionValueSource("workers");
+  const fromFlag = source === "cli" || source === "env";
+  const value = fromFlag ? flags.workers : config.workers;
+  const where = fromFlag ? "--workers" : "workers";
+  if (value === undefined) return options.acme && !inMesh ? 1 : availableParallelism();
+  const count = typeof value === "number" ? value : /^\d+$/.test(String(value).trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `${where} must be a whole number from 1 to ${MAX_WORKERS}, got ${JSON.stringify(value)}`);
+  }
+  if (count > 1 && options.acme && !inMesh) {
+    throw new OnrampError(ErrorCode.InvalidArgument, `${where} ${count}: ACME without a mesh keeps certificates in one process; use --workers 1, or --etcd and --nats so every worker shares them`);
+  }
+  return count;
+}
+
+/** The mesh's etcd and NATS when --etcd and --nats are given (both or neither); undefined for neither. */
+function meshUrlsFrom(flags: EdgeFlags, command: Command, options: EdgeOptions): MeshUrls | undefined {
   const config = flags.config ? loadConfigFile(flags.config, CONFIG_KEYS) : {};
   const list = (name: "etcd" | "nats"): string[] => {
     const source = command.getOptionValueSource(name);
@@ -170,7 +173,7 @@ async function meshFrom(flags: EdgeFlags, command: Command, options: EdgeOptions
   if (!options.clusterSecret) {
     throw new OnrampError(ErrorCode.InvalidArgument, "a mesh edge needs --cluster-secret (the same on every edge): it authenticates the relay between edges");
   }
-  return { backends: await createMeshBackends({ etcd, nats, edgeId: options.edgeId, logger }), etcd };
+  return { etcd, nats };
 }
 
 /** Merges defaults < config file < ONRAMP_* environment < flags (commander handles the last two). */

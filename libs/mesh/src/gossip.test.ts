@@ -1,7 +1,7 @@
 import type { StoredBinding } from "@onramp/registry";
 import { afterEach, describe, expect, it } from "vitest";
 import { BindingView } from "./binding-view.js";
-import { Gossip } from "./gossip.js";
+import { fromMesh, Gossip, toMesh } from "./gossip.js";
 import { createInProcessBus, InProcessBusHub } from "./in-process-bus.js";
 
 interface Node {
@@ -120,5 +120,22 @@ describe("Gossip", () => {
     node(hub, "b");
     await until(() => a.gossip.livePeers().length === 1);
     expect(a.gossip.livePeers()[0]).toMatchObject({ id: "b", region: "r-b", advertise: "127.0.0.1:98" });
+  });
+});
+
+describe("bindings on the bus", () => {
+  it("carry every field an edge routes by, including the weight and the workers' group", () => {
+    const stored: StoredBinding = {
+      key: "/onramp/v1/bindings/foo.internal/pool/agent_a/edge-a-w1",
+      revision: 42,
+      binding: {
+        url: "https://foo.internal", host: "foo.internal", pooling: true, traffic_policy: "", policy_hash: "h",
+        edge: "edge-a-w1", region: "r", agent_id: "agent_a", session_id: "s", bind_id: "b", upstream: "http://localhost:3000",
+        bound_at: "", weight: 7, group: "edge-a",
+      },
+    };
+    expect(fromMesh(toMesh(stored))).toEqual(stored);
+    const alone = { ...stored, binding: { ...stored.binding, weight: undefined, group: undefined } };
+    expect(fromMesh(toMesh(alone)).binding).not.toHaveProperty("group");
   });
 });

@@ -276,6 +276,7 @@ export function toMesh(b: StoredBinding): MeshBinding {
     bindId: r.bind_id,
     upstream: r.upstream,
     weight: r.weight ?? 0,
+    group: r.group ?? "",
   });
 }
 
@@ -297,6 +298,7 @@ export function fromMesh(m: MeshBinding): StoredBinding {
       upstream: m.upstream,
       bound_at: "",
       ...(m.weight > 0 ? { weight: m.weight } : {}),
+      ...(m.group ? { group: m.group } : {}),
     },
   };
 }

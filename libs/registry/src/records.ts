@@ -26,6 +26,12 @@ export interface BindingRecord {
   bound_at: string;
   /** Share of the pool's traffic relative to the other members (1–1000); absent means 1. */
   weight?: number;
+  /**
+   * With `onramp edge --workers N`: the id of the edge whose worker holds this binding (its first
+   * worker's id). The agent binds on every worker; the bindings of one bind id in one group are
+   * one pool member. Absent for an edge that is one process.
+   */
+  group?: string;
 }
 
 /** An endpoint without an agent, answered by its policy. Durable: no lease. */

@@ -59,6 +59,8 @@ export function createEdgeRoutingMetrics(registry: Registry): EdgeRoutingMetrics
       help: "Members of the pools behind this edge's endpoints, local and on other edges, by endpoint URL and state (draining, unready, unhealthy, ejected, available: the first that applies).",
       labelNames: ["endpoint", "state"],
       registers: [registry],
+      // Each worker of `onramp edge --workers` counts the same mesh-wide pools.
+      aggregator: "max",
       collect() {
         members.recount(this);
       },

@@ -2,6 +2,8 @@ export { createLogger, silentLogger } from "./logger.js";
 export type { LogDestination, LogFormat, LogLevel, Logger, LoggerOptions } from "./logger.js";
 export { boundedLabel, createEdgeMetrics, MAX_ENDPOINT_LABELS } from "./metrics.js";
 export type { EdgeMetrics } from "./metrics.js";
+export { aggregateMetrics } from "./metrics-aggregation.js";
+export type { MetricsSnapshot } from "./metrics-aggregation.js";
 export { POOL_MEMBER_STATES } from "./edge-routing-metrics.js";
 export type { EdgeRoutingMetrics, PickTier, PoolMemberState } from "./edge-routing-metrics.js";
 export { createAgentMetrics, MAX_EDGE_LABELS } from "./agent-metrics.js";

@@ -54,7 +54,8 @@ export function createEdgeMetrics(): EdgeMetrics {
     activeRequests: new Gauge({ name: "onramp_edge_http_active_requests", help: "Requests in flight.", registers: [registry] }),
     sessions: new Gauge({ name: "onramp_edge_agent_sessions", help: "Connected agent sessions.", registers: [registry] }),
     dataConnections: new Gauge({ name: "onramp_edge_data_connections", help: "Open agent data connections.", registers: [registry] }),
-    endpoints: new Gauge({ name: "onramp_edge_endpoints", help: "Online endpoints (URLs with at least one member).", registers: [registry] }),
+    // Every worker of `onramp edge --workers` sees the whole mesh: the workers' figures are one figure, not a sum.
+    endpoints: new Gauge({ name: "onramp_edge_endpoints", help: "Online endpoints (URLs with at least one member).", registers: [registry], aggregator: "max" }),
     binds: new Counter({
       name: "onramp_edge_binds_total",
       help: "Bind attempts by result (ok or an Onramp error code).",

@@ -1,7 +1,7 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { randomUUID } from "node:crypto";
 import { BindHealth, type HealthChange } from "./bind-health.js";
-import { EdgeLink, type BoundUrls, type LinkOwner } from "./edge-link.js";
+import { EdgeLink, type BoundUrls, type LinkKind, type LinkOwner } from "./edge-link.js";
 import type { BindSpec } from "./edge-session.js";
 import { isEdgeAddress, resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from "./options.js";
 import { createUpstream } from "./upstream.js";
@@ -50,7 +50,12 @@ export interface AgentEdge {
   rttMs?: number;
   /** Named by a Welcome (`extraEdges`), not by the agent's options. */
   extra: boolean;
+  /** Another worker process of an edge the agent holds, named by a Welcome (`siblings`); set only then. */
+  sibling?: boolean;
 }
+
+/** How logs name a link a Welcome brought in. */
+const KIND_TEXT = { extra: "an extra edge", sibling: "a sibling worker" } as const;
 
 /**
  * Errors no reconnect can fix. From any edge, at any time, they stop the agent: a bind that one
@@ -60,12 +65,13 @@ const FATAL = new Set<ErrorCode>([ErrorCode.AuthFailed, ErrorCode.EdgeUntrusted,
 
 /**
  * An agent: holds a session with every edge it is given (and up to `extraEdges` more that the
- * edges name), binds every endpoint on each, and forwards requests to upstreams. Each edge has its
- * own link with its own reconnect loop, so losing one edge leaves the others serving.
+ * edges name, and every sibling worker process they name), binds every endpoint on each, and
+ * forwards requests to upstreams. Each edge has its own link with its own reconnect loop, so
+ * losing one edge leaves the others serving.
  */
 export class Agent {
   readonly options: ResolvedAgentOptions;
-  /** By address: listed edges first, in order, then extras as Welcomes name them. */
+  /** By address: listed edges first, in order, then extras and siblings as Welcomes name them. */
   private readonly links = new Map<string, EdgeLink>();
   /** Endpoints whose URL is known; every session binds all of them. */
   private readonly binds = new Map<string, BindSpec>();
@@ -176,20 +182,23 @@ export class Agent {
   edges(): AgentEdge[] {
     return [...this.links.values()].map((link) => {
       const welcome = link.session?.welcome;
-      return { edge: link.edge, connected: link.connected, sessionId: welcome?.sessionId, region: welcome?.region, rttMs: link.session?.rttMs, extra: link.extra };
+      const edge: AgentEdge = { edge: link.edge, connected: link.connected, sessionId: welcome?.sessionId, region: welcome?.region, rttMs: link.session?.rttMs, extra: link.kind === "extra" };
+      if (link.kind === "sibling") edge.sibling = true;
+      return edge;
     });
   }
 
   private startLinks(): void {
     if (this.started) return;
     this.started = true;
-    for (const edge of this.options.edges) this.addLink(edge, false);
+    for (const edge of this.options.edges) this.addLink(edge, "listed");
   }
 
-  private addLink(edge: string, extra: boolean): void {
-    const link = new EdgeLink(edge, extra, this.options, this.owner);
+  private addLink(edge: string, kind: LinkKind): void {
+    const link = new EdgeLink(edge, kind, this.options, this.owner);
     this.links.set(edge, link);
-    if (extra) this.options.logger.info({ edge }, "holding a session with an extra edge named by Welcome");
+    if (kind === "extra") this.options.logger.info({ edge }, "holding a session with an extra edge named by Welcome");
+    if (kind === "sibling") this.options.logger.info({ edge }, "holding a session with a sibling worker named by Welcome");
     link.start();
   }
 
@@ -219,8 +228,8 @@ export class Agent {
   private onLost(link: EdgeLink, error: OnrampError): boolean {
     // An edge the agent was not told to use, whose certificate does not verify (e.g. its advertise
     // address is not a name on the certificate), is left out; the listed edges serve on.
-    if (error.code === ErrorCode.EdgeUntrusted && link.extra) {
-      this.options.logger.warn({ edge: link.edge, error: error.message }, "not holding a session with an extra edge the agent cannot verify");
+    if (error.code === ErrorCode.EdgeUntrusted && link.kind !== "listed") {
+      this.options.logger.warn({ edge: link.edge, kind: link.kind, error: error.message }, `not holding a session with ${KIND_TEXT[link.kind]} the agent cannot verify`);
       this.links.delete(link.edge);
       this.sameEdge.add(link.edge);
       return false;
@@ -229,10 +238,10 @@ export class Agent {
       this.fail(error);
       return false;
     }
-    if (link.extra && !this.namedEdges(link).has(link.edge)) {
-      this.options.logger.info({ edge: link.edge, error: error.message }, "lost an extra edge no Welcome names any more; dropping it");
+    if (link.kind !== "listed" && !this.named(link.kind, link).has(link.edge)) {
+      this.options.logger.info({ edge: link.edge, kind: link.kind, error: error.message }, `lost ${KIND_TEXT[link.kind]} no Welcome names any more; dropping it`);
       this.links.delete(link.edge);
-      this.addExtras();
+      this.addNamed();
       return false;
     }
     return true;
@@ -244,8 +253,8 @@ export class Agent {
     for (const link of [...this.links.values()]) {
       const edgeId = link.welcome?.edgeId;
       if (!edgeId) continue;
-      if (link.extra && held.has(edgeId)) {
-        this.options.logger.info({ edge: link.edge, edgeId }, "an extra edge is one the agent already holds; dropping it");
+      if (link.kind !== "listed" && held.has(edgeId)) {
+        this.options.logger.info({ edge: link.edge, kind: link.kind, edgeId }, `${KIND_TEXT[link.kind]} is an edge the agent already holds; dropping it`);
         this.sameEdge.add(link.edge);
         this.links.delete(link.edge);
         link.stop(new OnrampError(ErrorCode.AgentDisconnected, `${link.edge} is edge ${edgeId}, already connected`));
@@ -253,27 +262,33 @@ export class Agent {
         held.add(edgeId);
       }
     }
-    this.addExtras();
+    this.addNamed();
   }
 
-  /** Adds links to edges named in Welcomes, up to `extraEdges`. */
-  private addExtras(): void {
+  /**
+   * Adds links to every sibling named in Welcomes, then to other edges named there, up to
+   * `extraEdges`. Siblings first: an address named as both is held as a sibling, not counted.
+   */
+  private addNamed(): void {
     if (this.closing) return;
-    let room = this.options.extraEdges - [...this.links.values()].filter((l) => l.extra).length;
-    for (const edge of this.namedEdges()) {
+    for (const edge of this.named("sibling")) {
+      if (!this.links.has(edge) && !this.sameEdge.has(edge)) this.addLink(edge, "sibling");
+    }
+    let room = this.options.extraEdges - [...this.links.values()].filter((l) => l.kind === "extra").length;
+    for (const edge of this.named("extra")) {
       if (room <= 0) return;
       if (this.links.has(edge) || this.sameEdge.has(edge)) continue;
-      this.addLink(edge, true);
+      this.addLink(edge, "extra");
       room--;
     }
   }
 
-  /** Edges named in the latest Welcome of every link but `except`, in order. */
-  private namedEdges(except?: EdgeLink): Set<string> {
+  /** Edges (`extra`) or siblings named in the latest Welcome of every link but `except`, in order. */
+  private named(kind: "extra" | "sibling", except?: EdgeLink): Set<string> {
     const named = new Set<string>();
     for (const link of this.links.values()) {
-      if (link === except) continue;
-      for (const edge of link.welcome?.edges ?? []) if (isEdgeAddress(edge)) named.add(edge);
+      if (link === except || !link.welcome) continue;
+      for (const edge of kind === "extra" ? link.welcome.edges : link.welcome.siblings) if (isEdgeAddress(edge)) named.add(edge);
     }
     return named;
   }

@@ -27,6 +27,13 @@ export interface BoundUrls {
   readonly publicUrl: string;
 }
 
+/**
+ * Why the agent holds a session with an edge: listed in its options, an extra edge of the mesh
+ * named by a Welcome (`extraEdges`), or a sibling: another worker process of an edge it holds,
+ * named by a Welcome (`siblings`) and held whatever `extraEdges` says.
+ */
+export type LinkKind = "listed" | "extra" | "sibling";
+
 /** One session attempt and the binds sent on it, each sent once. */
 interface Attempt {
   readonly session: EdgeSession;
@@ -54,8 +61,7 @@ export class EdgeLink {
 
   constructor(
     readonly edge: string,
-    /** Named by a Welcome rather than by the agent's options. */
-    readonly extra: boolean,
+    readonly kind: LinkKind,
     private readonly options: ResolvedAgentOptions,
     private readonly owner: LinkOwner,
   ) {
@@ -130,7 +136,7 @@ export class EdgeLink {
           attempt.up = true;
           this.backoff.reset();
           const { sessionId, region } = session.welcome;
-          logger.info({ edge: this.edge, session: sessionId, region, extra: this.extra }, "connected to edge");
+          logger.info({ edge: this.edge, session: sessionId, region, kind: this.kind }, "connected to edge");
           onStatus({ kind: "connected", edge: this.edge, sessionId, region });
           this.owner.up(this);
         }

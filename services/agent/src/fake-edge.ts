@@ -38,6 +38,8 @@ export interface FakeEdgeOptions {
   region?: string;
   /** Other edges, as Welcome names them; read at each Hello. */
   welcomeEdges?: string[];
+  /** Other workers of this edge, as Welcome names them (`siblings`); read at each Hello. */
+  welcomeSiblings?: string[];
   /** A code refuses the session with that error (as a gRPC status with `onramp-error-code`). */
   hello?: (hello: Hello) => ErrorCode | undefined;
   /** A code refuses the bind with that error. */
@@ -69,6 +71,7 @@ export class FakeEdge {
   /** Every session this edge has had, in order. */
   readonly sessions: FakeSession[] = [];
   welcomeEdges: string[];
+  welcomeSiblings: string[];
   private readonly live = new Map<string, Live>();
   private readonly sockets = new Set<Socket>();
   private readonly changes = new EventEmitter();
@@ -79,6 +82,7 @@ export class FakeEdge {
 
   private constructor(private readonly options: FakeEdgeOptions) {
     this.welcomeEdges = options.welcomeEdges ?? [];
+    this.welcomeSiblings = options.welcomeSiblings ?? [];
     this.changes.setMaxListeners(0);
     this.grpc.addService(grpcServiceDefinition(AgentService), { connect: (call: ServerDuplexStream<ConnectRequest, ConnectResponse>) => this.connect(call) });
     const injector = this.grpc.createConnectionInjector(ServerCredentials.createInsecure());
@@ -216,6 +220,7 @@ export class FakeEdge {
           region: this.options.region ?? "test",
           heartbeatIntervalMs: 60_000,
           edges: this.welcomeEdges,
+          siblings: this.welcomeSiblings,
           dataToken: live.dataToken,
           dataConnections: 1,
         });

@@ -82,7 +82,8 @@ export interface AgentOptions {
   agentId?: string;
   /**
    * Sessions to hold, besides the listed edges, with other edges named in any Welcome (0–16).
-   * Default 0: exactly one session per listed edge, which scripts rely on.
+   * Default 0: exactly one session per listed edge, which scripts rely on. The other worker
+   * processes of an edge (Welcome `siblings`) are held whatever this says, and not counted.
    */
   extraEdges?: number;
   /**

@@ -25,7 +25,7 @@ export interface ControlServiceDeps {
   addSession(session: AgentSession): void;
   removeSession(session: AgentSession): void;
   /** What the Welcome says, decided when the session starts (the mesh's other edges change). */
-  welcome(): { edgeId: string; region: string; heartbeatIntervalMs: number; dataConnections: number; initialStreamWindow: number; edges: string[] };
+  welcome(): { edgeId: string; region: string; heartbeatIntervalMs: number; dataConnections: number; initialStreamWindow: number; edges: string[]; siblings: string[] };
   handshakeTimeoutMs: number;
   logger: Logger;
 }

@@ -32,14 +32,19 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   ]).finally(() => clearTimeout(timer));
 }
 
-export function listen(server: NetServer, addr: HostPort, what: string): Promise<string> {
+/**
+ * Listens on `addr`. `exclusive`: in a cluster worker (`onramp edge --workers`), a port of this
+ * worker's own rather than one shared with the other workers through the primary; no effect
+ * outside a cluster.
+ */
+export function listen(server: NetServer, addr: HostPort, what: string, exclusive = false): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       const why = err.code === "EADDRINUSE" ? "the address is already in use" : err.code === "EACCES" ? "permission denied" : err.message;
       reject(new OnrampError(ErrorCode.InvalidArgument, `cannot listen for ${what} on ${addr.host}:${addr.port}: ${why}`, { cause: err }));
     };
     server.once("error", onError);
-    server.listen(addr.port, addr.host, () => {
+    server.listen({ port: addr.port, host: addr.host, exclusive }, () => {
       server.off("error", onError);
       const a = server.address() as AddressInfo;
       resolve(`${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`);

@@ -141,7 +141,12 @@ export class Edge {
     });
     this.grpc.addService(grpcServiceDefinition(AgentService), {
       connect: createConnectHandler({
-        admit: (token) => this.access.admit(token),
+        admit: (token) => {
+          // A worker of `onramp edge --workers` whose group is still starting: agents come back
+          // in a moment, when the Welcome can name every worker.
+          if (this.options.siblings() === undefined) throw new OnrampError(ErrorCode.EdgeDraining, "the edge is starting its workers; try again in a moment");
+          return this.access.admit(token);
+        },
         bind: (session, bind) => {
           if (this.draining || !this.binds) return Promise.reject(new OnrampError(ErrorCode.EdgeDraining, "the edge is not serving; connect to another edge"));
           return this.binds.bind(session, bind).then((bound) => ({ ...bound, publicUrl: publicUrlOf(parseEndpointUrl(bound.url), this.publicPort(), this.httpsPort()) }));
@@ -161,6 +166,7 @@ export class Edge {
           dataConnections: this.options.dataConnections,
           initialStreamWindow: resolveMuxOptions(this.options.mux).initialStreamWindow,
           edges: this.gossip?.livePeers().map((p) => p.advertise) ?? [],
+          siblings: [...(this.options.siblings() ?? [])],
         }),
         handshakeTimeoutMs: this.options.handshakeTimeoutMs,
         logger,
@@ -231,8 +237,9 @@ export class Edge {
     const https = this.https && o.httpsAddr ? await listen(this.https, o.httpsAddr, "https") : undefined;
     this.certificates?.watch();
     this.clusterTls.watch();
-    const agent = await listen(this.agentListener, o.grpcAddr, "agent (gRPC)");
-    const admin = this.admin && o.adminAddr ? await listen(this.admin, o.adminAddr, "admin") : undefined;
+    // Each worker of `onramp edge --workers` has its own agent and admin ports; the public ones are shared.
+    const agent = await listen(this.agentListener, o.grpcAddr, "agent (gRPC)", true);
+    const admin = this.admin && o.adminAddr ? await listen(this.admin, o.adminAddr, "admin", true) : undefined;
     const advertise = o.advertiseAddr ?? advertiseOf(agent);
     const edgeId = (this.edgeIdValue = o.edgeId ?? derivedEdgeId(http, agent));
     this.telemetry.edgeId = edgeId;
@@ -244,7 +251,7 @@ export class Edge {
       await this.closeListeners();
       throw err;
     }
-    o.logger.info({ edge: edgeId, region: o.region, advertise, http, https, agent, admin, domain: o.domain }, "edge ready");
+    o.logger.info({ edge: edgeId, region: o.region, advertise, http, https, agent, admin, domain: o.domain }, o.readyMessage);
     return this.addressesValue;
   }
 
@@ -324,6 +331,7 @@ export class Edge {
     }));
     this.binds = new LocalBinds({
       edgeId,
+      group: o.worker ? (o.worker.group ?? edgeId) : undefined,
       region: o.region,
       registry: this.registry,
       routing,

@@ -10,6 +10,8 @@ import { RANDOM_URL_ATTEMPTS } from "./random-urls.js";
 
 export interface LocalBindsDeps {
   edgeId: string;
+  /** The edge this one is a worker of (`onramp edge --workers`), written in every binding; undefined for one process. */
+  group: string | undefined;
   region: string;
   registry: Registry;
   routing: MeshRouting;
@@ -135,6 +137,7 @@ export class LocalBinds {
       upstream: bind.upstream?.url ?? "",
       bound_at: new Date().toISOString(),
       ...(bind.weight > 1 ? { weight: bind.weight } : {}),
+      ...(this.deps.group !== undefined ? { group: this.deps.group } : {}),
     });
     if (bind.url) {
       const url = parseEndpointUrl(bind.url);

@@ -4,6 +4,7 @@ import type { BindingRecord, CloudEndpointRecord, EdgeRecord, RegistryEvent, Sto
 import type { Logger } from "@onramp/telemetry";
 import { parseEndpointUrl } from "./endpoint-url.js";
 import { MemberStatuses } from "./member-status.js";
+import { WorkerReplicas } from "./worker-replicas.js";
 import type { Member, RoutingTable, StreamOpener } from "./routing-table.js";
 
 export interface MeshRoutingDeps {
@@ -34,9 +35,12 @@ export class MeshRouting {
   private readonly policies = new Map<string, { policy: Policy; users: Set<string> }>();
   private readonly cloudHosts = new Map<string, string>();
   private readonly statuses = new MemberStatuses();
+  /** One member per agent bind across the workers of one edge (`onramp edge --workers`). */
+  private readonly replicas: WorkerReplicas;
 
   constructor(private readonly deps: MeshRoutingDeps) {
     this.view = new BindingView((change) => this.apply(change));
+    this.replicas = new WorkerReplicas(deps.edgeId, (b) => deps.localOpener(b.bind_id, b.session_id) !== undefined);
   }
 
   /** Applies a registry watch event. */
@@ -123,7 +127,26 @@ export class MeshRouting {
     this.deps.onChange?.();
   }
 
+  /**
+   * A binding came up or went down. The bindings of one agent bind through the workers of one
+   * edge are one member: only the chosen one is in the table, and when the choice changes the
+   * member is swapped.
+   */
   private apply(change: ViewChange): void {
+    const replica = WorkerReplicas.replicaOf(change.binding);
+    if (replica === undefined) return this.applyMember(change);
+    const { key } = change;
+    const { before, after } = this.replicas.update(replica, key, change.kind === "up" ? change.binding : undefined);
+    if (before === after && key !== after) {
+      if (change.kind === "down" && this.view.get(key) === undefined) this.statuses.delete(key);
+      return;
+    }
+    if (before !== undefined) this.applyMember({ kind: "down", key: before, binding: before === key ? change.binding : this.replicas.bindingOf(replica, before)! });
+    if (after !== undefined) this.applyMember({ kind: "up", key: after, binding: this.replicas.bindingOf(replica, after)! });
+    if (change.kind === "down" && key !== before && this.view.get(key) === undefined) this.statuses.delete(key);
+  }
+
+  private applyMember(change: ViewChange): void {
     const { key, binding } = change;
     let url;
     try {

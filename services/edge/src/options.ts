@@ -61,6 +61,15 @@ export interface EdgeOptions {
   edgeId?: string;
   /** Where other edges reach this edge's agent port (relay), host:port. Default: the agent listener's address. */
   advertiseAddr?: string;
+  /**
+   * The agent ports of the other worker processes of this edge (`onramp edge --workers`), host:port
+   * as agents reach them (the advertised host, which their certificate check needs, not loopback),
+   * read for each Welcome: agents hold a session with every one, so a request finds a session on
+   * whichever worker the kernel hands it to. Undefined while the workers are still starting: the
+   * edge then asks agents to come back (EDGE_DRAINING) rather than welcome them without the list.
+   * Default none (a single process).
+   */
+  siblings?: () => readonly string[] | undefined;
   /** Shared secret that relay connections between edges prove they know. Required when `registry` is shared (a mesh). */
   clusterSecret?: string;
   /**
@@ -183,6 +192,14 @@ export interface EdgeOptions {
   attemptsHeader?: boolean;
   /** One `request` line per request at info level (method, host, path, status, duration, bytes, member, trace id, …). Default on. */
   accessLog?: boolean;
+  /**
+   * This edge is worker `index` of `onramp edge --workers N`, and `group` the id of the first
+   * worker (default: this edge's own id, for the first worker itself). Every binding carries the
+   * group, so that an agent's sessions with several workers are one pool member.
+   */
+  worker?: { index: number; group?: string };
+  /** The message of the log line that says the edge is serving. Default "edge ready"; a worker of `onramp edge --workers` says "worker ready". */
+  readyMessage?: string;
   /** Spans for every request (OpenTelemetry). Default none: tracing is off and costs nothing. */
   tracing?: Tracing;
   mux?: MuxOptions;
@@ -211,6 +228,7 @@ export interface ResolvedEdgeOptions {
   region: string;
   edgeId: string | undefined;
   advertiseAddr: string | undefined;
+  siblings: () => readonly string[] | undefined;
   clusterSecret: string | undefined;
   sessionSecret: string | undefined;
   clusterCa: string | undefined;
@@ -241,6 +259,8 @@ export interface ResolvedEdgeOptions {
   cloudEndpoints: CloudEndpointConfig[];
   attemptsHeader: boolean;
   accessLog: boolean;
+  readyMessage: string;
+  worker: { index: number; group?: string } | undefined;
   tracing: Tracing | undefined;
   mux: MuxOptions;
   logger: Logger;
@@ -293,6 +313,7 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     region: id("region", options.region ?? "local"),
     edgeId: options.edgeId === undefined ? undefined : id("edgeId", options.edgeId),
     advertiseAddr: options.advertiseAddr === undefined ? undefined : hostPortText("advertiseAddr", options.advertiseAddr),
+    siblings: siblings(options),
     clusterSecret: clusterSecret(options),
     sessionSecret: sessionSecret(options),
     clusterCa: clusterCa(options, tlsCertificates.length > 0),
@@ -327,6 +348,8 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdgeOptions {
     cloudEndpoints: options.cloudEndpoints ?? [],
     attemptsHeader: options.attemptsHeader ?? false,
     accessLog: options.accessLog ?? true,
+    readyMessage: options.readyMessage ?? "edge ready",
+    worker: options.worker,
     tracing: options.tracing,
     mux: options.mux ?? {},
     logger: options.logger ?? silentLogger(),
@@ -374,6 +397,13 @@ function hostPortText(field: string, value: string): string {
   const { host, port } = parseHostPort(field, value);
   if (port === 0 || host === "0.0.0.0" || host === "::") throw bad(field, `${JSON.stringify(value)} must name a reachable host and a port, not a wildcard`);
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function siblings(options: EdgeOptions): () => readonly string[] | undefined {
+  const given = options.siblings;
+  if (given === undefined) return () => [];
+  if (typeof given !== "function") throw bad("siblings", "must be a function returning the other workers' agent addresses");
+  return given;
 }
 
 function clusterCa(options: EdgeOptions, tls: boolean): string | undefined {
