@@ -107,7 +107,8 @@ export function createRequestContext(init: {
   endpoint: EndpointInfo;
   request: HttpRequestState;
 }): RequestContext {
-  return { ...init, vars: new Map(), actionResults: new Map() };
+  // Fields named, not spread: copying `init` with `...` took 3% of an edge's CPU under a policy.
+  return { conn: init.conn, endpoint: init.endpoint, request: init.request, vars: new Map(), actionResults: new Map() };
 }
 
 export function createTcpContext(init: { conn: ConnInfo; endpoint: EndpointInfo }): TcpContext {

@@ -1,7 +1,7 @@
 import { STRING_FORM_KEY } from "./cel-types.js";
 import type { ConnInfo } from "./context.js";
 import type { AutonomousSystem, GeoPlace, IpIntelligence, IpLocation } from "./ip-intelligence.js";
-import { LazyRecord } from "./lazy-record.js";
+import { type LazyFields, LazyRecord, lazyRecord } from "./lazy-record.js";
 
 /**
  * The run-time values of `conn.client_ip.*` and `conn.geo.*` (types in ip-intelligence-types.ts).
@@ -70,37 +70,49 @@ function placeRecord(get: () => GeoPlace): LazyRecord {
   });
 }
 
-/** `conn.client_ip`: the address as a string, with ngrok's IP intelligence fields. */
-export function clientIpBindings(conn: ConnInfo, intel: IpIntelligence | undefined): LazyRecord {
-  const location = () => locationOf(conn, intel)?.location ?? EMPTY_PLACE;
-  const registered = () => locationOf(conn, intel)?.registeredLocation ?? EMPTY_PLACE;
-  const categories = () => categoriesOf(conn, intel);
-  return new LazyRecord({
-    [STRING_FORM_KEY]: () => conn.clientIp,
-    geo: () => new LazyRecord({ location: () => placeRecord(location), registered_location: () => placeRecord(registered) }),
-    as: () =>
-      new LazyRecord({
-        number: () => BigInt(asOf(conn, intel)?.number ?? 0),
-        organization: () => asOf(conn, intel)?.organization ?? "",
-      }),
-    categories: () => [...categories()],
-    is_tor_node: () => categories().includes("proxy.anonymous.tor"),
-    is_on_blocklist: () => categories().includes("blocklist"),
-  });
+/** What `conn.client_ip` and `conn.geo` read: the connection, and the edge's IP data if it has any. */
+export interface IpSource {
+  readonly conn: ConnInfo;
+  readonly intel: IpIntelligence | undefined;
 }
 
+const CLIENT_IP_FIELDS: LazyFields<IpSource> = {
+  [STRING_FORM_KEY]: (s) => s.conn.clientIp,
+  geo: (s) =>
+    new LazyRecord({
+      location: () => placeRecord(() => locationOf(s.conn, s.intel)?.location ?? EMPTY_PLACE),
+      registered_location: () => placeRecord(() => locationOf(s.conn, s.intel)?.registeredLocation ?? EMPTY_PLACE),
+    }),
+  as: (s) =>
+    new LazyRecord({
+      number: () => BigInt(asOf(s.conn, s.intel)?.number ?? 0),
+      organization: () => asOf(s.conn, s.intel)?.organization ?? "",
+    }),
+  categories: (s) => [...categoriesOf(s.conn, s.intel)],
+  is_tor_node: (s) => categoriesOf(s.conn, s.intel).includes("proxy.anonymous.tor"),
+  is_on_blocklist: (s) => categoriesOf(s.conn, s.intel).includes("blocklist"),
+};
+
+/** `conn.client_ip`: the address as a string, with ngrok's IP intelligence fields. */
+export function clientIpBindings(source: IpSource): LazyRecord {
+  return lazyRecord(CLIENT_IP_FIELDS, source);
+}
+
+const num = (n: number | undefined) => (n === undefined ? "" : String(n));
+const placeOf = (s: IpSource) => locationOf(s.conn, s.intel)?.location ?? EMPTY_PLACE;
+
+const LEGACY_GEO_FIELDS: LazyFields<IpSource> = {
+  city: (s) => placeOf(s).city,
+  country: (s) => placeOf(s).country,
+  country_code: (s) => placeOf(s).countryCode,
+  latitude: (s) => num(placeOf(s).latitude),
+  longitude: (s) => num(placeOf(s).longitude),
+  postal_code: (s) => placeOf(s).postalCode,
+  radius: (s) => num(placeOf(s).radius),
+  subdivision: (s) => placeOf(s).subdivision,
+};
+
 /** `conn.geo`: ngrok's older location variables, every one a string ("" when unknown). */
-export function legacyGeoBindings(conn: ConnInfo, intel: IpIntelligence | undefined): LazyRecord {
-  const place = () => locationOf(conn, intel)?.location ?? EMPTY_PLACE;
-  const num = (n: number | undefined) => (n === undefined ? "" : String(n));
-  return new LazyRecord({
-    city: () => place().city,
-    country: () => place().country,
-    country_code: () => place().countryCode,
-    latitude: () => num(place().latitude),
-    longitude: () => num(place().longitude),
-    postal_code: () => place().postalCode,
-    radius: () => num(place().radius),
-    subdivision: () => place().subdivision,
-  });
+export function legacyGeoBindings(source: IpSource): LazyRecord {
+  return lazyRecord(LEGACY_GEO_FIELDS, source);
 }

@@ -1,21 +1,31 @@
+/** The fields of a `LazyRecord`: each computes its value from the record's source when read. */
+export type LazyFields<S> = Readonly<Record<string, (source: S) => unknown>>;
+
 /**
  * A read-only Map whose values are computed on every `get`. CEL (@bufbuild/cel) turns a plain
  * object into a map with `Object.entries`, which runs every getter: reading `req.url.path` would
  * build the full URL, parse the query and the cookies. Given a Map, it looks up only the key an
  * expression reads. Values are not cached, so they always reflect the request as actions have
  * left it so far.
+ *
+ * The getters take the record's `source`, so a table of them can be a module constant shared by
+ * every request (`lazyRecord(URL_FIELDS, view)`): building the variables of a request then costs
+ * one object per record instead of a closure per field (a measurable share of a policy's cost).
  */
 export class LazyRecord extends Map<string, unknown> {
-  private readonly getters: Readonly<Record<string, () => unknown>>;
+  private readonly getters: LazyFields<unknown>;
+  private readonly source: unknown;
 
-  constructor(getters: Record<string, () => unknown>) {
+  /** `getters` closing over what they read; `lazyRecord` for a shared table and a source. */
+  constructor(getters: LazyFields<never>, source?: unknown) {
     super();
-    this.getters = getters;
+    this.getters = getters as LazyFields<unknown>;
+    this.source = source;
   }
 
   override get(key: string): unknown {
     const getter = this.getters[key];
-    return getter ? getter() : undefined;
+    return getter ? getter(this.source) : undefined;
   }
 
   override has(key: string): boolean {
@@ -45,4 +55,9 @@ export class LazyRecord extends Map<string, unknown> {
   override forEach(callback: (value: unknown, key: string, map: Map<string, unknown>) => void): void {
     for (const [key, value] of this.entries()) callback(value, key, this);
   }
+}
+
+/** A record whose fields read `source`; `fields` is typically a module constant. */
+export function lazyRecord<S>(fields: LazyFields<S>, source: S): LazyRecord {
+  return new LazyRecord(fields, source);
 }

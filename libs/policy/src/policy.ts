@@ -92,10 +92,22 @@ function matches(expr: CompiledExpr, x: ActionExecution): boolean {
   return v;
 }
 
-async function driveAsync(chain: Chain): Promise<ReturnType<Chain["next"]> & { done: true }> {
-  let r = chain.next(undefined as never);
+type ChainEnd = { step: ActionStep; at: Position } | undefined;
+
+/**
+ * Runs the chain synchronously until an action returns a promise, then asynchronously: a phase
+ * whose actions all answer at once (the usual case: JWTs verified before, counters in memory)
+ * costs no promise of its own.
+ */
+function drive(chain: Chain): ChainEnd | Promise<ChainEnd> {
+  const r = chain.next(undefined as never);
+  return r.done ? r.value : driveFrom(chain, r.value);
+}
+
+async function driveFrom(chain: Chain, pending: Promise<ActionStep>): Promise<ChainEnd> {
+  let r = chain.next(await pending);
   while (!r.done) r = chain.next(await r.value);
-  return r;
+  return r.value;
 }
 
 /** An AbortSignal, or a function that makes one when an action first needs it. */
@@ -166,19 +178,37 @@ export function createPolicy(
   /** The answer to a request whose policy threw `err`: over budget, or failed. */
   const failedResponse = (err: unknown) => (err instanceof CelBudgetExceededError ? overBudget : evaluationFailed);
 
-  async function runRequest(ctx: RequestContext, rt: PolicyRuntime, signal: SignalSource | undefined, from: Position): Promise<RequestOutcome> {
+  function runRequest(ctx: RequestContext, rt: PolicyRuntime, signal: SignalSource | undefined, from: Position): Promise<RequestOutcome> {
     const x = execution("on_http_request", ctx, new RequestView(ctx.request), undefined, rt, signal);
-    const extras = { logs: x.logs, circuitBreakers: x.circuitBreakers as CircuitBreakerTicket[] };
     const at: Position = { rule: from.rule, action: from.action };
-    let end: Awaited<ReturnType<typeof driveAsync>>["value"];
     try {
-      end = (await driveAsync(runChain(phases.on_http_request, x, from, at))).value;
+      const end = drive(runChain(phases.on_http_request, x, from, at));
+      if (end instanceof Promise) {
+        return end.then(
+          (e) => requestEnded(ctx, rt, signal, x, e),
+          (err: unknown) => requestFailed(x, at, err),
+        );
+      }
+      return Promise.resolve(requestEnded(ctx, rt, signal, x, end));
     } catch (err) {
-      if (x.signal?.aborted) throw err;
-      if (err instanceof RequestBodyError) throw err.error;
-      x.logs.push(failure(x, at, err));
-      return { kind: "respond", ...failedResponse(err), ...extras };
+      try {
+        return Promise.resolve(requestFailed(x, at, err));
+      } catch (thrown) {
+        return Promise.reject(thrown);
+      }
     }
+  }
+
+  /** The outcome of a request phase that threw `err`; rethrows what is not the policy's failure (the client left, its body). */
+  function requestFailed(x: ActionExecution, at: Position, err: unknown): RequestOutcome {
+    if (x.signal?.aborted) throw err;
+    if (err instanceof RequestBodyError) throw err.error;
+    x.logs.push(failure(x, at, err));
+    return { kind: "respond", ...failedResponse(err), logs: x.logs, circuitBreakers: x.circuitBreakers };
+  }
+
+  function requestEnded(ctx: RequestContext, rt: PolicyRuntime, signal: SignalSource | undefined, x: ActionExecution, end: ChainEnd): RequestOutcome {
+    const extras = { logs: x.logs, circuitBreakers: x.circuitBreakers };
     if (!end) return { kind: "continue", ...extras };
     const step = end.step;
     switch (step.kind) {
@@ -194,6 +224,12 @@ export function createPolicy(
       default:
         return { kind: "continue", ...extras };
     }
+  }
+
+  function responseEnded(x: ActionExecution, end: ChainEnd): ResponseOutcome {
+    if (end?.step.kind === "respond") return { kind: "respond", ...end.step.response, logs: x.logs };
+    if (end?.step.kind === "close") return { kind: "close", logs: x.logs };
+    return { kind: "continue", compress: x.compress, ...(x.responseBodyEdits.length > 0 ? { bodyEdits: x.responseBodyEdits } : {}), logs: x.logs };
   }
 
   return {
@@ -223,19 +259,20 @@ export function createPolicy(
       return runRequest(ctx, rt, signal, { rule: 0, action: 0 });
     },
 
-    async onHttpResponse(ctx, res, rt) {
+    onHttpResponse(ctx, res, rt) {
       const x = execution("on_http_response", ctx, new RequestView(ctx.request), res, rt, undefined);
       const at: Position = { rule: 0, action: -1 };
-      let end: Awaited<ReturnType<typeof driveAsync>>["value"];
-      try {
-        end = (await driveAsync(runChain(phases.on_http_response, x, { rule: 0, action: 0 }, at))).value;
-      } catch (err) {
+      const failed = (err: unknown): ResponseOutcome => {
         x.logs.push(failure(x, at, err));
         return { kind: "respond", ...failedResponse(err), logs: x.logs };
+      };
+      try {
+        const end = drive(runChain(phases.on_http_response, x, { rule: 0, action: 0 }, at));
+        if (end instanceof Promise) return end.then((e) => responseEnded(x, e), failed);
+        return Promise.resolve(responseEnded(x, end));
+      } catch (err) {
+        return Promise.resolve(failed(err));
       }
-      if (end?.step.kind === "respond") return { kind: "respond", ...end.step.response, logs: x.logs };
-      if (end?.step.kind === "close") return { kind: "close", logs: x.logs };
-      return { kind: "continue", compress: x.compress, ...(x.responseBodyEdits.length > 0 ? { bodyEdits: x.responseBodyEdits } : {}), logs: x.logs };
     },
   };
 }

@@ -1,7 +1,7 @@
 import { connTlsBindings } from "./conn-tls.js";
-import { clientIpBindings, legacyGeoBindings } from "./ip-intelligence-bindings.js";
+import { type IpSource, clientIpBindings, legacyGeoBindings } from "./ip-intelligence-bindings.js";
 import type { IpIntelligence } from "./ip-intelligence.js";
-import { LazyRecord } from "./lazy-record.js";
+import { type LazyFields, type LazyRecord, lazyRecord } from "./lazy-record.js";
 import { celTimestamp } from "./cel-time.js";
 import { STRING_FORM_KEY } from "./cel-types.js";
 import type { ConnInfo, EndpointInfo, HttpRequestState, RequestContext, ResponseInfo, TcpContext } from "./context.js";
@@ -102,14 +102,6 @@ export function splitHost(host: string): { hostname: string; port: number | unde
   return { hostname: m[1] ?? host, port: m[2] === undefined ? undefined : Number(m[2]) };
 }
 
-/**
- * ngrok's strings with fields (`req.user_agent`, `conn.client_ip`): a record whose string form is
- * under `STRING_FORM_KEY`, where the checker (cel-check.ts) makes every string use of it read.
- */
-function stringWithFields(text: () => string, fields: Record<string, () => unknown>): LazyRecord {
-  return new LazyRecord({ [STRING_FORM_KEY]: text, ...fields });
-}
-
 /** `req.content_type`: the media type, lowercased, with its parameters (RFC 9110 §8.3.1). */
 function contentType(raw: string): { mediaType: string; parameters: Map<string, string> } {
   const [type = "", ...params] = raw.split(";");
@@ -180,106 +172,184 @@ function count(n: number | undefined): bigint {
   return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? BigInt(n) : 0n;
 }
 
-function connBindings(conn: ConnInfo, regionName: string, ipIntelligence: IpIntelligence | undefined): LazyRecord {
-  return new LazyRecord({
-    client_ip: () => clientIpBindings(conn, ipIntelligence),
-    geo: () => legacyGeoBindings(conn, ipIntelligence),
-    client_port: () => BigInt(conn.clientPort),
-    server_ip: () => conn.serverIp ?? plainIp(conn.socket?.localAddress),
-    server_port: () => BigInt(conn.serverPort ?? conn.socket?.localPort ?? 0),
-    bytes_in: () => count(conn.socket?.bytesRead),
-    bytes_out: () => count(conn.socket?.bytesWritten),
-    server_region: () => conn.serverRegion ?? regionName,
-    ts: () => new LazyRecord({ start: () => celTimestamp(conn.startedAtMs) }),
-    tls: () => connTlsBindings(conn.tls?.()),
-  });
+/**
+ * The variables' records, as tables of getters shared by every request (lazy-record.ts): building
+ * a phase's variables allocates a handful of objects and no closures. ngrok's strings with fields
+ * (`req.url`, `req.user_agent`, `conn.client_ip`) hold their string form under `STRING_FORM_KEY`,
+ * where the checker (cel-check.ts) makes every string use of them read.
+ */
+
+/** What `conn.*` reads. */
+class ConnSource implements IpSource {
+  constructor(
+    readonly conn: ConnInfo,
+    readonly regionName: string,
+    readonly intel: IpIntelligence | undefined,
+  ) {}
 }
 
-function endpointBindings(endpoint: EndpointInfo): LazyRecord {
-  return new LazyRecord({
-    id: () => endpoint.id,
-    url: () => endpoint.url,
-    host: () => endpoint.host,
-    protocol: () => endpoint.protocol,
-    port: () => BigInt(endpointPort(endpoint)),
-    addr: () => `${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpointPort(endpoint)}`,
-  });
+const CONN_TS_FIELDS: LazyFields<ConnInfo> = { start: (c) => celTimestamp(c.startedAtMs) };
+
+const CONN_FIELDS: LazyFields<ConnSource> = {
+  client_ip: (s) => clientIpBindings(s),
+  geo: (s) => legacyGeoBindings(s),
+  client_port: (s) => BigInt(s.conn.clientPort),
+  server_ip: (s) => s.conn.serverIp ?? plainIp(s.conn.socket?.localAddress),
+  server_port: (s) => BigInt(s.conn.serverPort ?? s.conn.socket?.localPort ?? 0),
+  bytes_in: (s) => count(s.conn.socket?.bytesRead),
+  bytes_out: (s) => count(s.conn.socket?.bytesWritten),
+  server_region: (s) => s.conn.serverRegion ?? s.regionName,
+  ts: (s) => lazyRecord(CONN_TS_FIELDS, s.conn),
+  tls: (s) => connTlsBindings(s.conn.tls?.()),
+};
+
+const ENDPOINT_FIELDS: LazyFields<EndpointInfo> = {
+  id: (e) => e.id,
+  url: (e) => e.url,
+  host: (e) => e.host,
+  protocol: (e) => e.protocol,
+  port: (e) => BigInt(endpointPort(e)),
+  addr: (e) => `${e.host.includes(":") ? `[${e.host}]` : e.host}:${endpointPort(e)}`,
+};
+
+const TIME_FIELDS: LazyFields<() => number> = {
+  // ngrok types time.now as an RFC 3339 string (Go's time.RFC3339: whole seconds, UTC "Z").
+  now: (now) => rfc3339(now()),
+};
+
+const ACTIONS_FIELDS: LazyFields<Map<string, unknown>> = { ngrok: (results) => results };
+
+interface ContentTypeSource {
+  readonly raw: string;
+  readonly mediaType: string;
+  readonly parameters: Map<string, string>;
 }
+
+const CONTENT_TYPE_FIELDS: LazyFields<ContentTypeSource> = {
+  [STRING_FORM_KEY]: (c) => c.mediaType,
+  raw: (c) => c.raw,
+  parameters: (c) => c.parameters,
+};
 
 function contentTypeBindings(headers: Map<string, string[]>): LazyRecord {
   const raw = headers.get("content-type")?.[0] ?? "";
-  const parsed = contentType(raw);
-  return stringWithFields(() => parsed.mediaType, { raw: () => raw, parameters: () => parsed.parameters });
+  return lazyRecord(CONTENT_TYPE_FIELDS, { raw, ...contentType(raw) });
 }
 
-function requestBindings(view: RequestView, conn: ConnInfo): LazyRecord {
-  const r = view.request;
-  const url = stringWithFields(() => view.url(), {
-    // No request carries `user:password@` (browsers strip it), so the authority is the Host.
-    authority: () => r.host,
-    user_password: () => "",
-    raw_path: () => r.path,
-    uri: () => view.pathAndQuery(),
-    path: () => r.path,
-    query: () => r.rawQuery,
-    query_params: () => view.queryParams(),
-    raw: () => view.url(),
-    scheme: () => r.scheme,
-    host: () => view.hostname(),
-    port: () => BigInt(view.port()),
-  });
-  const userAgent = stringWithFields(() => view.userAgent().raw, {
-    raw: () => view.userAgent().raw,
-    name: () => view.userAgent().name,
-    version: () => view.userAgent().version,
-    os: () => view.userAgent().os,
-    os_version: () => view.userAgent().osVersion,
-    is_mobile: () => view.userAgent().isMobile,
-    is_tablet: () => view.userAgent().isTablet,
-    is_desktop: () => view.userAgent().isDesktop,
-    device_type: () => view.userAgent().deviceType,
-    device: () => view.userAgent().device,
-    url: () => view.userAgent().url,
-    is_bot: () => view.userAgent().isBot,
-    browser: () => {
-      const ua = view.userAgent();
-      return new LazyRecord({ name: () => ua.browserName, version: () => ua.browserVersion });
-    },
-  });
-  return new LazyRecord({
-    method: () => r.method,
-    host: () => r.host,
-    headers: () => r.headers,
-    content_length: () => BigInt(r.contentLength ?? 0),
-    content_type: () => contentTypeBindings(r.headers),
-    content_encoding: () => contentEncodings(r.headers),
-    cookies: () => view.cookieRecords(),
-    location: () => r.headers.get("location")?.[0] ?? "",
-    trailers: () => NO_TRAILERS,
-    // `body_received` is declared (cel-variables.ts) only to reject it: the phase runs before the body.
-    ts: () => new LazyRecord({ header_received: () => celTimestamp(r.receivedAtMs ?? conn.startedAtMs) }),
-    url: () => url,
-    user_agent: () => userAgent,
-    version: () => `HTTP/${r.httpVersion ?? "1.1"}`,
-  });
+/** What `req.*` reads: the request as actions have left it, and the connection it came on. */
+class RequestSource {
+  private urlRecord: LazyRecord | undefined = undefined;
+  private userAgentRecord: LazyRecord | undefined = undefined;
+
+  constructor(
+    readonly view: RequestView,
+    readonly conn: ConnInfo,
+  ) {}
+
+  url(): LazyRecord {
+    return (this.urlRecord ??= lazyRecord(URL_FIELDS, this.view));
+  }
+
+  userAgent(): LazyRecord {
+    return (this.userAgentRecord ??= lazyRecord(USER_AGENT_FIELDS, this.view));
+  }
 }
 
-function responseBindings(res: ResponseInfo): LazyRecord {
-  return new LazyRecord({
-    status_code: () => BigInt(res.statusCode),
-    headers: () => res.headers,
-    content_type: () => contentTypeBindings(res.headers),
-    content_encoding: () => contentEncodings(res.headers),
-    content_length: () => declaredLength(res.headers),
-    cookies: () => responseCookies(res),
-    location: () => res.headers.get("location")?.[0] ?? "",
-    trailers: () => NO_TRAILERS,
-  });
+const URL_FIELDS: LazyFields<RequestView> = {
+  [STRING_FORM_KEY]: (v) => v.url(),
+  // No request carries `user:password@` (browsers strip it), so the authority is the Host.
+  authority: (v) => v.request.host,
+  user_password: () => "",
+  raw_path: (v) => v.request.path,
+  uri: (v) => v.pathAndQuery(),
+  path: (v) => v.request.path,
+  query: (v) => v.request.rawQuery,
+  query_params: (v) => v.queryParams(),
+  raw: (v) => v.url(),
+  scheme: (v) => v.request.scheme,
+  host: (v) => v.hostname(),
+  port: (v) => BigInt(v.port()),
+};
+
+const BROWSER_FIELDS: LazyFields<UserAgentInfo> = { name: (ua) => ua.browserName, version: (ua) => ua.browserVersion };
+
+const USER_AGENT_FIELDS: LazyFields<RequestView> = {
+  [STRING_FORM_KEY]: (v) => v.userAgent().raw,
+  raw: (v) => v.userAgent().raw,
+  name: (v) => v.userAgent().name,
+  version: (v) => v.userAgent().version,
+  os: (v) => v.userAgent().os,
+  os_version: (v) => v.userAgent().osVersion,
+  is_mobile: (v) => v.userAgent().isMobile,
+  is_tablet: (v) => v.userAgent().isTablet,
+  is_desktop: (v) => v.userAgent().isDesktop,
+  device_type: (v) => v.userAgent().deviceType,
+  device: (v) => v.userAgent().device,
+  url: (v) => v.userAgent().url,
+  is_bot: (v) => v.userAgent().isBot,
+  browser: (v) => lazyRecord(BROWSER_FIELDS, v.userAgent()),
+};
+
+const REQUEST_TS_FIELDS: LazyFields<RequestSource> = {
+  header_received: (s) => celTimestamp(s.view.request.receivedAtMs ?? s.conn.startedAtMs),
+};
+
+const REQUEST_FIELDS: LazyFields<RequestSource> = {
+  method: (s) => s.view.request.method,
+  host: (s) => s.view.request.host,
+  headers: (s) => s.view.request.headers,
+  content_length: (s) => BigInt(s.view.request.contentLength ?? 0),
+  content_type: (s) => contentTypeBindings(s.view.request.headers),
+  content_encoding: (s) => contentEncodings(s.view.request.headers),
+  cookies: (s) => s.view.cookieRecords(),
+  location: (s) => s.view.request.headers.get("location")?.[0] ?? "",
+  trailers: () => NO_TRAILERS,
+  // `body_received` is declared (cel-variables.ts) only to reject it: the phase runs before the body.
+  ts: (s) => lazyRecord(REQUEST_TS_FIELDS, s),
+  url: (s) => s.url(),
+  user_agent: (s) => s.userAgent(),
+  version: (s) => `HTTP/${s.view.request.httpVersion ?? "1.1"}`,
+};
+
+const RESPONSE_FIELDS: LazyFields<ResponseInfo> = {
+  status_code: (res) => BigInt(res.statusCode),
+  headers: (res) => res.headers,
+  content_type: (res) => contentTypeBindings(res.headers),
+  content_encoding: (res) => contentEncodings(res.headers),
+  content_length: (res) => declaredLength(res.headers),
+  cookies: (res) => responseCookies(res),
+  location: (res) => res.headers.get("location")?.[0] ?? "",
+  trailers: () => NO_TRAILERS,
+};
+
+/**
+ * The CEL variables of one phase execution, one field per variable (`req` and `res` undefined in
+ * the phases without them, which reads as absent). A class, so every execution's variables share
+ * one shape for @bufbuild/cel's lookups.
+ */
+class Bindings {
+  readonly conn: LazyRecord;
+  readonly endpoint: LazyRecord;
+  readonly time: LazyRecord;
+  readonly vars: Map<string, unknown>;
+  readonly actions: LazyRecord;
+  readonly req: LazyRecord | undefined;
+  readonly res: LazyRecord | undefined;
+
+  constructor(ctx: RequestContext | TcpContext, view: RequestView | undefined, res: ResponseInfo | undefined, now: () => number, regionName: string, intel: IpIntelligence | undefined) {
+    this.conn = lazyRecord(CONN_FIELDS, new ConnSource(ctx.conn, regionName, intel));
+    this.endpoint = lazyRecord(ENDPOINT_FIELDS, ctx.endpoint);
+    this.time = lazyRecord(TIME_FIELDS, now);
+    this.vars = ctx.vars;
+    this.actions = lazyRecord(ACTIONS_FIELDS, ctx.actionResults);
+    this.req = view ? lazyRecord(REQUEST_FIELDS, new RequestSource(view, ctx.conn)) : undefined;
+    this.res = res ? lazyRecord(RESPONSE_FIELDS, res) : undefined;
+  }
 }
 
 /**
- * The CEL variables for one phase execution. Getters keep this cheap: a value is computed when an
- * expression reads it, and always reflects the request as actions have left it so far.
+ * The CEL variables for one phase execution. Lazy records keep this cheap: a value is computed
+ * when an expression reads it, and always reflects the request as actions have left it so far.
  */
 export function buildBindings(
   ctx: RequestContext | TcpContext,
@@ -289,17 +359,7 @@ export function buildBindings(
   regionName: string,
   ipIntelligence?: IpIntelligence,
 ): Record<string, unknown> {
-  const bindings: Record<string, unknown> = {
-    conn: connBindings(ctx.conn, regionName, ipIntelligence),
-    endpoint: endpointBindings(ctx.endpoint),
-    // ngrok types time.now as an RFC 3339 string (Go's time.RFC3339: whole seconds, UTC "Z").
-    time: new LazyRecord({ now: () => rfc3339(now()) }),
-    vars: ctx.vars,
-    actions: { ngrok: ctx.actionResults },
-  };
-  if (view) bindings["req"] = requestBindings(view, ctx.conn);
-  if (res) bindings["res"] = responseBindings(res);
-  return bindings;
+  return new Bindings(ctx, view, res, now, regionName, ipIntelligence) as unknown as Record<string, unknown>;
 }
 
 /** `ms` as ngrok writes `time.now`: RFC 3339 in UTC with whole seconds, e.g. `2026-12-01T23:45:19Z`. */

@@ -1,6 +1,6 @@
 import { type JWTPayload, type ProtectedHeaderParameters, decodeProtectedHeader, errors, jwtVerify } from "jose";
 import { type Node, isSeq } from "yaml";
-import { type ActionDefinition, type ActionExecution, NEXT } from "../action-types.js";
+import { type ActionDefinition, type ActionExecution, type ActionStep, NEXT } from "../action-types.js";
 import { BoundedCache } from "../bounded-cache.js";
 import { ConfigReader, readTemplate } from "../config-reader.js";
 import { EvaluationError, type Template } from "../interpolation.js";
@@ -83,72 +83,137 @@ export const jwtValidation: ActionDefinition = {
     if (!issuers || !audiences || sources.length === 0 || algorithms.length === 0 || jkus.length === 0) return undefined;
 
     const verifiers = verifiersFor(jkus);
+    const issuerTemplates: readonly Template[] = issuers;
     const fixedIssuers = constants(issuers);
     const baseOptions = { algorithms, ...(audiences.length > 0 ? { audience: audiences } : {}) };
+    const readsBody = sources.some((s) => s.method === "body");
     return {
       type: "jwt-validation",
       alwaysTerminates: false,
-      readsRequestBody: sources.some((s) => s.method === "body"),
-      async run(x) {
-        const headers = x.view?.request.headers ?? new Map<string, string[]>();
-        const found: Array<{ token: string; name: string; method: "header" | "body" }> = [];
-        for (const source of sources) {
-          const name = source.method === "header" ? source.name.render(x.scope).toLowerCase() : source.name.render(x.scope);
-          const prefix = source.prefix?.render(x.scope) ?? "";
-          const raw = source.method === "header" ? firstHeader(headers, name) : await tokenFromBody(x, name);
-          if (raw === undefined) continue;
-          const matches = raw.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
-          if (matches) found.push({ token: raw.slice(prefix.length).trim(), name, method: source.method });
-        }
-        const issuerList = fixedIssuers ?? issuers.map((t) => t.render(x.scope));
-        // With interpolated issuers a verification holds only for the issuers it was checked against.
-        const cacheKey = fixedIssuers ? "" : `${issuerList.join("\n")}\n\n`;
-        const { cache, verified } = verifiers(x);
-        const verifyOptions = { ...baseOptions, issuer: issuerList };
-        const tokens: Array<Record<string, unknown>> = [];
-        let failure: Failure | undefined;
-        if (found.length === 0) failure = { code: "missing_token", message: "a bearer token is required", status: 401 };
-        for (const { token, name, method } of found) {
-          const record: Record<string, unknown> = { location: method, location_property: name, verified: false };
-          tokens.push(record);
-          try {
-            const now = x.rt.now();
-            const known = verified.get(cacheKey + token, cache.generation, now);
-            const header: ProtectedHeaderParameters = known?.header ?? decodeProtectedHeader(token);
-            record["header"] = header;
-            record["signature"] = token.slice(token.lastIndexOf(".") + 1);
-            if (known) {
-              record["payload"] = known.payload;
-              record["verified"] = true;
-              continue;
-            }
-            const generation = cache.generation;
-            const result = await jwtVerify(token, cache.resolver(x.rt, x.signal), { ...verifyOptions, currentDate: new Date(now) });
-            record["payload"] = result.payload as JWTPayload;
-            record["verified"] = true;
-            verified.set(cacheKey + token, result.payload, header, generation, now);
-          } catch (err) {
-            if (x.signal?.aborted) throw err;
-            failure ??= describeFailure(err);
-          }
-        }
-        x.setResult("jwt_validation", { tokens, ...(failure ? { error: { code: failure.code, message: failure.message } } : {}) });
-        if (!failure) return NEXT;
-        if (failure.status === 503) {
-          return { kind: "respond", response: engineResponse(503, "JWKS_UNAVAILABLE", "Unable to verify credentials right now.", [["retry-after", "30"]]) };
-        }
-        const challenge =
-          failure.code === "missing_token"
-            ? 'Bearer realm="onramp"'
-            : `Bearer realm="onramp", error="invalid_token", error_description="${failure.message}"`;
-        return {
-          kind: "respond",
-          response: engineResponse(401, "UNAUTHORIZED", `Unauthorized: ${failure.message}.`, [["www-authenticate", challenge]]),
-        };
+      readsRequestBody: readsBody,
+      run(x) {
+        if (!readsBody) return finishChecks(x, headerTokens(x, sources));
+        return allTokens(x, sources).then((found) => finishChecks(x, found));
       },
     };
+
+    /**
+     * Checks the tokens found; synchronous (no promise per request) while every token is one the
+     * action has verified before, which is the steady state of a client sending the same token.
+     */
+    function finishChecks(x: ActionExecution, found: readonly FoundToken[]): ActionStep | Promise<ActionStep> {
+      const issuerList = fixedIssuers ?? issuerTemplates.map((t) => t.render(x.scope));
+      // With interpolated issuers a verification holds only for the issuers it was checked against.
+      const cacheKey = fixedIssuers ? "" : `${issuerList.join("\n")}\n\n`;
+      const check: TokenCheck = { x, found, issuerList, cacheKey, verifier: verifiers(x), tokens: [], failure: undefined };
+      if (found.length === 0) check.failure = { code: "missing_token", message: "a bearer token is required", status: 401 };
+      return checkFrom(check, 0);
+    }
+
+    /** Checks `found[i…]` in order, from the cache of verified tokens, until one needs its signature checked. */
+    function checkFrom(c: TokenCheck, from: number): ActionStep | Promise<ActionStep> {
+      const { cache, verified } = c.verifier;
+      for (let i = from; i < c.found.length; i++) {
+        const { token, name, method } = c.found[i] as FoundToken;
+        const record: Record<string, unknown> = { location: method, location_property: name, verified: false };
+        c.tokens.push(record);
+        try {
+          const now = c.x.rt.now();
+          const known = verified.get(c.cacheKey + token, cache.generation, now);
+          const header: ProtectedHeaderParameters = known?.header ?? decodeProtectedHeader(token);
+          record["header"] = header;
+          record["signature"] = token.slice(token.lastIndexOf(".") + 1);
+          if (!known) return verifyThenCheck(c, i, record, header, now);
+          record["payload"] = known.payload;
+          record["verified"] = true;
+        } catch (err) {
+          if (c.x.signal?.aborted) throw err;
+          c.failure ??= describeFailure(err);
+        }
+      }
+      return outcome(c);
+    }
+
+    async function verifyThenCheck(c: TokenCheck, i: number, record: Record<string, unknown>, header: ProtectedHeaderParameters, now: number): Promise<ActionStep> {
+      const { cache, verified } = c.verifier;
+      const token = (c.found[i] as FoundToken).token;
+      try {
+        const generation = cache.generation;
+        const options = { ...baseOptions, issuer: c.issuerList, currentDate: new Date(now) };
+        const result = await jwtVerify(token, cache.resolver(c.x.rt, c.x.signal), options);
+        record["payload"] = result.payload as JWTPayload;
+        record["verified"] = true;
+        verified.set(c.cacheKey + token, result.payload, header, generation, now);
+      } catch (err) {
+        if (c.x.signal?.aborted) throw err;
+        c.failure ??= describeFailure(err);
+      }
+      return checkFrom(c, i + 1);
+    }
+
+    function outcome({ x, tokens, failure }: TokenCheck): ActionStep {
+      x.setResult("jwt_validation", failure ? { tokens, error: { code: failure.code, message: failure.message } } : { tokens });
+      if (!failure) return NEXT;
+      if (failure.status === 503) {
+        return { kind: "respond", response: engineResponse(503, "JWKS_UNAVAILABLE", "Unable to verify credentials right now.", [["retry-after", "30"]]) };
+      }
+      const challenge =
+        failure.code === "missing_token"
+          ? 'Bearer realm="onramp"'
+          : `Bearer realm="onramp", error="invalid_token", error_description="${failure.message}"`;
+      return {
+        kind: "respond",
+        response: engineResponse(401, "UNAUTHORIZED", `Unauthorized: ${failure.message}.`, [["www-authenticate", challenge]]),
+      };
+    }
   },
 };
+
+interface FoundToken {
+  readonly token: string;
+  readonly name: string;
+  readonly method: "header" | "body";
+}
+
+/** One run's checks: the tokens found, their records for `actions.ngrok.jwt_validation`, the first failure. */
+interface TokenCheck {
+  readonly x: ActionExecution;
+  readonly found: readonly FoundToken[];
+  readonly issuerList: string[];
+  readonly cacheKey: string;
+  readonly verifier: Verifier;
+  readonly tokens: Array<Record<string, unknown>>;
+  failure: Failure | undefined;
+}
+
+/** A token at `raw` if it starts with `prefix` (compared without case), without the prefix. */
+function withPrefix(found: FoundToken[], raw: string | undefined, prefix: string, name: string, method: "header" | "body"): void {
+  if (raw === undefined) return;
+  if (raw.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()) found.push({ token: raw.slice(prefix.length).trim(), name, method });
+}
+
+/** The tokens in the request's headers, when every source is a header. */
+function headerTokens(x: ActionExecution, sources: readonly TokenSource[]): FoundToken[] {
+  const headers = x.view?.request.headers ?? new Map<string, string[]>();
+  const found: FoundToken[] = [];
+  for (const source of sources) {
+    const name = source.name.render(x.scope).toLowerCase();
+    withPrefix(found, firstHeader(headers, name), source.prefix?.render(x.scope) ?? "", name, "header");
+  }
+  return found;
+}
+
+/** The tokens in the request's headers and body, in the order of the sources. */
+async function allTokens(x: ActionExecution, sources: readonly TokenSource[]): Promise<FoundToken[]> {
+  const headers = x.view?.request.headers ?? new Map<string, string[]>();
+  const found: FoundToken[] = [];
+  for (const source of sources) {
+    const name = source.method === "header" ? source.name.render(x.scope).toLowerCase() : source.name.render(x.scope);
+    const prefix = source.prefix?.render(x.scope) ?? "";
+    withPrefix(found, source.method === "header" ? firstHeader(headers, name) : await tokenFromBody(x, name), prefix, name, source.method);
+  }
+  return found;
+}
 
 const JKU = /^https?:\/\/[^\s/]+/;
 

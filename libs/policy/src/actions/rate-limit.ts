@@ -36,11 +36,12 @@ export const rateLimit: ActionDefinition = {
       type: "rate-limit",
       alwaysTerminates: false,
       run(x) {
-        const parts = keys.map((k) => {
-          const v = evaluateExpr(k, x.scope);
-          return isCelList(v) ? Array.from(v, (e) => celToString(e)).join(",") : celToString(v);
-        });
-        const bucketKey = parts.join("|");
+        let bucketKey = "";
+        for (let i = 0; i < keys.length; i++) {
+          const v = evaluateExpr(keys[i] as CompiledExpr, x.scope);
+          if (i > 0) bucketKey += "|";
+          bucketKey += isCelList(v) ? Array.from(v, (e) => celToString(e)).join(",") : celToString(v);
+        }
         // Buckets belong to one endpoint and one action; two endpoints sharing a policy text
         // do not share counts.
         const storeKey = `${x.ctx.endpoint.url}\u0000${label}\u0000${bucketKey}`;

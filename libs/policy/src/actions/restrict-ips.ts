@@ -79,6 +79,16 @@ function* cidrsOf(entries: readonly CidrEntry[], x: ActionExecution, parsed: Bou
   }
 }
 
+/** The CIDRs of `entries` when none is interpolated, else undefined. */
+function literalCidrs(entries: readonly CidrEntry[]): Cidr[] | undefined {
+  const out: Cidr[] = [];
+  for (const e of entries) {
+    if (!("cidr" in e)) return undefined;
+    out.push(e.cidr);
+  }
+  return out;
+}
+
 /**
  * `restrict-ips`: a client IP matching `deny` is refused; with an `allow` list, so is one that
  * matches none of it. Refused means 403 over HTTP (in `on_http_response`, in place of the
@@ -106,13 +116,29 @@ export const restrictIps: ActionDefinition = {
       for (const c of cidrsOf(entries, x, parsed)) if (cidrContains(c, ip)) return c;
       return undefined;
     };
+    // Without `${…}` entries the lists are fixed: searched with a plain loop, no generator per request.
+    const fixedAllow = literalCidrs(allow);
+    const fixedDeny = literalCidrs(deny);
+    const findIn = (entries: readonly CidrEntry[], fixed: readonly Cidr[] | undefined, ip: bigint, x: ActionExecution): Cidr | undefined => {
+      if (fixed === undefined) return find(entries, ip, x);
+      for (const c of fixed) if (cidrContains(c, ip)) return c;
+      return undefined;
+    };
+    // The address parsed last: a client's requests (keep-alive, or one busy client) come in runs.
+    let lastIpText: string | undefined;
+    let lastIp: bigint | undefined;
     return {
       type: "restrict-ips",
       alwaysTerminates: false,
       run(x) {
-        const ip = parseIp(x.ctx.conn.clientIp);
-        const denied = ip === undefined ? undefined : find(deny, ip, x);
-        const allowed = ip === undefined ? undefined : find(allow, ip, x);
+        const text = x.ctx.conn.clientIp;
+        if (text !== lastIpText) {
+          lastIp = parseIp(text);
+          lastIpText = text;
+        }
+        const ip = lastIp;
+        const denied = ip === undefined ? undefined : findIn(deny, fixedDeny, ip, x);
+        const allowed = ip === undefined ? undefined : findIn(allow, fixedAllow, ip, x);
         const refuse = denied !== undefined || (allow.length > 0 && allowed === undefined);
         x.setResult("restrict_ips", { action: refuse ? "deny" : "allow", matched_cidr: (denied ?? allowed)?.text ?? "" });
         if (!refuse || !enforce) return NEXT;
