@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The bench: one upstream, one load generator, five targets (direct, nginx, nginx2, pipenet, onramp),
-// the latency sweep, onramp's per-hop and allocation breakdown, and the mesh part (etcd, NATS,
-// three edges; lib/mesh.mjs).
+// the latency sweep, onramp's per-hop and allocation breakdown, the mesh part (etcd, NATS,
+// three edges; lib/mesh.mjs) and the edge workers part (`--workers` 1 vs 2; lib/workers-scaling.mjs).
 // See bench/README.md for what each figure means and how it is measured.
 //
-//   node bench/main.mjs [--quick] [--only onramp,nginx,...,mesh] [--skip rtt,memory,policy,observe,mesh,sweep,hops,alloc] [--repeat n]
+//   node bench/main.mjs [--quick] [--only onramp,nginx,...,mesh,workers] [--skip rtt,memory,policy,observe,mesh,workers,sweep,hops,alloc] [--repeat n]
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { measureOnrampBreakdown } from "./lib/onramp-breakdown.mjs";
 import { httpGet } from "./lib/http-get.mjs";
 import { renderMarkdown, summarize } from "./lib/report.mjs";
 import { measurePolicyOverhead } from "./lib/policy-overhead.mjs";
+import { measureWorkers } from "./lib/workers-scaling.mjs";
 import { measureObserveOverhead } from "./lib/observe-overhead.mjs";
 import { BENCH_DIR, startDirect, startNginx, startNginx2, startOnramp, startPipenet } from "./lib/targets.mjs";
 import { download, upload } from "./lib/transfer.mjs";
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     skip: { type: "string" },
     repeat: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
 
@@ -46,22 +48,27 @@ const SETTINGS = values.quick
 const MESH_RATE_LIMIT = { capacity: 300, windowS: 60, requests: 600, ratePerS: 150 };
 
 /** Measured in this order: onramp first, because its max load sets the open-loop rate for all. */
+const ORDER = ["onramp", "nginx", "nginx2", "direct", "pipenet"];
+const STARTERS = { direct: startDirect, nginx: startNginx, nginx2: startNginx2, pipenet: startPipenet, onramp: startOnramp };
+const PARTS = ["rtt", "memory", "policy", "observe", "mesh", "workers", "sweep", "hops", "alloc"];
+/** The open-loop sweep: these fractions of onramp's max req/s, for these targets (the 0.5 run is also their main-table open loop). */
+const SWEEP = { fractions: [0.25, 0.5, 0.75], targets: ["onramp", "nginx2"] };
+/** `mesh` (etcd, NATS, three edges) and `workers` (edge workers 1 vs 2) are parts of their own: in a run without --only, or named in it. */
+const OWN_PARTS = ["mesh", "workers"];
+const only = values.only ? values.only.split(",").map((s) => s.trim()) : [...ORDER, ...OWN_PARTS];
+const skip = new Set(values.skip ? values.skip.split(",").map((s) => s.trim()) : []);
+for (const name of only) if (![...ORDER, ...OWN_PARTS].includes(name)) usage(`--only: unknown target ${JSON.stringify(name)}`);
+for (const name of skip) if (!PARTS.includes(name)) usage(`--skip: unknown part ${JSON.stringify(name)}`);
 if (values.repeat !== undefined) {
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 9) usage("--repeat: an integer from 1 to 9");
   SETTINGS.repeat = repeat;
 }
 
-const ORDER = ["onramp", "nginx", "nginx2", "direct", "pipenet"];
-const STARTERS = { direct: startDirect, nginx: startNginx, nginx2: startNginx2, pipenet: startPipenet, onramp: startOnramp };
-const PARTS = ["rtt", "memory", "policy", "observe", "mesh", "sweep", "hops", "alloc"];
-/** The open-loop sweep: these fractions of onramp's max req/s, for these targets (the 0.5 run is also their main-table open loop). */
-const SWEEP = { fractions: [0.25, 0.5, 0.75], targets: ["onramp", "nginx2"] };
-/** `mesh` (etcd, NATS, three edges) is a part of its own: in a run without --only, or named in it. */
-const only = values.only ? values.only.split(",").map((s) => s.trim()) : [...ORDER, "mesh"];
-const skip = new Set(values.skip ? values.skip.split(",").map((s) => s.trim()) : []);
-for (const name of only) if (![...ORDER, "mesh"].includes(name)) usage(`--only: unknown target ${JSON.stringify(name)}`);
-for (const name of skip) if (!PARTS.includes(name)) usage(`--skip: unknown part ${JSON.stringify(name)}`);
+if (values.help) {
+  process.stdout.write(`${usageLine()}\n`);
+  process.exit(0);
+}
 
 const tmp = await mkdtemp(join(tmpdir(), "onramp-bench-"));
 installTeardown(() => rm(tmp, { recursive: true, force: true }));
@@ -124,6 +131,11 @@ try {
   if (!skip.has("mesh") && only.includes("mesh")) {
     const settings = { wrk: SETTINGS.wrk, repeat: SETTINGS.repeat, ...SETTINGS.mesh, rateLimit: MESH_RATE_LIMIT };
     results.mesh = await attempt(() => measureMesh({ upstream: ctx.upstream, tmp, settings, log }));
+  }
+
+  if (!skip.has("workers") && only.includes("workers")) {
+    log("edge workers: --workers 1 vs 2, edge only (pinned) and the full tunnel");
+    results.workers = await attempt(() => measureWorkers({ ...ctx, upstreamPid: upstream.proc.pid, wrk: SETTINGS.wrk, repeat: SETTINGS.repeat, log }));
   }
 
   await upstream.proc.stop();
@@ -272,8 +284,12 @@ async function medianHelloMs(base, host, n) {
 
 /** @param {string} message @returns {never} */
 function usage(message) {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only ${[...ORDER, "mesh"].join(",")}] [--skip ${PARTS.join(",")}] [--repeat n]\n`);
+  process.stderr.write(`bench: ${message}\n${usageLine()}\n`);
   process.exit(2);
+}
+
+function usageLine() {
+  return `usage: npm run bench -- [--quick] [--only ${[...ORDER, ...OWN_PARTS].join(",")}] [--skip ${PARTS.join(",")}] [--repeat n]`;
 }
 
 /** @param {unknown} error */

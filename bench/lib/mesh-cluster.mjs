@@ -64,7 +64,8 @@ export async function startNats() {
 export async function startMeshEdge(o) {
   const region = o.region ?? `r-${o.id}`;
   const at = o.addresses ?? { http: "127.0.0.1:0", agent: "127.0.0.1:0", admin: "127.0.0.1:0" };
-  const args = [ONRAMP_BIN, "edge", "--edge-id", o.id, "--region", region, "--etcd", o.etcd, "--nats", o.nats,
+  // One process per edge (the edge's default is one per core): a, b and c are the mesh's members.
+  const args = [ONRAMP_BIN, "edge", "--workers", "1", "--edge-id", o.id, "--region", region, "--etcd", o.etcd, "--nats", o.nats,
     "--cluster-secret", CLUSTER_SECRET, "--authtoken", AUTHTOKEN, "--http-addr", at.http, "--grpc-addr", at.agent,
     "--admin-addr", at.admin, "--domain", MESH_DOMAIN, ...(o.config ? ["--config", o.config] : [])];
   const { proc, info } = await startProcess({

@@ -90,7 +90,8 @@ export function renderMarkdown(r) {
   const targetsRun = Object.keys(r.targets).length > 0;
   if (targetsRun) lines.push(`Small requests: \`GET /hello\` (13-byte body), \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationS}s --latency\` after a ${s.wrk.warmupS} s warm-up${s.repeat > 1 ? `, median of ${s.repeat} runs` : ""}. ` +
     `Open loop: ${r.openLoopRate ?? "—"} req/s (${r.openLoopRateSource ?? "no rate: onramp and nginx unavailable"}) for ${s.openLoop.durationS} s${s.repeat > 1 ? ` (median p99 of ${s.repeat} runs)` : ""}, ${s.openLoop.connections} connections, latency from the time each request was due. ` +
-    `Transfers: one ${s.transferBytes / 1e6} MB body each way on a fresh connection (MB = 10^6 bytes).`, "");
+    `Transfers: one ${s.transferBytes / 1e6} MB body each way on a fresh connection (MB = 10^6 bytes). ` +
+    "Every onramp row (and the policy, observability, memory, breakdown and mesh figures) runs `onramp edge --workers 1`, one edge process, as before `--workers` existed; the edge's default is one worker per core, measured under \"Edge workers\".", "");
 
   if (targetsRun) lines.push("| target | req/s | vs direct | p50 | p99 | open loop p99 / p99.9 | down MB/s | up MB/s |");
   if (targetsRun) lines.push("|---|--:|--:|--:|--:|--:|--:|--:|");
@@ -156,6 +157,7 @@ export function renderMarkdown(r) {
   }
 
   if (r.mesh) lines.push(...renderMesh(r.mesh, r.meshGoals, r.environment));
+  if (r.workers) lines.push(...renderWorkers(r.workers, s));
   if (!targetsRun) return lines.join("\n");
 
   const ra = r.ratios;
@@ -175,7 +177,7 @@ export function renderMarkdown(r) {
  * @param {Record<string, any>} m @param {any[]} goals @param {Record<string, any>} e
  */
 function renderMesh(m, goals, e) {
-  const lines = [`## Mesh: etcd ${e.etcd ?? "?"}, nats-server ${e.natsServer ?? "?"}, edges a, b, c (each its own region)`, ""];
+  const lines = [`## Mesh: etcd ${e.etcd ?? "?"}, nats-server ${e.natsServer ?? "?"}, edges a, b, c (each its own region, one process: \`--workers 1\`)`, ""];
   if (m.error) return [...lines, `Mesh: failed: ${oneLine(m.error)}`, ""];
   const failed = (/** @type {string} */ what, /** @type {any} */ part) => (part?.error ? [`${what}: failed: ${oneLine(part.error)}`, ""] : undefined);
 
@@ -214,6 +216,52 @@ function renderMesh(m, goals, e) {
   lines.push("| goal (mesh) | measured | met |", "|---|--:|:-:|");
   for (const g of goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met === undefined ? "n/a" : g.met ? "yes" : "**no**"} |`);
   lines.push("");
+  return lines;
+}
+
+/**
+ * The edge workers section: req/s with 1 and 2 workers, edge only (pinned) and the full tunnel.
+ * @param {Record<string, any>} w @param {Record<string, any>} s settings
+ */
+function renderWorkers(w, s) {
+  const lines = [`## Edge workers: \`onramp edge --workers\` 1 vs 2 (${w.cores ?? "?"} cores)`, ""];
+  if (w.error) return [...lines, `Edge workers: failed: ${oneLine(w.error)}`, ""];
+  const load = `\`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationS}s\` after a ${s.wrk.warmupS} s warm-up, each variant on a fresh edge, ` +
+    `variants alternately${s.repeat > 1 ? `, median of ${s.repeat} runs each` : ""}`;
+  const busy = (/** @type {any} */ x, /** @type {string[]} */ keys) => [...keys, "others"].map((k) => x.cores?.[k]?.toFixed(2) ?? "—").join(", ");
+  const perRequest = (/** @type {any} */ x, /** @type {string[]} */ keys) => keys.map((k) => x.cpuUsPerRequest?.[k] ?? "—").join(", ");
+  const rows = (/** @type {any} */ part, /** @type {string[]} */ keys) => part.variants.map((/** @type {any} */ v) => {
+    const x = part.medians[v.key];
+    if (!x) return `| ${v.label} | — |  |  |  |`;
+    const errs = x.non2xx + x.socketErrors;
+    return `| ${v.label} | ${fmtInt(x.rps)}${errs ? ` (${errs} errors)` : ""} | ${fmtMs(x.p99Ms)} | ${busy(x, keys)} | ${perRequest(x, keys)} |`;
+  });
+
+  const e = w.edgeOnly;
+  if (e.error) lines.push(`Edge only: failed: ${oneLine(e.error)}`, "");
+  else {
+    lines.push(`Edge only: a cloud endpoint whose policy answers \`custom-response\` (13 bytes), no agent or upstream; ${load}; ` +
+      `wrk pinned to CPU ${e.wrkCpus}, the edge (primary and workers) to the CPUs named (\`taskset -c\`).`, "",
+      "| edge | req/s | p99 | CPU busy (cores): edge, wrk, others | CPU µs/request: edge, wrk |", "|---|--:|--:|--:|--:|",
+      ...rows(e, ["edge", "wrk"]), "",
+      `2 workers / 1 worker on the same CPUs: **${fmtX(e.ratio)}** (vs 1 worker on CPU 0 alone: ${fmtX(e.ratioVsOneCpu)}).`, "");
+  }
+  const t = w.tunnel;
+  if (t.error) lines.push(`Full tunnel: failed: ${oneLine(t.error)}`, "");
+  else {
+    const keys = ["edge", "agent", "upstream", "wrk"];
+    lines.push(`Full tunnel (client → edge → agent → upstream, \`GET /hello\`), nothing pinned; ${load}.`, "",
+      `| edge | req/s | p99 | CPU busy (cores): ${keys.join(", ")}, others | CPU µs/request: ${keys.join(", ")} |`, "|---|--:|--:|--:|--:|",
+      ...rows(t, keys), "",
+      `2 workers / 1 worker: **${fmtX(t.ratio)}**.` +
+      (t.notBound?.length ? ` **${t.notBound.length} start(s) of the edge had a worker without the agent's session listed as its own** and were started again (${oneLine(t.notBound[0])}).` : ""), "");
+  }
+  lines.push("What limits the gain: wrk, the edge workers and (tunnel) the agent and the upstream share the same cores. " +
+    "Edge only, one worker uses one core at most and a second adds what wrk leaves of the other (ceiling ≈ 2 − wrk's cores busy, on 2 cores). " +
+    "Through the tunnel one worker already has edge, agent, upstream and wrk competing for every core: a second worker adds no CPU, " +
+    "the one agent still carries every request, and the edge's CPU per request is compared in the last column. " +
+    "\"others\" is the rest of the machine meanwhile: a run where it is well above 0 is noisy, and there 2 processes also get a larger share of the CPU than 1 " +
+    "(and a process pinned to one CPU a small, erratic one), a gain that is not scaling.", "");
   return lines;
 }
 

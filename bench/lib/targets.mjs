@@ -36,6 +36,11 @@ const PIPENET_DOMAIN = "pipenet.localhost";
  * @property {string[]} [edgeArgs] flags for `onramp edge` (default: --no-access-log, as nginx runs here)
  * @property {string[]} [agentArgs] flags for `onramp http` (default: --inspect=false)
  * @property {NodeJS.ProcessEnv} [env] environment of both onramp processes (e.g. OTEL_* for tracing)
+ * @property {number} [workers] onramp: `onramp edge --workers` (default 1: one edge process, as every
+ *   onramp row measured before `--workers` existed; the edge's own default is the core count)
+ * @property {string} [edgeCpus] onramp: CPUs the edge and its workers may run on (`taskset -c`), default any
+ *
+ * @typedef {{ edge: string, agent: string, admin: string }} EdgeWorker one edge worker: its edge id, agent and admin addresses
  */
 
 /** @param {Context} ctx @returns {Promise<Target>} */
@@ -194,7 +199,7 @@ export async function startOnramp(ctx) {
   const procs = [];
   const stop = () => Promise.allSettled(procs.map((p) => p.stop())).then(() => {});
   try {
-    const edge = await startEdge(ctx.edgeArgs, ctx.env);
+    const edge = await startEdge(ctx.edgeArgs, ctx.env, { workers: ctx.workers, cpus: ctx.edgeCpus });
     procs.push(edge.proc);
     let agentAddr = edge.agent;
     if (ctx.rttMs) {
@@ -218,6 +223,10 @@ export async function startOnramp(ctx) {
     procs.push(agent.proc);
     const base = `http://${edge.http}`;
     await poll("onramp /hello", () => hello(base, ONRAMP_HOST));
+    // Agents bind at every worker; until they have, a worker without the session relays to one that has.
+    if (edge.workers.length > 1) {
+      await poll(`${NOT_BOUND_AT_EVERY_WORKER} (each worker's own admin API lists a local member)`, () => boundAtEvery(edge.workers));
+    }
     return { base, host: ONRAMP_HOST, procs, stop, edge: edge.proc, agent: agent.proc, admin: edge.admin };
   } catch (error) {
     await stop();
@@ -226,25 +235,61 @@ export async function startOnramp(ctx) {
 }
 
 /**
- * `onramp edge` on loopback with random ports; resolves with the addresses from its "edge ready" log line.
+ * `onramp edge` on loopback with random ports; resolves with the addresses from its "edge ready" log
+ * line. `workers` is passed explicitly (default 1, one process): the edge's own default is the core
+ * count. With `cpus`, the edge runs under `taskset -c cpus`, and so do the workers it forks.
  * @param {string[]} [extraArgs] @param {NodeJS.ProcessEnv} [env]
- * @returns {Promise<{ proc: import("./processes.mjs").Proc, http: string, agent: string, admin: string }>}
+ * @param {{ workers?: number, cpus?: string }} [o]
+ * @returns {Promise<{ proc: import("./processes.mjs").Proc, http: string, agent: string, admin: string, workers: EdgeWorker[] }>}
  */
-export async function startEdge(extraArgs = ["--no-access-log"], env = undefined) {
+export async function startEdge(extraArgs = ["--no-access-log"], env = undefined, { workers = 1, cpus } = {}) {
+  const args = [ONRAMP_BIN, "edge", "--workers", String(workers), "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0",
+    "--admin-addr", "127.0.0.1:0", "--domain", "bench.localhost", "--authtoken", AUTHTOKEN, ...extraArgs];
+  /** @type {Map<string, string>} each worker's own admin address, from its "worker ready" line (before "edge ready") */
+  const workerAdmins = new Map();
   const { proc, info } = await startProcess({
     name: "onramp-edge",
-    command: process.execPath,
+    command: cpus ? "taskset" : process.execPath,
     env,
-    args: [ONRAMP_BIN, "edge", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
-      "--domain", "bench.localhost", "--authtoken", AUTHTOKEN, ...extraArgs],
+    args: cpus ? ["-c", cpus, process.execPath, ...args] : args,
     readyOn: "stderr",
     ready: (line) => {
+      if (line.includes('"worker ready"')) {
+        const { edge, admin } = JSON.parse(line);
+        workerAdmins.set(edge, admin);
+      }
       if (!line.includes('"edge ready"')) return undefined;
-      const { http, agent, admin } = JSON.parse(line);
-      return { http, agent, admin };
+      const { edge, http, agent, admin, workers: list } = JSON.parse(line);
+      /** @type {{ edge: string, agent: string }[]} */
+      const workers = list ?? [{ edge, agent }];
+      return { http, agent, admin, workers: workers.map((w) => ({ ...w, admin: workerAdmins.get(w.edge) ?? admin })) };
     },
+    // Workers start one after the other; on a busy machine a second one can take several seconds.
+    timeoutMs: 15_000 + 5_000 * (workers - 1),
   });
   return { proc, ...info };
+}
+
+/** How `startOnramp` fails when the agent's session is missing at some edge worker. */
+export const NOT_BOUND_AT_EVERY_WORKER = "the agent bound at every edge worker";
+
+/**
+ * Resolves true once every worker's own admin API lists a local member (a session of its own) for
+ * the bench host; otherwise rejects saying what the first worker without one lists.
+ * @param {EdgeWorker[]} workers
+ */
+async function boundAtEvery(workers) {
+  for (const w of workers) {
+    const { status, body } = await httpGet(`http://${w.admin}/api/endpoints`);
+    if (status !== 200) throw new Error(`worker ${w.edge}: GET /api/endpoints ${status}`);
+    /** @type {{ url: string, members: { edge: string, local: boolean }[] }[]} */
+    const endpoints = JSON.parse(body).endpoints;
+    const members = endpoints.find((e) => new URL(e.url).hostname === ONRAMP_HOST)?.members ?? [];
+    if (!members.some((m) => m.local && m.edge === w.edge)) {
+      throw new Error(`worker ${w.edge} lists ${JSON.stringify(members.map((m) => ({ edge: m.edge, local: m.local })))}`);
+    }
+  }
+  return true;
 }
 
 /**

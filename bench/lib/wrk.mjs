@@ -21,14 +21,16 @@ import { runToCompletion } from "./processes.mjs";
  * @param {number} opts.threads
  * @param {number} opts.durationS
  * @param {Record<string, string>} [opts.headers] more request headers
+ * @param {string} [opts.cpus] run wrk under `taskset -c cpus` (default: any CPU)
  * @returns {Promise<WrkResult>}
  */
-export async function runWrk({ url, host, connections, threads, durationS, headers = {} }) {
+export async function runWrk({ url, host, connections, threads, durationS, headers = {}, cpus }) {
   const args = ["-t", String(threads), "-c", String(connections), "-d", `${durationS}s`, "--latency", "--timeout", "5s"];
   if (host) args.push("-H", `Host: ${host}`);
   for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}: ${value}`);
   args.push(url);
-  const { code, stdout, stderr } = await runToCompletion("wrk", "wrk", args, { timeoutMs: (durationS + 15) * 1000 });
+  const [command, argv] = cpus ? ["taskset", ["-c", cpus, "wrk", ...args]] : ["wrk", args];
+  const { code, stdout, stderr } = await runToCompletion("wrk", command, argv, { timeoutMs: (durationS + 15) * 1000 });
   if (code !== 0) throw new Error(`wrk exited with ${code}: ${stderr || stdout}`);
   return parseWrk(stdout);
 }
