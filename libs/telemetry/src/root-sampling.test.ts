@@ -104,3 +104,19 @@ describe("TraceIds.lastAccumulation", () => {
     }
   });
 });
+
+describe("TraceIds.drawRoot", () => {
+  it("returns accumulate() of the trace id that rootTraceparent() and rootTraceId() then give, with flags 00", () => {
+    const ids = new TraceIds();
+    const seen = new Set<string>();
+    for (let i = 0; i < 1_000; i++) {
+      const value = ids.drawRoot();
+      const tp = ids.rootTraceparent();
+      expect(tp).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+      expect(ids.rootTraceId()).toBe(tp.slice(3, 35));
+      expect(value).toBe(accumulate(tp.slice(3, 35)));
+      seen.add(tp);
+    }
+    expect(seen.size).toBe(1_000);
+  });
+});

@@ -61,6 +61,10 @@ export class TraceIds implements IdGenerator {
   private readonly pool = Buffer.alloc(POOL_BYTES);
   private offset = POOL_BYTES;
   private next: string | undefined;
+  /** Where in the pool the ids of `drawRoot()` are: 16 bytes of trace id, then 8 of span id. */
+  private root = 0;
+  /** A traceparent with flags 00 that `rootTraceparent()` fills in. */
+  private readonly scratch = Buffer.from(`00-${"0".repeat(32)}-${"0".repeat(16)}-00`, "latin1");
   /** `accumulate()` of the id `traceId()` returned last, computed from its bytes rather than its hex. */
   lastAccumulation = 0;
 
@@ -74,6 +78,40 @@ export class TraceIds implements IdGenerator {
 
   spanId(): string {
     return this.hex(8);
+  }
+
+  /**
+   * Draws the trace id and root span id of a new trace and returns `accumulate()` of the trace id,
+   * the value the sampler decides on; `rootTraceparent()` or `rootTraceId()` then give them.
+   */
+  drawRoot(): number {
+    const p = this.pool;
+    for (;;) {
+      if (this.offset + 24 > POOL_BYTES) {
+        randomFillSync(p);
+        this.offset = 0;
+      }
+      const at = this.offset;
+      this.offset += 24;
+      // An all-zero id is invalid (W3C): draw again.
+      if (isZeros(p, at, at + 16) || isZeros(p, at + 16, at + 24)) continue;
+      this.root = at;
+      return (p.readUInt32BE(at) ^ p.readUInt32BE(at + 4) ^ p.readUInt32BE(at + 8) ^ p.readUInt32BE(at + 12)) >>> 0;
+    }
+  }
+
+  /** `00-<trace id>-<span id>-00` of the ids `drawRoot()` drew last: one flat string, formatted in place. */
+  rootTraceparent(): string {
+    const p = this.pool;
+    const out = this.scratch;
+    for (let i = 0; i < 16; i++) writeHexByte(out, 3 + 2 * i, p[this.root + i]!);
+    for (let i = 0; i < 8; i++) writeHexByte(out, 36 + 2 * i, p[this.root + 16 + i]!);
+    return out.toString("latin1");
+  }
+
+  /** The trace id `drawRoot()` drew last, hex. */
+  rootTraceId(): string {
+    return this.pool.toString("hex", this.root, this.root + 16);
   }
 
   /** The next `generateTraceId` of the SDK returns `traceId` (synchronously after this call). */
@@ -100,9 +138,20 @@ export class TraceIds implements IdGenerator {
       const from = this.offset;
       this.offset += bytes;
       // An all-zero id is invalid (W3C): draw again.
-      let zero = true;
-      for (let i = from; i < this.offset && zero; i++) zero = this.pool[i] === 0;
-      if (!zero) return this.pool.toString("hex", from, this.offset);
+      if (!isZeros(this.pool, from, this.offset)) return this.pool.toString("hex", from, this.offset);
     }
   }
+}
+
+function isZeros(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/** ASCII codes of the lowercase hex digits. */
+const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
+
+function writeHexByte(out: Buffer, at: number, byte: number): void {
+  out[at] = HEX_DIGITS[byte >> 4]!;
+  out[at + 1] = HEX_DIGITS[byte & 15]!;
 }

@@ -73,4 +73,13 @@ describe("Tracing.start", () => {
     expect(exporter.getFinishedSpans()).toEqual([]);
     await tracing.shutdown();
   });
+
+  it("passes an unsampled parent on as version 00 with flags 00, and the same context under every span started below it", async () => {
+    const tracing = Tracing.withExporter(settings, new InMemorySpanExporter());
+    const span = tracing.start("GET", SpanKind.SERVER, "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-02");
+    expect(traceparentOf(span)).toBe("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00");
+    expect(span.spanContext()).toMatchObject({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", traceFlags: 0 });
+    expect(tracing.start("forward", SpanKind.CLIENT, tracing.start("policy", SpanKind.INTERNAL, span))).toBe(span);
+    await tracing.shutdown();
+  });
 });

@@ -5,6 +5,7 @@ import { OTLPTraceExporter as GrpcExporter } from "@opentelemetry/exporter-trace
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { TraceIds, samplingPlan, type SamplingPlan } from "./root-sampling.js";
+import { UnrecordedSpan } from "./unrecorded-span.js";
 
 export { SpanKind, SpanStatusCode, type Attributes, type Span, type SpanExporter };
 
@@ -72,18 +73,27 @@ export class Tracing {
    * see them).
    */
   start(name: string, kind: SpanKind, parent: string | Span | undefined, attributes?: () => Attributes): Span {
-    const parentContext = parent === undefined ? undefined : typeof parent === "string" ? parseTraceparent(parent) : parent.spanContext();
-    // The request's trace was not sampled, and the sampler follows the parent: no span to record,
-    // so the SDK is skipped and the parent's context goes on as is (W3C lets a hop that does not
-    // record forward its caller's parent id). Most requests of a sampled-down service take this path.
-    if (this.parentBased && parentContext && (parentContext.traceFlags & TraceFlags.SAMPLED) === 0) return trace.wrapSpanContext(parentContext);
+    // Under a span that records nothing (an unsampled trace), nothing is recorded either: the
+    // same context goes on. Most requests of a sampled-down service take this path at every hop.
+    if (parent instanceof UnrecordedSpan) return parent;
+    let parentContext: SpanContext | undefined;
+    if (typeof parent === "string") {
+      // The request's trace was not sampled, and the sampler follows the parent: no span to record,
+      // so the SDK is skipped and the parent's context goes on as is (W3C lets a hop that does not
+      // record forward its caller's parent id).
+      if (this.parentBased && unsampled(parent)) return new UnrecordedSpan(isPlainUnsampled(parent) ? parent : `00-${parent.slice(3, 52)}-00`);
+      parentContext = parseTraceparent(parent);
+    } else if (parent !== undefined) {
+      parentContext = parent.spanContext();
+      if (this.parentBased && (parentContext.traceFlags & TraceFlags.SAMPLED) === 0) return trace.wrapSpanContext(parentContext);
+    }
     // A new trace: decided here by the sampler's own rule, so that one it would drop never reaches
-    // the SDK; one it keeps is started by the SDK under the same trace id (and sampled there too).
+    // the SDK (nor builds anything but its traceparent); one it keeps is started by the SDK under
+    // the same trace id (and sampled there too).
     const bound = this.sampling.rootUpperBound;
     if (parentContext === undefined && bound !== undefined) {
-      const traceId = this.ids.traceId();
-      if (this.ids.lastAccumulation >= bound) return trace.wrapSpanContext({ traceId, spanId: this.ids.spanId(), traceFlags: TraceFlags.NONE });
-      this.ids.handOver(traceId);
+      if (this.ids.drawRoot() >= bound) return new UnrecordedSpan(this.ids.rootTraceparent());
+      this.ids.handOver(this.ids.rootTraceId());
     }
     return this.startRecorded(name, kind, parentContext, attributes);
   }
@@ -157,31 +167,38 @@ export function unsampled(traceparent: string): boolean {
 
 /** `parseTraceparent(value) !== undefined`, without building the context: it runs for every request. */
 function isValidTraceparent(value: string): boolean {
-  return value.length === 55 && isTraceparentShape(value) && !value.startsWith("ff") && !isZeros(value, 3, 35) && !isZeros(value, 36, 52);
+  if (value.length !== 55 || value.charCodeAt(2) !== 45 /* - */ || value.charCodeAt(35) !== 45 || value.charCodeAt(52) !== 45) return false;
+  return hexRun(value, 0, 2) >= 0 && !value.startsWith("ff") && hexRun(value, 3, 35) > 0 && hexRun(value, 36, 52) > 0 && hexRun(value, 53, 55) >= 0;
 }
 
-function isTraceparentShape(v: string): boolean {
-  for (let i = 0; i < 55; i++) {
-    const c = v.charCodeAt(i);
-    if (i === 2 || i === 35 || i === 52) {
-      if (c !== 45 /* - */) return false;
-    } else if (hexDigit(c) < 0) return false;
-  }
-  return true;
+/** Version 00 and flags 00: the form a hop that records nothing passes on. */
+function isPlainUnsampled(traceparent: string): boolean {
+  return traceparent.charCodeAt(0) === 48 && traceparent.charCodeAt(1) === 48 && traceparent.charCodeAt(53) === 48 && traceparent.charCodeAt(54) === 48;
 }
 
-/** The value of a lowercase hex digit, -1 for anything else (W3C ids are lowercase). */
+/** Lowercase hex digit values by character code, -1 for anything else (W3C ids are lowercase). */
+const HEX_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUES["0123456789abcdef".charCodeAt(i)] = i;
+
+/** The value of a lowercase hex digit, -1 for anything else. */
 function hexDigit(c: number): number {
-  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+  return c < 128 ? HEX_VALUES[c]! : -1;
 }
 
-function isZeros(v: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (v.charCodeAt(i) !== 48) return false;
-  return true;
+/** -1 when v[from, to) is not all lowercase hex digits, else 0 when they are all zeros, 1 when not. */
+function hexRun(v: string, from: number, to: number): number {
+  let any = 0;
+  for (let i = from; i < to; i++) {
+    const d = hexDigit(v.charCodeAt(i));
+    if (d < 0) return -1;
+    any |= d;
+  }
+  return any === 0 ? 0 : 1;
 }
 
 /** The `traceparent` value naming `span` as the parent of what the next hop does. */
 export function traceparentOf(span: Span): string {
+  if (span instanceof UnrecordedSpan) return span.traceparent;
   const c = span.spanContext();
   return `00-${c.traceId}-${c.spanId}-${(c.traceFlags & TraceFlags.SAMPLED) !== 0 ? "01" : "00"}`;
 }
@@ -193,6 +210,7 @@ export function traceIdOf(traceparent: string | undefined): string {
 
 /** Ends a span with an error status naming the Onramp error code (or the HTTP status when ≥ 500). */
 export function endSpan(span: Span, status: number | undefined, errorCode: string | undefined, serverSide: boolean): void {
+  if (!span.isRecording()) return;
   if (status !== undefined) span.setAttribute("http.response.status_code", status);
   if (errorCode) {
     span.setAttribute("onramp.error.code", errorCode);

@@ -97,8 +97,11 @@ function relayStream(inbound: MuxStream, headBytes: Buffer | Uint8Array, endStre
       "onramp.endpoint.id": h.endpointId,
       "onramp.bind.id": bindId,
     }));
-    // The agent's span goes under this edge's: the head is re-encoded with this span as the parent.
-    headBytes = encodeRequestHead({ ...head, traceparent: traceparentOf(span) });
+    // The agent's span goes under this edge's: the head is re-encoded with this span as the parent
+    // (an unsampled trace's context goes on unchanged, and the span records nothing to end).
+    const traceparent = traceparentOf(span);
+    if (traceparent !== head.traceparent) headBytes = encodeRequestHead({ ...head, traceparent });
+    if (!span.isRecording()) span = undefined;
   }
   const connection = options.sessionFor(bindId)?.pickConnection();
   if (!connection) {

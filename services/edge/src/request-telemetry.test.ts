@@ -6,7 +6,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseEndpointUrl } from "./endpoint-url.js";
 import { fakeAgentConnection, type FakeAgentBehaviour } from "./fake-agent.js";
 import { HttpProxy } from "./http-proxy.js";
@@ -16,6 +16,7 @@ import { RoutingTable, type Member } from "./routing-table.js";
 const closers: Array<() => void> = [];
 afterEach(() => {
   for (const c of closers.splice(0)) c();
+  vi.unstubAllEnvs();
 });
 
 /** Answers with the traceparent the edge put in the request head, so tests can see the links. */
@@ -111,5 +112,29 @@ describe("the edge's access log and per-endpoint metrics", () => {
     expect(server.attributes).toMatchObject({ "http.request.method": "GET", "url.path": "/items", "url.query": "q=1", "server.address": "app.test", "http.response.status_code": 201, "onramp.edge.id": "edge-a", "onramp.region": "eu", "onramp.endpoint.url": "http://app.test", "onramp.pool.member": "agent-1" });
     expect(attempt.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
     expect(answer.headers["x-traceparent"]).toBe(`00-0af7651916cd43dd8448eb211c80319c-${attempt.spanContext().spanId}-01`);
+  });
+
+  it("records nothing for an unsampled request and passes its trace on to the agent with flags 00, logged under the same id", async () => {
+    vi.stubEnv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio");
+    vi.stubEnv("OTEL_TRACES_SAMPLER_ARG", "0");
+    const exporter = new InMemorySpanExporter();
+    const tracing = Tracing.withExporter({ protocol: "http/json", endpoint: "", serviceName: "onramp-edge" }, exporter);
+    closers.push(() => void tracing.shutdown());
+    const edge = await edgeWith(tracing);
+    // The client's unsampled trace goes on as it came (this edge records no span to be its parent).
+    const clientParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+    const continued = await send(edge.base, "app.test", { traceparent: clientParent });
+    // No traceparent from the client: a new trace, not sampled at ratio 0, still propagated.
+    const started = await send(edge.base, "app.test");
+    const [first, second] = await edge.lines(2);
+    await tracing.flush();
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(continued.headers["x-traceparent"]).toBe(clientParent);
+    expect(first!.trace_id).toBe("0af7651916cd43dd8448eb211c80319c");
+    const propagated = /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/.exec(String(started.headers["x-traceparent"]));
+    expect(propagated).not.toBeNull();
+    expect(propagated![1]).not.toBe("0".repeat(32));
+    expect(propagated![2]).not.toBe("0".repeat(16));
+    expect(second!.trace_id).toBe(propagated![1]);
   });
 });

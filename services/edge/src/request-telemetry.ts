@@ -67,7 +67,11 @@ export class RequestTelemetry {
   /** Starts recording `req`; the record is written out when `res` closes. */
   begin(req: IncomingMessage, res: ServerResponse): RequestRecord {
     const record = new RequestRecord(performance.now(), this, req);
-    if (this.tracing) record.span = record.hop = this.tracing.start(req.method ?? "GET", SpanKind.SERVER, header(req, "traceparent"), () => this.serverAttributes(req));
+    if (this.tracing) {
+      // Attributes after the decision (samplers do not see them): an unsampled request builds none.
+      const span = (record.span = record.hop = this.tracing.start(req.method ?? "GET", SpanKind.SERVER, header(req, "traceparent")));
+      if (span.isRecording()) span.setAttributes(this.serverAttributes(req));
+    }
     (res as RecordOwner)[RECORD] = record;
     res.on("close", responseClosed);
     return record;
@@ -100,7 +104,8 @@ export class RequestTelemetry {
   /** Enters a forward-internal hop: later attempts are made under its span, which ends with the request. */
   hop(record: RequestRecord, name: string, attributes: () => Attributes): void {
     const span = this.child(record, name, attributes);
-    if (!span) return;
+    // A span that records nothing carries the same context as the current hop: nothing to end.
+    if (!span?.isRecording()) return;
     record.hop = span;
     (record.hops ??= []).push(span);
   }
@@ -115,14 +120,16 @@ export class RequestTelemetry {
     record.memberEdge = route.member.edge;
     if (!this.tracing || !record.hop) return NO_ATTEMPT;
     const relayed = route.member.edge !== "" && route.member.edge !== this.edgeId;
-    const { member, memberEdge, attempts } = record;
-    const span = this.tracing.start(relayed ? "relay" : "forward", SpanKind.CLIENT, record.hop, () => ({
+    const span = this.tracing.start(relayed ? "relay" : "forward", SpanKind.CLIENT, record.hop);
+    // An unsampled request's attempt is its hop's context, passed on: no span, no attributes.
+    if (!span.isRecording()) return { traceparent: traceparentOf(span), end: noEnd };
+    span.setAttributes({
       "onramp.endpoint.url": endpointUrl,
-      "onramp.pool.member": member,
-      "onramp.member.edge": memberEdge,
-      "onramp.attempt": attempts,
-    }));
-    return { traceparent: traceparentOf(span), end: (status, code) => endSpan(span, status, code, false) };
+      "onramp.pool.member": record.member,
+      "onramp.member.edge": record.memberEdge,
+      "onramp.attempt": record.attempts,
+    });
+    return new RecordedAttempt(span);
   }
 
   /** Writes the record out: called once, when `res` closes. */
@@ -139,14 +146,14 @@ export class RequestTelemetry {
       this.series.set(endpoint, series);
     }
     series.count(status, errorCode, seconds);
-    const traceId = record.span ? record.span.spanContext().traceId : traceIdOf(header(req, "traceparent"));
-    if (record.span) {
+    if (record.span?.isRecording()) {
       if (record.endpoint) record.span.setAttribute("onramp.endpoint.url", record.endpoint);
       if (record.member) record.span.setAttribute("onramp.pool.member", record.member);
       for (const hop of record.hops ?? []) hop.end();
       endSpan(record.span, res.headersSent ? status : undefined, errorCode || undefined, true);
     }
     if (!this.options.accessLog) return;
+    const traceId = record.span ? record.span.spanContext().traceId : traceIdOf(header(req, "traceparent"));
     this.logger.info(
       {
         method: req.method,
@@ -181,7 +188,21 @@ export interface AttemptTrace {
   end(status: number | undefined, errorCode: string | undefined): void;
 }
 
-const NO_ATTEMPT: AttemptTrace = { traceparent: "", end: () => undefined };
+const noEnd = (): void => undefined;
+const NO_ATTEMPT: AttemptTrace = { traceparent: "", end: noEnd };
+
+/** An attempt whose client span is recorded; its traceparent names that span. */
+class RecordedAttempt implements AttemptTrace {
+  readonly traceparent: string;
+
+  constructor(private readonly span: Span) {
+    this.traceparent = traceparentOf(span);
+  }
+
+  end(status: number | undefined, errorCode: string | undefined): void {
+    endSpan(this.span, status, errorCode, false);
+  }
+}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
