@@ -132,7 +132,7 @@ export class EdgeWorkers {
         logger.error({ worker: index, code, signal, restartInMs: delay }, "edge worker died; starting it again");
         setTimeout(() => {
           if (!this.closing) this.fork(index).catch((err: Error) => logger.error({ worker: index, err: err.message }, "edge worker did not start again"));
-        }, delay).unref();
+        }, delay);
       });
     });
   }
