@@ -271,10 +271,22 @@ describe("shared rate-limit store", () => {
     b.close();
   });
 
+  it("with flushIntervalMs 0, publishes a hit on the next turn of the event loop", async () => {
+    const hub = new InProcessBusHub();
+    const clock = { now: 1_000 };
+    const mesh = edgesOn([createInProcessBus(hub), createInProcessBus(hub)], clock, { flushIntervalMs: 0 });
+    expect(hits(mesh.stores[0]!, KEY, 3, clock.now)).toBe(3);
+    // The store's immediate runs before this one, and the in-process bus delivers in a microtask
+    // right after it: with a 10 ms timer edge 1 would still allow all 5 here.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(hits(mesh.stores[1]!, KEY, 5, clock.now)).toBe(2);
+    mesh.close();
+  });
+
   it("rejects bad options naming the field", () => {
     const bus = createInProcessBus();
     expect(() => createSharedRateLimitStore({ bus, edgeId: "" })).toThrow(/edgeId must be/);
-    expect(() => createSharedRateLimitStore({ bus, edgeId: "a", flushIntervalMs: 0 })).toThrow(/flushIntervalMs must be/);
+    expect(() => createSharedRateLimitStore({ bus, edgeId: "a", flushIntervalMs: -1 })).toThrow(/flushIntervalMs must be/);
     expect(() => createSharedRateLimitStore({ bus, edgeId: "a", maxKeys: 0.5 })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
   });
 });

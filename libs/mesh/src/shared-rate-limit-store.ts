@@ -20,6 +20,7 @@ export interface SharedRateLimitStoreOptions {
    * 10 ms: how long counts wait before they are published, so the lag before the other edges see
    * a request. A global limit is overshot by about the requests all edges let through within one
    * lag (plus the bus latency); one message per interval at most keeps a busy edge's traffic flat.
+   * 0: at once, on the next turn of the event loop (the workers of one edge, over IPC).
    */
   readonly flushIntervalMs?: number;
   /** 100k buckets, least recently used dropped beyond it (as the memory store). */
@@ -62,14 +63,14 @@ export function createSharedRateLimitStore(options: SharedRateLimitStoreOptions)
   const invalid = (field: string, why: string, value: unknown) =>
     new OnrampError(ErrorCode.InvalidArgument, `createSharedRateLimitStore: ${field} ${why}, got ${JSON.stringify(value)}`);
   if (typeof edgeId !== "string" || edgeId === "") throw invalid("edgeId", "must be a non-empty string", edgeId);
-  if (!Number.isInteger(flushIntervalMs) || flushIntervalMs < 1) throw invalid("flushIntervalMs", "must be an integer ≥ 1", flushIntervalMs);
+  if (!Number.isInteger(flushIntervalMs) || flushIntervalMs < 0) throw invalid("flushIntervalMs", "must be an integer ≥ 0", flushIntervalMs);
   if (!Number.isInteger(maxKeys) || maxKeys < 1) throw invalid("maxKeys", "must be an integer ≥ 1", maxKeys);
 
   // By window length and key: two limits on one key (a policy changing its rate) count apart.
   const buckets = new Map<string, Bucket>();
   // This edge's counts since the last flush, by window and key.
   const pending = new Map<string, RateLimitCount>();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let closed = false;
 
   const bucketFor = (key: string, windowMs: number, windowStart: number): Bucket => {
@@ -110,7 +111,7 @@ export function createSharedRateLimitStore(options: SharedRateLimitStoreOptions)
     if (count !== undefined) count.count++;
     else pending.set(id, create(RateLimitCountSchema, { key: b.key, windowStartMs: BigInt(b.windowStart), windowMs: BigInt(b.windowMs), count: 1 }));
     if (timer === undefined) {
-      timer = setTimeout(flush, flushIntervalMs);
+      timer = flushIntervalMs === 0 ? setImmediate(flush) : setTimeout(flush, flushIntervalMs);
       timer.unref();
     }
   };
@@ -159,7 +160,8 @@ export function createSharedRateLimitStore(options: SharedRateLimitStoreOptions)
     close() {
       if (closed) return;
       closed = true;
-      clearTimeout(timer);
+      if (flushIntervalMs === 0) clearImmediate(timer as NodeJS.Immediate | undefined);
+      else clearTimeout(timer as NodeJS.Timeout | undefined);
       flush();
       unsubscribe();
     },
