@@ -71,8 +71,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
 
-  // One process: the rate-limit and circuit-breaker cases count exactly, as one process does.
-  // Across the workers of `--workers N` they count as across the edges of a mesh (workers.test.ts).
+  // One process: the circuit breaker's state is each worker's own (as each edge's in a mesh), and
+  // the case below counts failures at one process. Rate limits across workers: workers.test.ts.
   edge = await startEdge(["--workers", "1", "--config", file("edge.yml", gatewayConfig())]);
   await startAgent(edge, upstreamA.target, ["--url", "https://svc-a.internal"], "svc-a");
   await startAgent(edge, upstreamB.target, ["--url", "https://svc-b.internal"], "svc-b");
