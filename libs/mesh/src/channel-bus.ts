@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import { fromChannelError, taggedMessage, type ChannelError, type ProcessChannel } from "@onramp/registry";
 import type { Bus, BusMessage, BusStatus } from "./bus.js";
+import { guarded } from "./guarded.js";
 
 /**
  * Tag of the bus's messages on a process channel. The wire, per worker-side handle:
@@ -129,15 +130,4 @@ export function createChannelBus(channel: ProcessChannel): Bus {
       for (const stop of stops.splice(0)) stop();
     },
   };
-}
-
-/** Runs `fn`; a throw surfaces as an uncaught exception without keeping the message from other listeners of the channel. */
-function guarded(fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    queueMicrotask(() => {
-      throw err;
-    });
-  }
 }

@@ -9,6 +9,7 @@ import {
 } from "@nats-io/transport-node";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { Bus, BusMessage, BusStatus } from "./bus.js";
+import { guarded } from "./guarded.js";
 
 export interface NatsBusOptions {
   /**
@@ -248,17 +249,6 @@ function isServerUrl(server: unknown): boolean {
     return (url.protocol === "nats:" || url.protocol === "tls:") && url.hostname !== "" && (url.pathname === "" || url.pathname === "/");
   } catch {
     return false;
-  }
-}
-
-/** Runs `fn`; a throw surfaces as an uncaught exception (as in the in-process bus), not in nats.js. */
-function guarded(fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    queueMicrotask(() => {
-      throw err;
-    });
   }
 }
 
