@@ -135,8 +135,10 @@ describe("log destinations and formats", () => {
     const proc = agent(["--edge", addr, "--authtoken", TOKEN]);
     await proc.waitForLine("stdout", /^Forwarding /);
     await proc.stop();
-    expect(await edge.stop()).toMatchObject({ code: 0 });
+    const exit = await edge.stop();
+    // Whatever went wrong says so on stderr: compared first, it is in the failure message.
     expect(edge.stderr).toEqual([]);
+    expect(exit).toMatchObject({ code: 0 });
     const messages = readFileSync(file, "utf8").trimEnd().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(messages).toEqual(expect.arrayContaining(["edge ready", "agent session started"]));
   });

@@ -36,8 +36,9 @@ export function workerIndex(): number | undefined {
 /** The worker's end of its IPC channel to the primary. */
 export function channelToPrimary(): ProcessChannel {
   return {
+    // The callback takes the error of a channel that closes under the send (the primary gone).
     send: (message) => {
-      if (process.connected) process.send!(message);
+      if (process.connected) process.send!(message, undefined, undefined, () => undefined);
     },
     onMessage: (listener) => {
       process.on("message", listener);

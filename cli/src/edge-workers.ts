@@ -165,15 +165,21 @@ export class EdgeWorkers {
 }
 
 function send(worker: Worker, message: ToWorker): void {
-  if (worker.isConnected()) worker.send(message);
+  sendTo(worker, message);
+}
+
+/**
+ * Sends to a worker unless its channel is gone. The callback takes the error of a channel that
+ * closes under the send (a worker exiting): without one it would be an 'error' event, uncaught.
+ */
+function sendTo(worker: Worker, message: object): void {
+  if (worker.isConnected()) worker.send(message, undefined, undefined, () => undefined);
 }
 
 /** The primary's end of a worker's IPC channel. */
 function channelTo(worker: Worker): ProcessChannel {
   return {
-    send: (message) => {
-      if (worker.isConnected()) worker.send(message as object);
-    },
+    send: (message) => sendTo(worker, message as object),
     onMessage: (listener) => {
       worker.on("message", listener);
       return () => void worker.off("message", listener);

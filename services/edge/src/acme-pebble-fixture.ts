@@ -28,7 +28,7 @@ export interface Pebble {
  * A query with 127.0.0.1, on loopback ports: pebble validates HTTP-01 on `httpPort` and
  * TLS-ALPN-01 on `tlsPort` of 127.0.0.1, an edge's listeners.
  */
-export async function startPebble(ports: { httpPort: number; tlsPort: number }): Promise<Pebble> {
+export async function startPebble(ports: { httpPort: number; tlsPort: number; /** Pebble's own four: ACME, management, DNS, challenge server (pick them with the edges', so none repeats). */ own: readonly number[] }): Promise<Pebble> {
   const dir = mkdtempSync(join(tmpdir(), "onramp-pebble-"));
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
   openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.crt"), "-days", "2", "-subj", "/CN=pebble test CA");
@@ -36,7 +36,7 @@ export async function startPebble(ports: { httpPort: number; tlsPort: number }):
   openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "csr.pem"), "-subj", "/CN=localhost");
   openssl("x509", "-req", "-in", join(dir, "csr.pem"), "-CA", join(dir, "ca.crt"), "-CAkey", join(dir, "ca.key"), "-set_serial", "2", "-days", "2", "-extfile", join(dir, "ext"), "-out", join(dir, "cert.pem"));
   const ca = readFileSync(join(dir, "ca.crt"), "utf8");
-  const [acmePort, managementPort, dnsPort, challtestPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [acmePort, managementPort, dnsPort, challtestPort] = ports.own;
   const config = {
     pebble: {
       listenAddress: `127.0.0.1:${acmePort}`,
@@ -94,13 +94,20 @@ function get(url: string, ca: string): Promise<string> {
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/** `count` distinct free loopback ports: every listener stays open until all are picked, so none repeats. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port));
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
 }

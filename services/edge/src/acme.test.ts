@@ -6,7 +6,7 @@ import { connect } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEdge, type Edge } from "./edge.js";
 import type { AcmeOptions } from "./acme-options.js";
-import { freePort, pebbleAvailable, startPebble, type Pebble } from "./acme-pebble-fixture.js";
+import { freePorts, pebbleAvailable, startPebble, type Pebble } from "./acme-pebble-fixture.js";
 
 const POLICY = `on_http_request:\n  - actions: [{type: custom-response, config: {status_code: 200, body: "served over ACME TLS"}}]\n`;
 
@@ -50,8 +50,10 @@ describe.skipIf(!pebbleAvailable())("ACME against pebble", () => {
 
   /** Edges with fixed loopback ports (pebble's config names the ports it validates on), then pebble. */
   async function setUp(count: number, acme: Omit<AcmeOptions, "directoryUrl" | "ca">, extra: { advertiseAddr?: string } = {}) {
-    const ports = await Promise.all(Array.from({ length: count }, async () => ({ http: await freePort(), https: await freePort() })));
-    const pebble = await startPebble({ httpPort: ports[0]!.http, tlsPort: ports[0]!.https });
+    // All in one go, held open together: no port is handed out twice.
+    const free = await freePorts(count * 2 + 4);
+    const ports = Array.from({ length: count }, (_, i) => ({ http: free[2 * i]!, https: free[2 * i + 1]! }));
+    const pebble = await startPebble({ httpPort: ports[0]!.http, tlsPort: ports[0]!.https, own: free.slice(count * 2) });
     cleanups.push(() => pebble.stop());
     const edges: Edge[] = [];
     for (const [i, p] of ports.entries()) {
