@@ -30,24 +30,26 @@ export async function startMesh(edges: Record<string, string>, configFor: Record
   const started: Record<string, MeshEdge> = {};
   const dir = mkdtempSync(join(tmpdir(), "onramp-mesh-"));
   let i = 0;
-  for (const [id, region] of Object.entries(edges)) {
-    const extra: string[] = [];
-    if (configFor[id]) {
-      const file = join(dir, `${id}.yml`);
-      writeFileSync(file, configFor[id]!);
-      extra.push("--config", file);
-    }
-    started[id] = await startMeshEdge(id, region, etcd.url, nats.urls[i++ % nats.urls.length]!, extra, env);
-  }
-  return {
-    etcd,
-    nats,
-    edges: started,
-    stop: async () => {
-      await Promise.all(Object.values(started).map((e) => e.proc.stop("SIGKILL")));
-      await Promise.all([etcd.stop(), nats.stop()]);
-    },
+  const stop = async () => {
+    await Promise.all(Object.values(started).map((e) => e.proc.stop("SIGKILL")));
+    await Promise.all([etcd.stop(), nats.stop()]);
   };
+  try {
+    for (const [id, region] of Object.entries(edges)) {
+      const extra: string[] = [];
+      if (configFor[id]) {
+        const file = join(dir, `${id}.yml`);
+        writeFileSync(file, configFor[id]!);
+        extra.push("--config", file);
+      }
+      started[id] = await startMeshEdge(id, region, etcd.url, nats.urls[i++ % nats.urls.length]!, extra, env);
+    }
+  } catch (err) {
+    // An edge that did not start leaves no etcd or NATS behind: the caller never gets `stop`.
+    await stop();
+    throw err;
+  }
+  return { etcd, nats, edges: started, stop };
 }
 
 export async function startMeshEdge(id: string, region: string, etcd: string, nats: string, extra: string[] = [], env: Record<string, string> = {}): Promise<MeshEdge> {
