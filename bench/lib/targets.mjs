@@ -260,9 +260,11 @@ export async function startEdge(extraArgs = ["--no-access-log"], env = undefined
       }
       if (!line.includes('"edge ready"')) return undefined;
       const { edge, http, agent, admin, workers: list } = JSON.parse(line);
-      /** @type {{ edge: string, agent: string }[]} */
+      /** @type {{ edge: string, agent: string, admin?: string }[]} */
       const workers = list ?? [{ edge, agent }];
-      return { http, agent, admin, workers: workers.map((w) => ({ ...w, admin: workerAdmins.get(w.edge) ?? admin })) };
+      // Each worker's own admin address is in the list; a worker's own "worker ready" line may come
+      // after the primary's "edge ready" (their logs are written by different processes).
+      return { http, agent, admin, workers: workers.map((w) => ({ ...w, admin: w.admin ?? workerAdmins.get(w.edge) ?? admin })) };
     },
     // Workers start one after the other; on a busy machine a second one can take several seconds.
     timeoutMs: 15_000 + 5_000 * (workers - 1),

@@ -73,7 +73,7 @@ export async function runEdgePrimary(settings: EdgePrimarySettings): Promise<voi
   });
   const first = ready[0]!;
   logger.info(
-    { edge: first.edgeId, region: options.region ?? "local", advertise: first.addresses.advertise, http: first.addresses.http, https: first.addresses.https, agent: first.addresses.agent, admin: adminAddress, workers: ready.map((w) => ({ edge: w.edgeId, agent: w.addresses.agent })), domain: options.domain ?? "localhost" },
+    { edge: first.edgeId, region: options.region ?? "local", advertise: first.addresses.advertise, http: first.addresses.http, https: first.addresses.https, agent: first.addresses.agent, admin: adminAddress, workers: ready.map((w) => ({ edge: w.edgeId, agent: w.addresses.agent, admin: w.addresses.admin })), domain: options.domain ?? "localhost" },
     "edge ready",
   );
 }
