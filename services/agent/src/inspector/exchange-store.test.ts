@@ -25,6 +25,15 @@ describe("ExchangeStore", () => {
     expect(store.list({ limit: 2 }).map((x) => x.request.path)).toEqual(["/c", "/b"]);
     expect(store.list({ endpointUrl: "https://app.example.com" }).map((x) => x.request.path)).toEqual(["/c", "/a"]);
     expect(store.get(b)?.request.path).toBe("/b");
+    for (const wrong of ["", "nonsense", b.slice(0, -1), b.replace(/.$/, "g"), `${b}0`.replace(/^./, "z")]) expect(store.get(wrong)).toBeUndefined();
+  });
+
+  it("finds every kept exchange by id after many times maxRequests, and none of the dropped", () => {
+    const store = new ExchangeStore(limits);
+    const ids = Array.from({ length: 20 }, (_, i) => record(store, `/${i}`));
+    expect(ids.map((id) => store.get(id)?.request.path ?? null)).toEqual([...Array<null>(17).fill(null), "/17", "/18", "/19"]);
+    expect(store.size().requests).toBe(3);
+    expect([...ids].sort()).toEqual(ids);
   });
 
   it("keeps at most maxRequests, dropping the oldest and saying so", () => {
@@ -85,5 +94,7 @@ describe("ExchangeStore", () => {
     first.observer.end(outcome(200));
     expect(events).toEqual([]);
     expect(store.size()).toEqual({ requests: 1, bodyBytes: 0 });
+    // Nor copies its bytes: a long download dropped from the history holds no memory.
+    expect(first.exchange.responseBody.kept).toBe(0);
   });
 });
