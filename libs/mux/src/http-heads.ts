@@ -41,7 +41,9 @@ export function forwardableHeaders(raw: readonly string[], drop?: ReadonlySet<st
 /** Value of the first header called `lowerName` in raw headers. */
 export function rawHeader(raw: readonly string[], lowerName: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
+    const name = raw[i]!;
+    // Lowercasing makes a string unless the name is lowercase already; most names differ in length.
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
   }
   return undefined;
 }
