@@ -146,4 +146,18 @@ describe("tracing with the embedded edge (OTLP grpc)", () => {
     expect(agentServer.traceId).toBe(edgeServer.traceId);
     await agent.stop("SIGINT");
   });
+
+  it("sends the spans still waiting for their batch when it is stopped", async () => {
+    const otlp = await receiver("http/json");
+    const up = await upstream("stopped");
+    // Batches wait 10 minutes: only the shutdown sends these spans (through the export thread).
+    const agent = startOnramp("stopped-traced", ["http", up.target, "--port", "0"], { ...otel(otlp, "http/json"), OTEL_BSP_SCHEDULE_DELAY: "600000" });
+    const line = await agent.waitForLine("stdout", /^Forwarding /);
+    const url = new URL(line.split(" ")[1]!);
+    expect((await send({ base: `http://127.0.0.1:${url.port}`, host: url.host, path: "/last" })).status).toBe(200);
+    expect(otlp.spans).toEqual([]);
+    expect((await agent.stop("SIGTERM")).code).toBe(0);
+    const spans = await otlp.waitFor((all) => all.some((s) => s.service === "onramp-edge" && s.kind === SERVER) && all.some((s) => s.service === "onramp-agent" && s.kind === CLIENT), 5_000);
+    expect(spans.find((s) => s.service === "onramp-edge" && s.kind === SERVER)?.attributes["url.path"]).toBe("/last");
+  });
 });

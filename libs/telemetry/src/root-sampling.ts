@@ -1,14 +1,11 @@
 import { randomFillSync } from "node:crypto";
-import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, type IdGenerator, type Sampler } from "@opentelemetry/sdk-trace-base";
 
 /**
- * The sampler `OTEL_TRACES_SAMPLER[_ARG]` asks for, built here rather than by the SDK so that a new
- * trace's decision can be made before the SDK is involved: with `traceidratio` at 0.01, 99 of 100
- * requests that start a trace record nothing, and those skip the SDK (ids, sampler, span objects).
+ * The sampler `OTEL_TRACES_SAMPLER[_ARG]` asks for, as rules Tracing.start applies (the SDK's
+ * samplers' rules): with `traceidratio` at 0.01, 99 of 100 requests that start a trace record
+ * nothing, and those build nothing but their traceparent.
  */
 export interface SamplingPlan {
-  /** What the SDK is given: it decides every span that is not skipped. */
-  readonly sampler: Sampler;
   /** The sampler follows a parent's decision (`parentbased_*`, the default). */
   readonly parentBased: boolean;
   /**
@@ -28,9 +25,7 @@ export function samplingPlan(env: NodeJS.ProcessEnv): SamplingPlan {
   const parentBased = name.startsWith("parentbased_");
   const kind = parentBased ? name.slice("parentbased_".length) : name;
   const ratio = kind === "always_on" ? 1 : kind === "always_off" ? 0 : ratioOf(env.OTEL_TRACES_SAMPLER_ARG);
-  const root = kind === "always_on" ? new AlwaysOnSampler() : kind === "always_off" ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(ratio);
   return {
-    sampler: parentBased ? new ParentBasedSampler({ root }) : root,
     parentBased,
     // The SDK's rule (TraceIdRatioBasedSampler): sampled when accumulate(id) < floor(ratio × 0xffffffff).
     rootUpperBound: ratio >= 1 ? undefined : ratio <= 0 ? 0 : Math.floor(ratio * 0xffffffff),
@@ -52,28 +47,16 @@ export function accumulate(traceId: string): number {
 
 const POOL_BYTES = 4096;
 
-/**
- * Random trace and span ids, hex, from a pool refilled with crypto randomness 4 KiB at a time,
- * and the SDK's id generator: it hands the SDK the trace id a decision was made on (`handOver`),
- * so the span the SDK starts carries the id that was sampled.
- */
-export class TraceIds implements IdGenerator {
+/** Random trace and span ids, hex, from a pool refilled with crypto randomness 4 KiB at a time. */
+export class TraceIds {
   private readonly pool = Buffer.alloc(POOL_BYTES);
   private offset = POOL_BYTES;
-  private next: string | undefined;
   /** Where in the pool the ids of `drawRoot()` are: 16 bytes of trace id, then 8 of span id. */
   private root = 0;
   /** A traceparent with flags 00 that `rootTraceparent()` fills in. */
   private readonly scratch = Buffer.from(`00-${"0".repeat(32)}-${"0".repeat(16)}-00`, "latin1");
-  /** `accumulate()` of the id `traceId()` returned last, computed from its bytes rather than its hex. */
-  lastAccumulation = 0;
-
   traceId(): string {
-    const id = this.hex(16);
-    const at = this.offset - 16;
-    const p = this.pool;
-    this.lastAccumulation = (p.readUInt32BE(at) ^ p.readUInt32BE(at + 4) ^ p.readUInt32BE(at + 8) ^ p.readUInt32BE(at + 12)) >>> 0;
-    return id;
+    return this.hex(16);
   }
 
   spanId(): string {
@@ -109,24 +92,14 @@ export class TraceIds implements IdGenerator {
     return out.toString("latin1");
   }
 
+  /** The root span id `drawRoot()` drew last, hex. */
+  rootSpanId(): string {
+    return this.pool.toString("hex", this.root + 16, this.root + 24);
+  }
+
   /** The trace id `drawRoot()` drew last, hex. */
   rootTraceId(): string {
     return this.pool.toString("hex", this.root, this.root + 16);
-  }
-
-  /** The next `generateTraceId` of the SDK returns `traceId` (synchronously after this call). */
-  handOver(traceId: string): void {
-    this.next = traceId;
-  }
-
-  generateTraceId(): string {
-    const handed = this.next;
-    this.next = undefined;
-    return handed ?? this.traceId();
-  }
-
-  generateSpanId(): string {
-    return this.spanId();
   }
 
   private hex(bytes: number): string {

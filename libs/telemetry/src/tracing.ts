@@ -1,16 +1,13 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Span, type SpanContext, type Tracer } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type Span, type SpanContext } from "@opentelemetry/api";
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { OTLPTraceExporter as GrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
-import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { TraceIds, samplingPlan, type SamplingPlan } from "./root-sampling.js";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { ExportThread, InThreadExport } from "./export-thread.js";
+import type { OtlpProtocol } from "./otlp-exporters.js";
+import { RecordedSpan, spanLimits, type SpanLimits, type SpanSink } from "./recorded-span.js";
+import { TraceIds, accumulate, samplingPlan, type SamplingPlan } from "./root-sampling.js";
 import { UnrecordedSpan } from "./unrecorded-span.js";
 
-export { SpanKind, SpanStatusCode, type Attributes, type Span, type SpanExporter };
-
-/** The OTLP wire formats the standard variable `OTEL_EXPORTER_OTLP_PROTOCOL` names. */
-export type OtlpProtocol = "http/protobuf" | "http/json" | "grpc";
+export { SpanKind, SpanStatusCode, type Attributes, type OtlpProtocol, type Span, type SpanExporter };
 
 export interface TracingSettings {
   protocol: OtlpProtocol;
@@ -24,20 +21,24 @@ export interface TracingSettings {
  * variables. Spans are started with an explicit parent (a `traceparent` value), never from an
  * ambient context: nothing on the request path pays for async context tracking, and a process
  * without tracing has no `Tracing` at all, so it pays nothing.
+ *
+ * Sampling is decided here, by the rules of the SDK's samplers; a sampled span is a RecordedSpan,
+ * an unsampled one an UnrecordedSpan that only carries the context on. The SDK's batch processor
+ * and OTLP exporters do the rest, on a thread of their own (ExportThread).
  */
 export class Tracing {
+  /** The sampler follows the parent's decision (`parentbased_*`, the default): an unsampled parent means an unsampled span. */
+  private readonly parentBased: boolean;
+  private readonly ids = new TraceIds();
+  private readonly limits: SpanLimits = spanLimits(process.env);
+
   private constructor(
-    private readonly provider: BasicTracerProvider,
-    private readonly tracer: Tracer,
+    private readonly sink: SpanSink,
     readonly settings: TracingSettings,
     private readonly sampling: SamplingPlan,
-    private readonly ids: TraceIds,
   ) {
     this.parentBased = sampling.parentBased;
   }
-
-  /** The sampler follows the parent's decision (`parentbased_*`, the default): an unsampled parent means an unsampled span. */
-  private readonly parentBased: boolean;
 
   /**
    * Tracing as the environment asks for it; undefined (off) unless `OTEL_EXPORTER_OTLP_ENDPOINT`
@@ -49,21 +50,23 @@ export class Tracing {
   static fromEnv(defaultServiceName: string, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
     const settings = tracingSettings(defaultServiceName, env);
     if (!settings) return undefined;
-    return Tracing.withExporter(settings, exporterFor(settings.protocol));
+    return Tracing.create(settings, (resource) => new ExportThread(settings.protocol, resource));
   }
 
-  /** Tracing that hands finished spans to `exporter` in batches (embedders, tests); sampling and resource from the environment as above. */
+  /** Tracing that hands finished spans to `exporter` in batches, in this thread (embedders, tests); sampling and resource from the environment as above. */
   static withExporter(settings: TracingSettings, exporter: SpanExporter): Tracing {
+    return Tracing.create(settings, (resource) => new InThreadExport(exporter, resource));
+  }
+
+  private static create(settings: TracingSettings, sinkFor: (resource: Resource) => SpanSink): Tracing {
     const resource: Resource = resourceFromAttributes({ "service.name": settings.serviceName }).merge(detectResources({ detectors: [envDetector] }));
     const sampling = samplingPlan(process.env);
-    const ids = new TraceIds();
-    const provider = new BasicTracerProvider({ resource, sampler: sampling.sampler, idGenerator: ids, spanProcessors: [new BatchSpanProcessor(exporter)] });
-    return new Tracing(provider, provider.getTracer("onramp"), settings, sampling, ids);
+    return new Tracing(sinkFor(resource), settings, sampling);
   }
 
   /** Exports every finished span now. */
   async flush(): Promise<void> {
-    await this.provider.forceFlush();
+    await this.sink.forceFlush();
   }
 
   /**
@@ -79,23 +82,27 @@ export class Tracing {
     let parentContext: SpanContext | undefined;
     if (typeof parent === "string") {
       // The request's trace was not sampled, and the sampler follows the parent: no span to record,
-      // so the SDK is skipped and the parent's context goes on as is (W3C lets a hop that does not
-      // record forward its caller's parent id).
+      // and the parent's context goes on as is (W3C lets a hop that does not record forward its
+      // caller's parent id).
       if (this.parentBased && unsampled(parent)) return new UnrecordedSpan(isPlainUnsampled(parent) ? parent : `00-${parent.slice(3, 52)}-00`);
       parentContext = parseTraceparent(parent);
     } else if (parent !== undefined) {
       parentContext = parent.spanContext();
-      if (this.parentBased && (parentContext.traceFlags & TraceFlags.SAMPLED) === 0) return trace.wrapSpanContext(parentContext);
     }
-    // A new trace: decided here by the sampler's own rule, so that one it would drop never reaches
-    // the SDK (nor builds anything but its traceparent); one it keeps is started by the SDK under
-    // the same trace id (and sampled there too).
-    const bound = this.sampling.rootUpperBound;
-    if (parentContext === undefined && bound !== undefined) {
-      if (this.ids.drawRoot() >= bound) return new UnrecordedSpan(this.ids.rootTraceparent());
-      this.ids.handOver(this.ids.rootTraceId());
+    let span: Span;
+    if (parentContext !== undefined) {
+      const sampled = this.parentBased ? (parentContext.traceFlags & TraceFlags.SAMPLED) !== 0 : this.samplesRoot(parentContext.traceId);
+      if (!sampled) return new UnrecordedSpan(`00-${parentContext.traceId}-${parentContext.spanId}-00`);
+      span = new RecordedSpan(this.sink, this.limits, name, kind, parentContext.traceId, this.ids.spanId(), parentContext);
+    } else {
+      // A new trace, decided by the root sampler's rule on the ids drawn for it.
+      const bound = this.sampling.rootUpperBound;
+      if (bound !== undefined && this.ids.drawRoot() >= bound) return new UnrecordedSpan(this.ids.rootTraceparent());
+      if (bound === undefined) this.ids.drawRoot();
+      span = new RecordedSpan(this.sink, this.limits, name, kind, this.ids.rootTraceId(), this.ids.rootSpanId(), undefined);
     }
-    return this.startRecorded(name, kind, parentContext, attributes);
+    if (attributes) span.setAttributes(attributes());
+    return span;
   }
 
   /**
@@ -106,16 +113,15 @@ export class Tracing {
     return this.parentBased && unsampled(traceparent);
   }
 
-  private startRecorded(name: string, kind: SpanKind, parentContext: SpanContext | undefined, attributes: (() => Attributes) | undefined): Span {
-    const context = parentContext === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parentContext);
-    const span = this.tracer.startSpan(name, { kind }, context);
-    if (attributes && span.isRecording()) span.setAttributes(attributes());
-    return span;
+  /** The root sampler's decision for a trace this process did not start (a sampler that does not follow parents). */
+  private samplesRoot(traceId: string): boolean {
+    const bound = this.sampling.rootUpperBound;
+    return bound === undefined || accumulate(traceId) < bound;
   }
 
   /** Sends what is buffered and stops; spans started later are dropped. */
   async shutdown(): Promise<void> {
-    await this.provider.shutdown();
+    await this.sink.shutdown();
   }
 }
 
@@ -132,18 +138,6 @@ export function tracingSettings(defaultServiceName: string, env: NodeJS.ProcessE
     throw new Error(`${name}=${given} is not an OTLP protocol; use http/protobuf (the default), http/json or grpc`);
   }
   return { protocol: given, endpoint, serviceName: env.OTEL_SERVICE_NAME?.trim() || defaultServiceName };
-}
-
-function exporterFor(protocol: OtlpProtocol): SpanExporter {
-  // Each exporter reads the endpoint, headers, timeout and compression from the standard variables.
-  switch (protocol) {
-    case "grpc":
-      return new GrpcExporter();
-    case "http/json":
-      return new JsonExporter();
-    case "http/protobuf":
-      return new ProtobufExporter();
-  }
 }
 
 /**
@@ -198,7 +192,7 @@ function hexRun(v: string, from: number, to: number): number {
 
 /** The `traceparent` value naming `span` as the parent of what the next hop does. */
 export function traceparentOf(span: Span): string {
-  if (span instanceof UnrecordedSpan) return span.traceparent;
+  if (span instanceof UnrecordedSpan || span instanceof RecordedSpan) return span.traceparent;
   const c = span.spanContext();
   return `00-${c.traceId}-${c.spanId}-${(c.traceFlags & TraceFlags.SAMPLED) !== 0 ? "01" : "00"}`;
 }
