@@ -131,15 +131,15 @@ export class ForwardExchange implements StreamHandler {
     this.attempt?.end(response.status, undefined);
     if (response.body.length > 0) this.parts.metrics.bodyBytes.response.inc(response.body.length);
     this.outcome(response.status >= 500 ? "5xx" : "success");
-    const hook = this.hooks?.response;
-    if (!hook) {
+    const hooks = this.hooks;
+    if (!hooks?.response) {
       if (this.writeHead(response.status, response.statusText, response.headers)) this.startBody(response.body, endStream);
       return;
     }
     // Hold body events while the response phase runs; replay them in order afterwards.
     const queue: Array<() => void> = [];
     this.deferred = queue;
-    hook(response).then(
+    hooks.response(response).then(
       (decision) => {
         this.deferred = undefined;
         this.applyDecision(response, endStream, decision);

@@ -18,21 +18,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { resolveEndpoint, routeWhenReady, type EdgeEndpoint, type Route } from "./dispatch.js";
 import type { Duplex } from "node:stream";
-import { sendError, writeRawError, writeRawResponse } from "./error-response.js";
+import { writeRawError, writeRawResponse } from "./error-response.js";
 import { clientIpOf } from "./forwarded-headers.js";
 import { clientTlsOf } from "./client-tls.js";
-import {
-  contentLength,
-  DEFAULT_MAX_POLICY_BODY_BYTES,
-  hasBody,
-  shapeOf,
-  writeReplacement,
-  type HttpProxy,
-  type PolicyHandler,
-  type RequestShape,
-  type ResponseDecision,
-} from "./http-proxy.js";
-import { policyRequestBody, type PolicyRequestBody } from "./policy-body.js";
+import { shapeOf, type HttpProxy, type PolicyHandler, type RequestShape, type ResponseDecision } from "./http-proxy.js";
+import { ClientAbort, CLIENT_ABORT, HttpExchange, responseClosed, settle, type AbortOwner, type BodySource, type Exchange, type PolicyFlowParts } from "./policy-exchange.js";
+import { flatten, requestState, shapeOfState, toMap } from "./policy-request-state.js";
 import { forwardUpgrade } from "./upgrade-proxy.js";
 import type { RoutingTable } from "./routing-table.js";
 import type { ClientConnections } from "./client-connections.js";
@@ -46,11 +37,11 @@ const MAX_INTERNAL_HOPS = 8;
  * an internal endpoint, or continue to the picked member, possibly rewritten), and the response
  * phase may rewrite, replace or compress what comes back.
  */
-export class PolicyFlow implements PolicyHandler {
+export class PolicyFlow implements PolicyHandler, PolicyFlowParts {
   private readonly telemetry: RequestTelemetry;
 
   constructor(
-    private readonly proxy: HttpProxy,
+    readonly proxy: HttpProxy,
     private readonly table: RoutingTable,
     private readonly runtime: PolicyRuntime,
     private readonly region: string,
@@ -64,48 +55,10 @@ export class PolicyFlow implements PolicyHandler {
     const abort = new ClientAbort();
     // Only a client that left early cancels policy work (a JWKS wait); aborting on every normal
     // close would build a DOMException per request.
-    res.once("close", () => {
-      if (!res.writableFinished) abort.leave();
-    });
-    // Made only for a policy that reads the body (Policy.needsRequestBody), and read only if one of
-    // its actions runs; otherwise the body streams after the request phase as it always has.
-    let body: PolicyRequestBody | undefined;
-    let continued = false;
-    const sendContinue = () => {
-      if (expectContinue && !continued) res.writeContinue();
-      continued = true;
-    };
-    const makeBody = () =>
-      (body ??= policyRequestBody(req, {
-        hasBody: hasBody(req),
-        declaredBytes: contentLength(req),
-        limitBytes: Math.min(this.proxy.options.maxPolicyBodyBytes ?? DEFAULT_MAX_POLICY_BODY_BYTES, this.proxy.options.maxRequestBodyBytes),
-        bodyTimeoutMs: this.proxy.options.bodyTimeoutMs ?? 0,
-        beforeRead: sendContinue,
-      }));
-    // A body read whole leaves the connection reusable; one left unread (or half read) is not.
-    const unread = () => hasBody(req) && !body?.buffered();
-    this.start(req, endpoint, route, abort, shapeOf(req), record, makeBody, {
-      respond: (r) => writeReplacement(res, r, unread()),
-      fail: (error) => sendError(res, error, unread()),
-      close: () => req.socket.destroy(),
-      forward: (target, targetRoute, request, policy, ctx, tickets) => {
-        sendContinue();
-        const respond = policy && ctx && policy.ruleCounts.on_http_response > 0;
-        this.proxy.forward(
-          req,
-          res,
-          target,
-          targetRoute,
-          shapeOfState(request, body?.buffered()),
-          {
-            settled: (result) => settle(tickets, result),
-            response: respond ? (head) => this.responsePhase(policy, ctx, head, target, record) : undefined,
-          },
-          record,
-        );
-      },
-    });
+    (res as AbortOwner)[CLIENT_ABORT] = abort;
+    res.on("close", responseClosed);
+    const exchange = new HttpExchange(this, req, res, record, expectContinue);
+    this.start(req, endpoint, route, abort, shapeOf(req), record, exchange, exchange);
   }
 
   /** The request phase for a protocol switch (WebSocket): a policy that denies it denies the upgrade. */
@@ -140,10 +93,10 @@ export class PolicyFlow implements PolicyHandler {
     signal: ClientAbort,
     shape: RequestShape,
     record: RequestRecord | undefined,
-    makeBody: (() => PolicyRequestBody) | undefined,
+    bodies: BodySource | undefined,
     exchange: Exchange,
   ): void {
-    const x: PolicyExchange = { req, signal, request: requestState(req, shape), hops: 0, tickets: [], exchange, record, makeBody };
+    const x: PolicyExchange = { req, signal, request: requestState(req, shape), hops: 0, tickets: [], exchange, record, bodies };
     this.run(x, endpoint, route).catch((err: unknown) => {
       route?.release();
       settle(x.tickets, "error");
@@ -177,10 +130,12 @@ export class PolicyFlow implements PolicyHandler {
       exchange.close();
       return;
     }
-    if (policy.needsRequestBody && x.makeBody && !x.request.body) x.request.body = x.makeBody();
+    if (policy.needsRequestBody && x.bodies && !x.request.body) x.request.body = x.bodies.makeBody();
     const ctx = createRequestContext({ conn, endpoint: endpointInfo, request: x.request });
     const span = x.record && this.telemetry.child(x.record, "policy on_http_request", () => ({ "onramp.endpoint.url": endpoint.url.url }));
-    let outcome: RequestOutcome = await policy.onHttpRequest(ctx, this.runtime, x.signal.signal).finally(() => span?.end());
+    const pending = policy.onHttpRequest(ctx, this.runtime, x.signal.signal);
+    // `finally` costs two promises and a closure: only a span needs it.
+    let outcome: RequestOutcome = await (span ? pending.finally(() => span.end()) : pending);
     for (;;) {
       this.log(outcome.logs, endpoint);
       tickets.push(...outcome.circuitBreakers);
@@ -241,10 +196,12 @@ export class PolicyFlow implements PolicyHandler {
     return true;
   }
 
-  private async responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint, record: RequestRecord): Promise<ResponseDecision> {
+  /** The response phase of `policy` for a request forwarded to `endpoint`. */
+  async responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint, record: RequestRecord): Promise<ResponseDecision> {
     const info = { statusCode: head.status, headers: toMap(head.headers) };
     const span = this.telemetry.child(record, "policy on_http_response", () => ({ "onramp.endpoint.url": endpoint.url.url }));
-    const outcome = await policy.onHttpResponse(ctx, info, this.runtime).finally(() => span?.end());
+    const pending = policy.onHttpResponse(ctx, info, this.runtime);
+    const outcome = await (span ? pending.finally(() => span.end()) : pending);
     this.log(outcome.logs, endpoint);
     if (outcome.kind === "close") return { kind: "close" };
     if (outcome.kind === "respond") {
@@ -288,6 +245,7 @@ export class PolicyFlow implements PolicyHandler {
   }
 }
 
+
 /** One request on its way through the policies: what every step needs, instead of a parameter chain. */
 interface PolicyExchange {
   readonly req: IncomingMessage;
@@ -303,89 +261,5 @@ interface PolicyExchange {
   /** What the access log, metrics and spans record; undefined for upgrades. */
   readonly record: RequestRecord | undefined;
   /** Offers the body to a policy that reads it; undefined for upgrades, which have none. */
-  readonly makeBody: (() => PolicyRequestBody) | undefined;
-}
-
-/** How the outcome of a policy reaches the client: an HTTP response or a raw upgrade socket. */
-interface Exchange {
-  respond(response: { status: number; headers: string[]; body: string; code: ErrorCode | undefined }): void;
-  fail(error: OnrampError): void;
-  close(): void;
-  forward(
-    endpoint: EdgeEndpoint,
-    route: Route,
-    request: HttpRequestState,
-    policy: Policy | undefined,
-    ctx: RequestContext | undefined,
-    tickets: CircuitBreakerTicket[],
-  ): void;
-}
-
-function settle(tickets: CircuitBreakerTicket[], result: number | "error"): void {
-  for (const t of tickets.splice(0)) t.settle(result);
-}
-
-/** The request a policy sees and edits: the client's, with X-Forwarded-* already set. */
-function requestState(req: IncomingMessage, shape: RequestShape): HttpRequestState {
-  const q = shape.path.indexOf("?");
-  const length = req.headers["content-length"];
-  return {
-    method: shape.method,
-    scheme: "http",
-    host: req.headers.host ?? "",
-    path: q < 0 ? shape.path : shape.path.slice(0, q),
-    rawQuery: q < 0 ? "" : shape.path.slice(q + 1),
-    headers: toMap(shape.headers),
-    httpVersion: req.httpVersion,
-    ...(length !== undefined ? { contentLength: Number(length) } : {}),
-  };
-}
-
-/** The request to forward; with `body` (read by a policy, maybe rewritten), its Content-Length is that body's. */
-function shapeOfState(state: HttpRequestState, body?: Uint8Array): RequestShape {
-  if (!state.headers.has("host") && state.host) state.headers.set("host", [state.host]);
-  const path = state.rawQuery ? `${state.path}?${state.rawQuery}` : state.path;
-  if (!body) return { method: state.method, path, headers: flatten(state.headers) };
-  state.headers.delete("transfer-encoding");
-  state.headers.set("content-length", [String(body.length)]);
-  return { method: state.method, path, headers: flatten(state.headers), body };
-}
-
-function toMap(flat: readonly string[]): Map<string, string[]> {
-  const map = new Map<string, string[]>();
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const key = flat[i]!.toLowerCase();
-    const list = map.get(key);
-    if (list) list.push(flat[i + 1]!);
-    else map.set(key, [flat[i + 1]!]);
-  }
-  return map;
-}
-
-function flatten(headers: Map<string, string[]>): string[] {
-  const out: string[] = [];
-  for (const [name, values] of headers) for (const v of values) out.push(name, v);
-  return out;
-}
-
-/**
- * The client going away, as the AbortSignal policy actions wait with (a JWKS fetch, an
- * http-request, a login), made only when an action asks for it: an AbortController cost about
- * 3% of the edge's CPU with a policy when one was made for every request.
- */
-class ClientAbort {
-  gone = false;
-  private controller: AbortController | undefined;
-
-  /** For the policy: the signal, made on first use (already aborted when the client is gone). */
-  readonly signal = (): AbortSignal => {
-    this.controller ??= new AbortController();
-    if (this.gone && !this.controller.signal.aborted) this.controller.abort();
-    return this.controller.signal;
-  };
-
-  leave(): void {
-    this.gone = true;
-    this.controller?.abort();
-  }
+  readonly bodies: BodySource | undefined;
 }

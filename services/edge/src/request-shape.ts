@@ -52,11 +52,12 @@ export type ResponseDecision =
   | { kind: "replace"; status: number; headers: string[]; body: string; code: ErrorCode | undefined }
   | { kind: "close" };
 
+/** Called as methods (on the hooks object), so one object per request can hold their state. */
 export interface ForwardHooks {
   /** Runs on the response head before anything is written to the client. */
-  response?: (head: ResponseHead) => Promise<ResponseDecision>;
+  response?(head: ResponseHead): Promise<ResponseDecision>;
   /** Called once with the response status, or "error" when none came back. */
-  settled?: (result: number | "error") => void;
+  settled?(result: number | "error"): void;
 }
 
 /** Takes requests whose endpoint or member has a traffic policy. */
