@@ -4,7 +4,8 @@ import { checkDepth, checkLoops } from "./cel-bounds.js";
 import { TypeChecker } from "./cel-check.js";
 import type { CelRuntime, MacroScope } from "./cel-env.js";
 import { CelBudgetExceededError, type CelMeter, meterComprehensions } from "./cel-meter.js";
-import { readVariablePath, variablePathOf } from "./cel-path-read.js";
+import { qualifiedPathsOf, readVariablePath, variablePathOf } from "./cel-path-read.js";
+import { VARIABLE_NAMES } from "./request-view.js";
 import { expandSortBy } from "./cel-sort-by.js";
 import type { PolicyPhase } from "./policy-error.js";
 import { BOOL, type Ty, compatible, typeName } from "./cel-types.js";
@@ -86,6 +87,7 @@ export function compileExpression(
     return { ok: false, problems: [{ offset: 0, message: err instanceof Error ? err.message : String(err) }] };
   }
   const path = variablePathOf(root);
+  if (path === undefined) qualifiedPathsOf(root, VARIABLE_NAMES, rt.variablePaths);
   return {
     ok: true,
     expr: {

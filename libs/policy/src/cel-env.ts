@@ -2,6 +2,7 @@ import { type CelEnv, type CelFunc, CelScalar, celEnv, celFunc, type CelList, li
 import { ngrokFunctions } from "./cel-functions/index.js";
 import { strings } from "@bufbuild/cel/ext";
 import { type CelMeter, meteredEnv, rangeFunction } from "./cel-meter.js";
+import type { VariablePath } from "./cel-path-read.js";
 import { linearReplace } from "./cel-replace.js";
 import { cidrContains, parseCidr, parseIp } from "./cidr.js";
 import type { ResponseInfo } from "./context.js";
@@ -46,6 +47,8 @@ export interface CelRuntime {
   expressions: number;
   /** What `secrets.get` reads; undefined when the loader was given none (every secret reads as ""). */
   readonly secrets: SecretStore | undefined;
+  /** The variable paths the policy's expressions read inside larger expressions, by dotted name (cel-path-read.ts). */
+  readonly variablePaths: Map<string, VariablePath>;
 }
 
 /** Macros that read the request or the response, for phase checks at load time. */
@@ -87,6 +90,7 @@ export function createCelRuntime(limits: PolicyLimits, extraFuncs: readonly CelF
     limits,
     expressions: 0,
     secrets,
+    variablePaths: new Map(),
   };
   const request = (): RequestView => {
     if (!rt.current?.request) throw new Error("request macros are only available in HTTP phases");

@@ -79,14 +79,25 @@ export interface MeterHooks {
 
 const COMPARISONS = new Set(["_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_"]);
 
-/** Units to charge before `name` runs on these inputs. */
-function costBefore(hooks: MeterHooks, name: string, target: CelValue | undefined, args: readonly CelValue[]): number {
-  if (name === RANGE_FUNCTION) return weight(args[0]) * Number(args[1]);
-  if (COMPARISONS.has(name)) return CALL_UNITS + Math.min(weight(args[0]), weight(args[1]));
-  if (name === "startsWith" || name === "endsWith") return CALL_UNITS + weight(args[0]);
+/** How a function's calls are priced, decided once per function rather than per call. */
+type Pricing = "range" | "comparison" | "prefix" | "replace" | "join" | "matches" | "plain";
+
+function pricingOf(name: string): Pricing {
+  if (name === RANGE_FUNCTION) return "range";
+  if (COMPARISONS.has(name)) return "comparison";
+  if (name === "startsWith" || name === "endsWith") return "prefix";
+  if (name === "replace" || name === "join" || name === "matches") return name;
+  return "plain";
+}
+
+/** Units to charge before a function priced `pricing` runs on these inputs. */
+function costBefore(hooks: MeterHooks, pricing: Pricing, target: CelValue | undefined, args: readonly CelValue[]): number {
+  if (pricing === "range") return weight(args[0]) * Number(args[1]);
+  if (pricing === "comparison") return CALL_UNITS + Math.min(weight(args[0]), weight(args[1]));
+  if (pricing === "prefix") return CALL_UNITS + weight(args[0]);
   let units = CALL_UNITS + weight(target);
-  for (const a of args) units += weight(a);
-  switch (name) {
+  for (let i = 0; i < args.length; i++) units += weight(args[i]);
+  switch (pricing) {
     case "replace":
       return units + replaceOutputBound(target, args);
     case "join":
@@ -139,8 +150,10 @@ type FuncGroup = NonNullable<ReturnType<FuncResolver["find"]>>;
  */
 export function meteredEnv(env: CelEnv, hooks: MeterHooks): CelEnv {
   const groups = new Map<string, FuncGroup>();
-  const wrap = (group: FuncGroup): FuncGroup =>
-    ({
+  const wrap = (group: FuncGroup): FuncGroup => {
+    const pricing = pricingOf(group.name);
+    const isRange = pricing === "range";
+    return {
       name: group.name,
       [Symbol.iterator]: () => group[Symbol.iterator](),
       call(id, target, args) {
@@ -152,7 +165,7 @@ export function meteredEnv(env: CelEnv, hooks: MeterHooks): CelEnv {
             takeNgrokWork();
           }
         }
-        meter.charge(costBefore(hooks, group.name, target, args));
+        meter.charge(costBefore(hooks, pricing, target, args));
         let result: ReturnType<FuncGroup["call"]>;
         try {
           result = group.call(id, target, args);
@@ -161,10 +174,11 @@ export function meteredEnv(env: CelEnv, hooks: MeterHooks): CelEnv {
           throw err;
         }
         // Nested work the result's size does not show (flatten, json, hashes): counted by the call itself.
-        meter.charge((group.name === RANGE_FUNCTION ? 0 : weight(result)) + takeNgrokWork());
+        meter.charge((isRange ? 0 : weight(result)) + takeNgrokWork());
         return result;
       },
-    }) as FuncGroup;
+    } as FuncGroup;
+  };
   // The resolver and environment types carry a private brand; `plan` reads only these members.
   const funcs = {
     [Symbol.iterator]: () => env.funcs[Symbol.iterator](),
@@ -179,7 +193,26 @@ export function meteredEnv(env: CelEnv, hooks: MeterHooks): CelEnv {
       return group;
     },
   } as unknown as FuncResolver;
-  return { namespace: env.namespace, registry: env.registry, variables: env.variables, funcs } as unknown as CelEnv;
+  return { namespace: env.namespace, registry: withEnumPrefixCheck(env.registry), variables: env.variables, funcs } as unknown as CelEnv;
+}
+
+type Registry = CelEnv["registry"];
+
+/**
+ * `registry` with a `getEnum` that answers names outside every enum's package at once. Evaluating
+ * `req.url.path.startsWith(…)` asks whether `req.url.path`, then `req.url`, is a type before it
+ * reads the variable `req` (CEL's qualified names); each enum lookup hashes a fresh substring,
+ * per request. The policy's registry is fixed (the well-known types), so the packages are too.
+ */
+function withEnumPrefixCheck(registry: Registry): Registry {
+  const packages = new Set<string>();
+  for (const type of registry) if (type.kind === "enum") packages.add(type.typeName.slice(0, type.typeName.indexOf(".") + 1));
+  const prefixes = [...packages];
+  const getEnum: Registry["getEnum"] = (typeName) => {
+    for (const prefix of prefixes) if (typeName.startsWith(prefix)) return registry.getEnum(typeName);
+    return undefined;
+  };
+  return { ...registry, getEnum };
 }
 
 /**

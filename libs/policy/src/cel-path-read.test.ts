@@ -3,11 +3,11 @@ import { describe, expect, it } from "vitest";
 import { type CompiledExpr, type EvalScope, compileExpression } from "./cel-compile.js";
 import { createCelRuntime } from "./cel-env.js";
 import { CelMeter } from "./cel-meter.js";
-import { readVariablePath, variablePathOf } from "./cel-path-read.js";
+import { qualifiedPathsOf, readVariablePath, variablePathOf } from "./cel-path-read.js";
 import { celToJs } from "./cel-values.js";
 import { EvaluationError, evaluateExpr } from "./interpolation.js";
 import { DEFAULT_POLICY_LIMITS } from "./policy-limits.js";
-import { RequestView, buildBindings } from "./request-view.js";
+import { type BindingsMaker, RequestView, bindingsMaker, buildBindings } from "./request-view.js";
 import { request } from "./test-fixtures.js";
 
 /**
@@ -19,7 +19,7 @@ import { request } from "./test-fixtures.js";
 
 const cel = createCelRuntime(DEFAULT_POLICY_LIMITS);
 
-function scope(): EvalScope {
+function scope(makeBindings: BindingsMaker = buildBindings): EvalScope {
   const ctx = request({
     url: "https://api.example.com/a/b?q=1&q=2",
     headers: { "x-api-key": ["k1", "k2"], "user-agent": "curl/8.5.0", "x-empty": [] },
@@ -38,7 +38,7 @@ function scope(): EvalScope {
   ctx.vars.set("nothing", null);
   ctx.actionResults.set("rate_limit", { bucket_key: "k", limited: false, remaining: 3n });
   const view = new RequestView(ctx.request);
-  return { bindings: buildBindings(ctx, view, undefined, () => Date.UTC(2026, 0, 1), "eu"), macros: { request: view, response: undefined }, meter: new CelMeter(1e6) };
+  return { bindings: makeBindings(ctx, view, undefined, () => Date.UTC(2026, 0, 1), "eu"), macros: { request: view, response: undefined }, meter: new CelMeter(1e6) };
 }
 
 function compile(source: string): CompiledExpr {
@@ -109,6 +109,31 @@ describe("reading plain variable paths without CEL", () => {
   it.each(PATHS)("%s gives what CEL gives", (path) => {
     const s = scope();
     expect(outcome(compile(path), s)).toEqual(outcome(compile(`[${path}][0]`), s));
+  });
+
+  it.each(PATHS)("inside a larger expression, %s gives the same with variables that answer dotted names", (path) => {
+    const expr = compile(`[${path}][0]`);
+    expect(cel.variablePaths.size).toBeGreaterThan(0);
+    expect(outcome(expr, scope(bindingsMaker(cel.variablePaths)))).toEqual(outcome(expr, scope()));
+  });
+
+  it("answers dotted names only for plain variable paths that no comprehension rebinds", () => {
+    const names = (source: string) => {
+      const out = new Map();
+      qualifiedPathsOf(parse(source).expr!, new Set(["req", "vars"]), out);
+      return [...out.keys()];
+    };
+    expect(names("req.url.path.startsWith('/a') && req.method == 'GET'")).toEqual(["req.url.path", "req.method"]);
+    expect(names("req.headers['x-api-key'][0] == 'k' || vars['tier'] == 'gold'")).toEqual(["vars.tier"]);
+    expect(names("[1].exists(vars, vars.tier == 1) || vars.tier == 'gold'")).toEqual([]);
+    expect(names("other.a.b == 1")).toEqual([]);
+    // A rebound name reads the loop's value, not the variable's, with the policy's variables too
+    // (answering `vars.tier` there would read the variable: false).
+    const own = createCelRuntime(DEFAULT_POLICY_LIMITS);
+    const r = compileExpression(own, "[{'tier': 'loop'}].exists(vars, vars.tier == 'loop')", "on_http_request");
+    if (!r.ok) throw new Error("did not compile");
+    expect(outcome(r.expr, scope(bindingsMaker(own.variablePaths)))).toEqual({ value: true });
+    expect(outcome(r.expr, scope(bindingsMaker(new Map([["vars.tier", { root: "vars", steps: ["tier"] }]]))))).toEqual({ value: false });
   });
 
   it("reads the common paths directly, and declines what CEL must answer", () => {

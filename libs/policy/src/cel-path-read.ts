@@ -1,4 +1,4 @@
-import type { Expr } from "./cel-ast.js";
+import { type Expr, childrenOf } from "./cel-ast.js";
 
 /**
  * A fast path for the most common expressions of all, plain variable paths: `${req.url.path}`,
@@ -53,12 +53,14 @@ export function variablePathOf(e: Expr): VariablePath | undefined {
 /** The value at `path` in `bindings` when it can be read without CEL (see above), else undefined. */
 export function readVariablePath(path: VariablePath, bindings: Record<string, unknown>): string | number | bigint | boolean | undefined {
   let v: unknown = bindings[path.root];
-  for (const step of path.steps) {
+  const steps = path.steps;
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i];
     if (v instanceof Map) {
       if (typeof step !== "string") return undefined;
       v = v.get(step);
     } else if (Array.isArray(v)) {
-      if (typeof step !== "bigint" || step < 0n || step >= BigInt(v.length)) return undefined;
+      if (typeof step !== "bigint" || step < 0n || Number(step) >= v.length) return undefined;
       v = v[Number(step)];
     } else return undefined;
   }
@@ -71,4 +73,34 @@ export function readVariablePath(path: VariablePath, bindings: Record<string, un
     default:
       return undefined;
   }
+}
+
+/**
+ * The dotted names CEL looks up first when it reads a variable path inside a larger expression:
+ * for `req.url.path.startsWith('/a')`, @bufbuild/cel asks the variables for `req.url.path`, then
+ * for `req.url`, each time also asking its registry whether that is a type, before it reads `req`
+ * (a name may be qualified, `a.b.c`). Bindings that answer the first name with the value at the
+ * path (request-view.ts) skip the misses. Only paths from `roots` count, and none whose root a
+ * comprehension in `e` rebinds (`[x].all(req, req.url …)` reads its own `req`).
+ */
+export function qualifiedPathsOf(e: Expr, roots: ReadonlySet<string>, out: Map<string, VariablePath>): void {
+  const rebound = new Set<string>();
+  const walk = (node: Expr, visit: (node: Expr) => boolean): void => {
+    if (!visit(node)) return;
+    for (const child of childrenOf(node)) walk(child, visit);
+  };
+  walk(e, (node) => {
+    const k = node.exprKind;
+    if (k.case === "comprehensionExpr") for (const name of [k.value.iterVar, k.value.iterVar2, k.value.accuVar]) if (name) rebound.add(name);
+    return true;
+  });
+  walk(e, (node) => {
+    const path = node.exprKind.case === "identExpr" ? undefined : variablePathOf(node);
+    if (path === undefined) return true;
+    // With an index (`[0]`) CEL's first name stops before it, at a list: nothing to answer there.
+    if (path.steps.every((s) => typeof s === "string") && roots.has(path.root) && !rebound.has(path.root)) {
+      out.set([path.root, ...path.steps].join("."), path);
+    }
+    return false;
+  });
 }

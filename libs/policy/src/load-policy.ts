@@ -207,7 +207,7 @@ export function loadPolicy(source: string, options: LoadPolicyOptions = {}): Loa
 
   if (options.kind === "cloud" && diag.errors.length === 0) checkCloudPolicy(root, contents, phases.on_http_request);
   if (diag.errors.length > 0) return { ok: false, errors: diag.errors, warnings: diag.warnings };
-  const policy = createPolicy(phases, { kind: options.kind ?? "agent", regionName: options.regionName ?? "", celBudget: limits.celBudget });
+  const policy = createPolicy(phases, { kind: options.kind ?? "agent", regionName: options.regionName ?? "", celBudget: limits.celBudget, variablePaths: cel.variablePaths });
   return { ok: true, policy, warnings: diag.warnings };
 }
 

@@ -1,6 +1,7 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import type { ActionExecution, ActionStep, CompiledAction } from "./action-types.js";
 import type { CompiledExpr, EvalScope } from "./cel-compile.js";
+import type { MacroScope } from "./cel-env.js";
 import { CelBudgetExceededError, CelMeter } from "./cel-meter.js";
 import type { RequestContext, ResponseInfo, TcpContext } from "./context.js";
 import { EvaluationError, evaluateExpr } from "./interpolation.js";
@@ -16,7 +17,8 @@ import {
 } from "./outcome.js";
 import type { PolicyPhase } from "./policy-error.js";
 import { RequestBodyError } from "./request-body.js";
-import { RequestView, buildBindings } from "./request-view.js";
+import type { VariablePath } from "./cel-path-read.js";
+import { type BindingsMaker, RequestView, bindingsMaker } from "./request-view.js";
 import type { PolicyRuntime } from "./runtime.js";
 
 export interface CompiledRule {
@@ -62,28 +64,47 @@ interface Position {
   action: number;
 }
 
-type Chain = Generator<Promise<ActionStep>, { step: ActionStep; at: Position } | undefined, ActionStep>;
+type ChainEnd = { step: ActionStep; at: Position } | undefined;
 
 /**
- * Rules in order; a rule's actions in order; the first step other than "next" ends the chain.
- * A generator, so one implementation serves the synchronous TCP phase and the asynchronous HTTP
- * phases: an action that returns a promise is yielded to the driver, which awaits it.
+ * Rules in order from `from`; a rule's actions in order; the first step other than "next" ends the
+ * chain. `at` follows the rule and action running, for error reports. Synchronous until an action
+ * returns a promise, then asynchronous from there: a phase whose actions all answer at once (the
+ * usual case: JWTs verified before, counters in memory) costs no promise, generator or closure of
+ * its own. With `syncOnly` (on_tcp_connect) an action that returns a promise is an internal error.
  */
-function* runChain(rules: readonly CompiledRule[], x: ActionExecution, from: Position, at: Position): Chain {
+function runChain(rules: readonly CompiledRule[], x: ActionExecution, from: Position, at: Position, syncOnly: boolean): ChainEnd | Promise<ChainEnd> {
   for (let r = from.rule; r < rules.length; r++) {
     const rule = rules[r] as CompiledRule;
     const firstAction = r === from.rule ? from.action : 0;
     at.rule = r;
     at.action = -1;
-    if (firstAction === 0 && !rule.expressions.every((e) => matches(e, x))) continue;
-    for (let a = firstAction; a < rule.actions.length; a++) {
+    if (firstAction === 0 && !allMatch(rule.expressions, x)) continue;
+    const actions = rule.actions;
+    for (let a = firstAction; a < actions.length; a++) {
       at.action = a;
-      const pending = (rule.actions[a] as CompiledAction).run(x);
-      const step = pending instanceof Promise ? yield pending : pending;
+      const step = (actions[a] as CompiledAction).run(x);
+      if (step instanceof Promise) {
+        if (syncOnly) throw new OnrampError(ErrorCode.Internal, "an asynchronous action ran in on_tcp_connect");
+        return resumeAfter(rules, x, at, step);
+      }
       if (step.kind !== "next") return { step, at: { rule: r, action: a } };
     }
   }
   return undefined;
+}
+
+/** Waits for the action at `at`, then runs the rest of the chain after it. */
+async function resumeAfter(rules: readonly CompiledRule[], x: ActionExecution, at: Position, pending: Promise<ActionStep>): Promise<ChainEnd> {
+  const step = await pending;
+  if (step.kind !== "next") return { step, at: { rule: at.rule, action: at.action } };
+  return runChain(rules, x, { rule: at.rule, action: at.action + 1 }, at, false);
+}
+
+/** A rule's expressions, all true (AND), evaluated in order until one is not. */
+function allMatch(expressions: readonly CompiledExpr[], x: ActionExecution): boolean {
+  for (let i = 0; i < expressions.length; i++) if (!matches(expressions[i] as CompiledExpr, x)) return false;
+  return true;
 }
 
 function matches(expr: CompiledExpr, x: ActionExecution): boolean {
@@ -92,38 +113,31 @@ function matches(expr: CompiledExpr, x: ActionExecution): boolean {
   return v;
 }
 
-type ChainEnd = { step: ActionStep; at: Position } | undefined;
-
-/**
- * Runs the chain synchronously until an action returns a promise, then asynchronously: a phase
- * whose actions all answer at once (the usual case: JWTs verified before, counters in memory)
- * costs no promise of its own.
- */
-function drive(chain: Chain): ChainEnd | Promise<ChainEnd> {
-  const r = chain.next(undefined as never);
-  return r.done ? r.value : driveFrom(chain, r.value);
-}
-
-async function driveFrom(chain: Chain, pending: Promise<ActionStep>): Promise<ChainEnd> {
-  let r = chain.next(await pending);
-  while (!r.done) r = chain.next(await r.value);
-  return r.value;
-}
-
 /** An AbortSignal, or a function that makes one when an action first needs it. */
 export type SignalSource = AbortSignal | (() => AbortSignal);
 
+/** What an execution needs from its policy to build its CEL scope. */
+interface ScopeSettings {
+  readonly regionName: string;
+  readonly celBudget: number;
+  readonly makeBindings: BindingsMaker;
+}
+
 /**
- * One phase execution's state. A class, not an object literal: every action reads it, and its
- * lazy `signal` is a getter on the prototype, which keeps the instances' shape fast (a getter in
- * an object literal made every execution a slow object: -12% requests/s with a policy).
+ * One phase execution's state, and its CEL scope (`scope` is the execution itself). A class, not
+ * an object literal: every action reads it, and its lazy members are getters on the prototype,
+ * which keeps the instances' shape fast (a getter in an object literal made every execution a slow
+ * object: -12% requests/s with a policy). The variables and the CEL meter are made when an
+ * expression first needs them: a phase of constant header edits makes neither.
  */
-class Execution implements ActionExecution {
+class Execution implements ActionExecution, EvalScope, MacroScope {
   readonly logs: PolicyLogRecord[] = [];
   readonly circuitBreakers: CircuitBreakerTicket[] = [];
   compress: CompressDecision | undefined = undefined;
   readonly responseBodyEdits: ResponseBodyEdit[] = [];
-  private made: AbortSignal | undefined = undefined;
+  #signal: AbortSignal | undefined = undefined;
+  #bindings: Record<string, unknown> | undefined = undefined;
+  #meter: CelMeter | undefined = undefined;
 
   constructor(
     readonly phase: PolicyPhase,
@@ -132,12 +146,34 @@ class Execution implements ActionExecution {
     readonly response: ResponseInfo | undefined,
     readonly rt: PolicyRuntime,
     private readonly source: SignalSource | undefined,
-    readonly scope: EvalScope,
+    private readonly settings: ScopeSettings,
   ) {}
 
   get signal(): AbortSignal | undefined {
     const { source } = this;
-    return typeof source === "function" ? (this.made ??= source()) : source;
+    return typeof source === "function" ? (this.#signal ??= source()) : source;
+  }
+
+  get scope(): EvalScope {
+    return this;
+  }
+
+  get bindings(): Record<string, unknown> {
+    const { rt } = this;
+    return (this.#bindings ??= this.settings.makeBindings(this.ctx, this.view, this.response, () => rt.now(), this.settings.regionName, rt.ipIntelligence));
+  }
+
+  get macros(): MacroScope {
+    return this;
+  }
+
+  /** The request the macros read (`MacroScope`). */
+  get request(): RequestView | undefined {
+    return this.view;
+  }
+
+  get meter(): CelMeter {
+    return (this.#meter ??= new CelMeter(this.settings.celBudget));
   }
 
   setResult(name: string, value: Record<string, unknown>): void {
@@ -147,8 +183,9 @@ class Execution implements ActionExecution {
 
 export function createPolicy(
   phases: CompiledPhases,
-  options: { kind: "agent" | "cloud"; regionName: string; celBudget: number },
+  options: { kind: "agent" | "cloud"; regionName: string; celBudget: number; variablePaths?: ReadonlyMap<string, VariablePath> },
 ): Policy {
+  const settings: ScopeSettings = { regionName: options.regionName, celBudget: options.celBudget, makeBindings: bindingsMaker(options.variablePaths ?? new Map()) };
   const execution = (
     phase: PolicyPhase,
     ctx: RequestContext | TcpContext,
@@ -156,12 +193,7 @@ export function createPolicy(
     res: ResponseInfo | undefined,
     rt: PolicyRuntime,
     source: SignalSource | undefined,
-  ): ActionExecution =>
-    new Execution(phase, ctx, view, res, rt, source, {
-      bindings: buildBindings(ctx, view, res, () => rt.now(), options.regionName, rt.ipIntelligence),
-      macros: { request: view, response: res },
-      meter: new CelMeter(options.celBudget),
-    });
+  ): ActionExecution => new Execution(phase, ctx, view, res, rt, source, settings);
 
   const failure = (x: ActionExecution, at: Position, err: unknown): PolicyLogRecord => {
     const rule = phases[x.phase][at.rule];
@@ -182,7 +214,7 @@ export function createPolicy(
     const x = execution("on_http_request", ctx, new RequestView(ctx.request), undefined, rt, signal);
     const at: Position = { rule: from.rule, action: from.action };
     try {
-      const end = drive(runChain(phases.on_http_request, x, from, at));
+      const end = runChain(phases.on_http_request, x, from, at, false);
       if (end instanceof Promise) {
         return end.then(
           (e) => requestEnded(ctx, rt, signal, x, e),
@@ -208,8 +240,8 @@ export function createPolicy(
   }
 
   function requestEnded(ctx: RequestContext, rt: PolicyRuntime, signal: SignalSource | undefined, x: ActionExecution, end: ChainEnd): RequestOutcome {
+    if (!end) return { kind: "continue", logs: x.logs, circuitBreakers: x.circuitBreakers };
     const extras = { logs: x.logs, circuitBreakers: x.circuitBreakers };
-    if (!end) return { kind: "continue", ...extras };
     const step = end.step;
     switch (step.kind) {
       case "respond":
@@ -229,7 +261,8 @@ export function createPolicy(
   function responseEnded(x: ActionExecution, end: ChainEnd): ResponseOutcome {
     if (end?.step.kind === "respond") return { kind: "respond", ...end.step.response, logs: x.logs };
     if (end?.step.kind === "close") return { kind: "close", logs: x.logs };
-    return { kind: "continue", compress: x.compress, ...(x.responseBodyEdits.length > 0 ? { bodyEdits: x.responseBodyEdits } : {}), logs: x.logs };
+    if (x.responseBodyEdits.length > 0) return { kind: "continue", compress: x.compress, bodyEdits: x.responseBodyEdits, logs: x.logs };
+    return { kind: "continue", compress: x.compress, logs: x.logs };
   }
 
   return {
@@ -246,9 +279,8 @@ export function createPolicy(
       const x = execution("on_tcp_connect", ctx, undefined, undefined, rt, undefined);
       const at: Position = { rule: 0, action: -1 };
       try {
-        const r = runChain(phases.on_tcp_connect, x, { rule: 0, action: 0 }, at).next(undefined as never);
-        if (!r.done) throw new OnrampError(ErrorCode.Internal, "an asynchronous action ran in on_tcp_connect");
-        return { kind: r.value && r.value.step.kind !== "next" ? "close" : "allow", logs: x.logs };
+        const end = runChain(phases.on_tcp_connect, x, { rule: 0, action: 0 }, at, true) as ChainEnd;
+        return { kind: end && end.step.kind !== "next" ? "close" : "allow", logs: x.logs };
       } catch (err) {
         x.logs.push(failure(x, at, err));
         return { kind: "close", logs: x.logs };
@@ -267,7 +299,7 @@ export function createPolicy(
         return { kind: "respond", ...failedResponse(err), logs: x.logs };
       };
       try {
-        const end = drive(runChain(phases.on_http_response, x, { rule: 0, action: 0 }, at));
+        const end = runChain(phases.on_http_response, x, { rule: 0, action: 0 }, at, false);
         if (end instanceof Promise) return end.then((e) => responseEnded(x, e), failed);
         return Promise.resolve(responseEnded(x, end));
       } catch (err) {

@@ -25,6 +25,9 @@ export interface MemoryRateLimitStoreOptions {
   readonly maxKeys?: number;
 }
 
+/** 1 s: the shortest window the rate-limit action allows; an idle bucket (≥ 2 windows without a hit) outlives that by at most this. */
+const SWEEP_INTERVAL_MS = 1000;
+
 interface Bucket {
   windowStart: number;
   windowMs: number;
@@ -43,12 +46,16 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
     throw new OnrampError(ErrorCode.Internal, `createMemoryRateLimitStore: maxKeys must be an integer ≥ 1, got ${maxKeys}`);
   }
   const buckets = new Map<string, Bucket>();
+  // The key `hit` touched last, already at the end of `buckets`: a client hitting the same
+  // bucket again and again moves nothing.
+  let lastKey: string | undefined;
+  let sweepAtMs = Number.NEGATIVE_INFINITY;
 
   const evictIdle = (nowMs: number): void => {
     // Map iteration is in insertion order and `hit` re-inserts touched keys, so the oldest come
-    // first; stop at the first live one. Amortised O(1) per hit.
+    // first; stop at the first live one.
     for (const [key, b] of buckets) {
-      if (nowMs - b.windowStart < 2 * b.windowMs && buckets.size <= maxKeys) break;
+      if (nowMs - b.windowStart < 2 * b.windowMs) break;
       buckets.delete(key);
     }
   };
@@ -58,7 +65,8 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
       return buckets.size;
     },
     hit(key, capacity, windowMs, nowMs) {
-      let b = buckets.get(key);
+      const found = buckets.get(key);
+      let b = found;
       const aligned = nowMs - (nowMs % windowMs);
       if (b === undefined || b.windowMs !== windowMs) {
         b = { windowStart: aligned, windowMs, current: 0, previous: 0 };
@@ -67,9 +75,20 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
         b.current = 0;
         b.windowStart = aligned;
       }
-      buckets.delete(key);
-      buckets.set(key, b);
-      evictIdle(nowMs);
+      if (b !== found || key !== lastKey) {
+        buckets.delete(key);
+        buckets.set(key, b);
+        lastKey = key;
+        // The least recently used go first; a hit adds at most one key, so this drops at most one.
+        while (buckets.size > maxKeys) buckets.delete(buckets.keys().next().value as string);
+      }
+      // Idle buckets (two windows without a hit) decide nothing a new bucket would not: they only
+      // hold memory, so they are swept at most once a second (or when the clock went back), not
+      // looked for at every hit.
+      if (nowMs >= sweepAtMs || nowMs < sweepAtMs - 2 * SWEEP_INTERVAL_MS) {
+        sweepAtMs = nowMs + SWEEP_INTERVAL_MS;
+        evictIdle(nowMs);
+      }
 
       const decision = slidingWindowDecision(b.previous, b.current, nowMs - b.windowStart, windowMs, capacity);
       if (decision.allowed) b.current++;

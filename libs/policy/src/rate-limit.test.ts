@@ -48,6 +48,28 @@ describe("memory rate-limit store (sliding window)", () => {
     store.hit("late", 10, 1000, 5_000_000 + 10_000);
     expect(store.size).toBe(1);
   });
+
+  it("still sweeps idle keys while one client keeps hitting the same bucket", () => {
+    const store = createMemoryRateLimitStore();
+    const t0 = 7_000_000;
+    for (let i = 0; i < 50; i++) store.hit(`client-${i}`, 10, 1000, t0);
+    for (let t = t0; t <= t0 + 5_000; t += 100) store.hit("busy", 1_000_000, 1000, t);
+    expect(store.size).toBe(1);
+  });
+
+  it("drops the least recently used key beyond maxKeys, keeping a key in use and its count", () => {
+    const store = createMemoryRateLimitStore({ maxKeys: 10 });
+    const t0 = 9_000_000;
+    expect(store.hit("hot", 2, 60_000, t0).allowed).toBe(true);
+    expect(store.hit("hot", 2, 60_000, t0).allowed).toBe(true);
+    for (let i = 0; i < 30; i++) {
+      store.hit(`spray-${i}`, 2, 60_000, t0);
+      // Used between the new keys, "hot" is never the least recently used one.
+      expect(store.hit("hot", 2, 60_000, t0).allowed, `after spray-${i}`).toBe(false);
+      expect(store.size).toBeLessThanOrEqual(10);
+    }
+    expect(store.size).toBe(10);
+  });
 });
 
 describe("rate-limit action", () => {

@@ -2,6 +2,7 @@ import { connTlsBindings } from "./conn-tls.js";
 import { type IpSource, clientIpBindings, legacyGeoBindings } from "./ip-intelligence-bindings.js";
 import type { IpIntelligence } from "./ip-intelligence.js";
 import { type LazyFields, type LazyRecord, lazyRecord } from "./lazy-record.js";
+import { type VariablePath, readVariablePath } from "./cel-path-read.js";
 import { celTimestamp } from "./cel-time.js";
 import { STRING_FORM_KEY } from "./cel-types.js";
 import type { ConnInfo, EndpointInfo, HttpRequestState, RequestContext, ResponseInfo, TcpContext } from "./context.js";
@@ -322,28 +323,67 @@ const RESPONSE_FIELDS: LazyFields<ResponseInfo> = {
   trailers: () => NO_TRAILERS,
 };
 
+/** The variables every phase has, by name; `req` and `res` read as absent in the phases without them. */
+export const VARIABLE_NAMES: ReadonlySet<string> = new Set(["conn", "endpoint", "time", "vars", "actions", "req", "res"]);
+
 /**
- * The CEL variables of one phase execution, one field per variable (`req` and `res` undefined in
- * the phases without them, which reads as absent). A class, so every execution's variables share
- * one shape for @bufbuild/cel's lookups.
+ * The CEL variables of one phase execution, one getter per variable (`req` and `res` undefined in
+ * the phases without them, which reads as absent), each record made when an expression first reads
+ * it: most rules read one or two variables, and a phase of constant edits reads none. A class, so
+ * every execution's variables share one shape for @bufbuild/cel's lookups; its state is in private
+ * fields, so no name but a variable's reads as anything.
  */
 class Bindings {
-  readonly conn: LazyRecord;
-  readonly endpoint: LazyRecord;
-  readonly time: LazyRecord;
-  readonly vars: Map<string, unknown>;
-  readonly actions: LazyRecord;
-  readonly req: LazyRecord | undefined;
-  readonly res: LazyRecord | undefined;
+  readonly #ctx: RequestContext | TcpContext;
+  readonly #view: RequestView | undefined;
+  readonly #res: ResponseInfo | undefined;
+  readonly #now: () => number;
+  readonly #regionName: string;
+  readonly #intel: IpIntelligence | undefined;
+  #conn: LazyRecord | undefined = undefined;
+  #endpoint: LazyRecord | undefined = undefined;
+  #time: LazyRecord | undefined = undefined;
+  #actions: LazyRecord | undefined = undefined;
+  #req: LazyRecord | undefined = undefined;
+  #resRecord: LazyRecord | undefined = undefined;
 
   constructor(ctx: RequestContext | TcpContext, view: RequestView | undefined, res: ResponseInfo | undefined, now: () => number, regionName: string, intel: IpIntelligence | undefined) {
-    this.conn = lazyRecord(CONN_FIELDS, new ConnSource(ctx.conn, regionName, intel));
-    this.endpoint = lazyRecord(ENDPOINT_FIELDS, ctx.endpoint);
-    this.time = lazyRecord(TIME_FIELDS, now);
-    this.vars = ctx.vars;
-    this.actions = lazyRecord(ACTIONS_FIELDS, ctx.actionResults);
-    this.req = view ? lazyRecord(REQUEST_FIELDS, new RequestSource(view, ctx.conn)) : undefined;
-    this.res = res ? lazyRecord(RESPONSE_FIELDS, res) : undefined;
+    this.#ctx = ctx;
+    this.#view = view;
+    this.#res = res;
+    this.#now = now;
+    this.#regionName = regionName;
+    this.#intel = intel;
+  }
+
+  get conn(): LazyRecord {
+    return (this.#conn ??= lazyRecord(CONN_FIELDS, new ConnSource(this.#ctx.conn, this.#regionName, this.#intel)));
+  }
+
+  get endpoint(): LazyRecord {
+    return (this.#endpoint ??= lazyRecord(ENDPOINT_FIELDS, this.#ctx.endpoint));
+  }
+
+  get time(): LazyRecord {
+    return (this.#time ??= lazyRecord(TIME_FIELDS, this.#now));
+  }
+
+  get vars(): Map<string, unknown> {
+    return this.#ctx.vars;
+  }
+
+  get actions(): LazyRecord {
+    return (this.#actions ??= lazyRecord(ACTIONS_FIELDS, this.#ctx.actionResults));
+  }
+
+  get req(): LazyRecord | undefined {
+    const view = this.#view;
+    return view ? (this.#req ??= lazyRecord(REQUEST_FIELDS, new RequestSource(view, this.#ctx.conn))) : undefined;
+  }
+
+  get res(): LazyRecord | undefined {
+    const res = this.#res;
+    return res ? (this.#resRecord ??= lazyRecord(RESPONSE_FIELDS, res)) : undefined;
   }
 }
 
@@ -360,6 +400,34 @@ export function buildBindings(
   ipIntelligence?: IpIntelligence,
 ): Record<string, unknown> {
   return new Bindings(ctx, view, res, now, regionName, ipIntelligence) as unknown as Record<string, unknown>;
+}
+
+export type BindingsMaker = typeof buildBindings;
+
+/**
+ * `buildBindings` for one policy: its variables also answer the dotted names of `paths` (the
+ * variable paths its expressions read inside larger ones) with the value at the path, when that
+ * is a plain value (`readVariablePath`), which spares @bufbuild/cel its lookups of those names as
+ * qualified identifiers and types. Anything else reads as absent there, and CEL goes on as before.
+ */
+export function bindingsMaker(paths: ReadonlyMap<string, VariablePath>): BindingsMaker {
+  if (paths.size === 0) return buildBindings;
+  class PolicyBindings extends Bindings {}
+  for (const [name, path] of paths) {
+    Object.defineProperty(PolicyBindings.prototype, name, {
+      get(this: Record<string, unknown>) {
+        return readVariablePath(path, this);
+      },
+    });
+  }
+  return (ctx, view, res, now, regionName, ipIntelligence) => new PolicyBindings(ctx, view, res, now, regionName, ipIntelligence) as unknown as Record<string, unknown>;
+}
+
+/** `bindings` and `extra` variables (an action's own, e.g. `http-request`'s `attempts`) in one plain object. */
+export function withVariables(bindings: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of VARIABLE_NAMES) out[name] = bindings[name];
+  return Object.assign(out, extra);
 }
 
 /** `ms` as ngrok writes `time.now`: RFC 3339 in UTC with whole seconds, e.g. `2026-12-01T23:45:19Z`. */

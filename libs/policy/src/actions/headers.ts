@@ -1,5 +1,4 @@
 import { type ActionDefinition, HTTP_PHASES, NEXT, targetHeaders } from "../action-types.js";
-import { appendHeader } from "../context.js";
 import { EvaluationError } from "../interpolation.js";
 import type { Cursor } from "../policy-error.js";
 
@@ -11,10 +10,19 @@ export function checkHeaderName(cursor: Cursor, name: string): boolean {
   return false;
 }
 
+const UNSAFE_VALUE = /[\r\n\0]/;
+
 /** Interpolated values come from requests; a CR or LF in one would split the header. */
 export function checkHeaderValue(name: string, value: string): string {
-  if (/[\r\n\0]/.test(value)) throw new EvaluationError(`value of header ${name} contains CR, LF or NUL`);
+  if (UNSAFE_VALUE.test(value)) throw new EvaluationError(`value of header ${name} contains CR, LF or NUL`);
   return value;
+}
+
+/** `appendHeader` for a name lowercased already. */
+function appendLowercase(headers: Map<string, string[]>, lower: string, value: string): void {
+  const list = headers.get(lower);
+  if (list) list.push(value);
+  else headers.set(lower, [value]);
 }
 
 /** `add-headers`: appends headers to the request (request phase) or the response (response phase). */
@@ -28,17 +36,30 @@ export const addHeaders: ActionDefinition = {
     const valid = headers.filter((h) => checkHeaderName(h.cursor, h.value[0]));
     if (valid.length !== headers.length) return undefined;
     if (valid.length === 0) config.cursor.key("headers", undefined).error("must name at least one header");
-    const entries = valid.map((h) => h.value);
+    // Names lowercased, and constant values checked, once here rather than per request.
+    const entries = valid.map(({ value: [name, template] }) => ({
+      name,
+      lower: name.toLowerCase(),
+      template,
+      clean: template.constant !== undefined && !UNSAFE_VALUE.test(template.constant) ? template.constant : undefined,
+    }));
+    // When every value is constant, so is `actions.ngrok.add_headers`: one record serves every request (CEL cannot change it).
+    const constant = entries.every((e) => e.clean !== undefined) ? { headers_added: new Map(entries.map((e) => [e.lower, e.clean as string])) } : undefined;
     return {
       type: "add-headers",
       alwaysTerminates: false,
       run(x) {
         const target = targetHeaders(x);
+        if (constant) {
+          for (const { lower, clean } of entries) appendLowercase(target, lower, clean as string);
+          x.setResult("add_headers", constant);
+          return NEXT;
+        }
         const added = new Map<string, string>();
-        for (const [name, template] of entries) {
-          const value = checkHeaderValue(name, template.render(x.scope));
-          appendHeader(target, name, value);
-          added.set(name.toLowerCase(), value);
+        for (const { name, lower, template, clean } of entries) {
+          const value = clean ?? checkHeaderValue(name, template.render(x.scope));
+          appendLowercase(target, lower, value);
+          added.set(lower, value);
         }
         x.setResult("add_headers", { headers_added: added });
         return NEXT;
@@ -56,13 +77,14 @@ export const removeHeaders: ActionDefinition = {
     config.finish();
     if (!names || !names.every((n) => checkHeaderName(n.cursor, n.value))) return undefined;
     const lower = names.map((n) => n.value.toLowerCase());
+    const result = { headers_removed: lower };
     return {
       type: "remove-headers",
       alwaysTerminates: false,
       run(x) {
         const target = targetHeaders(x);
         for (const name of lower) target.delete(name);
-        x.setResult("remove_headers", { headers_removed: lower });
+        x.setResult("remove_headers", result);
         return NEXT;
       },
     };

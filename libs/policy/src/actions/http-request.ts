@@ -4,6 +4,7 @@ import { INT, STRING, type Ty, listOf, mapOf, record } from "../cel-types.js";
 import { ConfigReader, readString } from "../config-reader.js";
 import { EvaluationError, type Template } from "../interpolation.js";
 import { engineResponse } from "../outcome.js";
+import { withVariables } from "../request-view.js";
 import { type OutboundRequest, type OutboundResponse, ResponseTooLargeError } from "../runtime.js";
 
 const METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"];
@@ -145,7 +146,7 @@ export const httpRequest: ActionDefinition = {
           }
           if (!retry || n > MAX_RETRIES || deadline.aborted) break;
           const last = { req: reqValue(req), error: failure?.message ?? "", ...(res ? { res: resValue(res) } : {}) };
-          const scope = { ...x.scope, bindings: { ...x.scope.bindings, attempts: BigInt(n), last_attempt: last } };
+          const scope = { bindings: withVariables(x.scope.bindings, { attempts: BigInt(n), last_attempt: last }), macros: x.scope.macros, meter: x.scope.meter };
           if (retry.evaluate(scope) !== true) break;
         }
         x.setResult("http_request", {

@@ -16,6 +16,8 @@ const TOKEN_TYPES = ["id_token", "access_token", "at+jwt", "it+jwt", "plain", "j
 interface TokenSource {
   readonly method: "header" | "body";
   readonly name: Template;
+  /** A constant header name, lowercased once. */
+  readonly lowerName: string | undefined;
   readonly prefix: Template | undefined;
 }
 
@@ -57,7 +59,7 @@ export const jwtValidation: ActionDefinition = {
       const name = reader.template("name", { required: true });
       const prefix = reader.template("prefix");
       reader.finish();
-      if (name !== undefined && (method === "header" || method === "body")) sources.push({ method, name, prefix });
+      if (name !== undefined && (method === "header" || method === "body")) sources.push({ method, name, lowerName: name.constant?.toLowerCase(), prefix });
     }
     http?.finish();
     const jws = config.object("jws", { required: true });
@@ -115,17 +117,20 @@ export const jwtValidation: ActionDefinition = {
       const { cache, verified } = c.verifier;
       for (let i = from; i < c.found.length; i++) {
         const { token, name, method } = c.found[i] as FoundToken;
+        const now = c.x.rt.now();
+        const known = verified.get(token, c.cacheKey, cache.generation, now);
+        if (known) {
+          // The same fields, in the same order, as a token verified now.
+          c.tokens.push({ location: method, location_property: name, verified: true, header: known.header, signature: known.signature, payload: known.payload });
+          continue;
+        }
         const record: Record<string, unknown> = { location: method, location_property: name, verified: false };
         c.tokens.push(record);
         try {
-          const now = c.x.rt.now();
-          const known = verified.get(c.cacheKey + token, cache.generation, now);
-          const header: ProtectedHeaderParameters = known?.header ?? decodeProtectedHeader(token);
+          const header: ProtectedHeaderParameters = decodeProtectedHeader(token);
           record["header"] = header;
           record["signature"] = token.slice(token.lastIndexOf(".") + 1);
-          if (!known) return verifyThenCheck(c, i, record, header, now);
-          record["payload"] = known.payload;
-          record["verified"] = true;
+          return verifyThenCheck(c, i, record, header, now);
         } catch (err) {
           if (c.x.signal?.aborted) throw err;
           c.failure ??= describeFailure(err);
@@ -143,7 +148,7 @@ export const jwtValidation: ActionDefinition = {
         const result = await jwtVerify(token, cache.resolver(c.x.rt, c.x.signal), options);
         record["payload"] = result.payload as JWTPayload;
         record["verified"] = true;
-        verified.set(c.cacheKey + token, result.payload, header, generation, now);
+        verified.set(token, c.cacheKey, result.payload, header, generation, now);
       } catch (err) {
         if (c.x.signal?.aborted) throw err;
         c.failure ??= describeFailure(err);
@@ -189,7 +194,13 @@ interface TokenCheck {
 /** A token at `raw` if it starts with `prefix` (compared without case), without the prefix. */
 function withPrefix(found: FoundToken[], raw: string | undefined, prefix: string, name: string, method: "header" | "body"): void {
   if (raw === undefined) return;
-  if (raw.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()) found.push({ token: raw.slice(prefix.length).trim(), name, method });
+  if (startsWithIgnoringCase(raw, prefix)) found.push({ token: raw.slice(prefix.length).trim(), name, method });
+}
+
+/** `raw.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()`, without making either string. */
+function startsWithIgnoringCase(raw: string, prefix: string): boolean {
+  if (raw.startsWith(prefix)) return true;
+  return raw.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
 }
 
 /** The tokens in the request's headers, when every source is a header. */
@@ -197,8 +208,8 @@ function headerTokens(x: ActionExecution, sources: readonly TokenSource[]): Foun
   const headers = x.view?.request.headers ?? new Map<string, string[]>();
   const found: FoundToken[] = [];
   for (const source of sources) {
-    const name = source.name.render(x.scope).toLowerCase();
-    withPrefix(found, firstHeader(headers, name), source.prefix?.render(x.scope) ?? "", name, "header");
+    const name = source.lowerName ?? source.name.render(x.scope).toLowerCase();
+    withPrefix(found, headers.get(name)?.[0], source.prefix?.render(x.scope) ?? "", name, "header");
   }
   return found;
 }

@@ -32,6 +32,9 @@ export const rateLimit: ActionDefinition = {
     }
     if (capacity === undefined || windowMs === undefined || keys.length !== keyItems.length) return undefined;
     const label = name ?? `${site.phase}[${site.ruleIndex}].actions[${site.actionIndex}]`;
+    // The store key made last: a client's requests come in runs, and reusing the same string
+    // spares building and hashing a new one (its hash is kept with it) at every request.
+    let last = { url: "", bucketKey: "", storeKey: "" };
     return {
       type: "rate-limit",
       alwaysTerminates: false,
@@ -44,7 +47,9 @@ export const rateLimit: ActionDefinition = {
         }
         // Buckets belong to one endpoint and one action; two endpoints sharing a policy text
         // do not share counts.
-        const storeKey = `${x.ctx.endpoint.url}\u0000${label}\u0000${bucketKey}`;
+        const url = x.ctx.endpoint.url;
+        if (last.url !== url || last.bucketKey !== bucketKey) last = { url, bucketKey, storeKey: `${url}\u0000${label}\u0000${bucketKey}` };
+        const storeKey = last.storeKey;
         const d = x.rt.rateLimits.hit(storeKey, capacity, windowMs, x.rt.now());
         x.setResult("rate_limit", { bucket_key: bucketKey, limited: !d.allowed, remaining: BigInt(d.remaining) });
         if (d.allowed || !enforce) return NEXT;
