@@ -3,6 +3,9 @@ import {
   createRequestContext,
   createTcpContext,
   type CircuitBreakerTicket,
+  type ConnInfo,
+  type ConnTls,
+  type EndpointInfo,
   type HttpRequestState,
   type Policy,
   type PolicyLogRecord,
@@ -112,19 +115,10 @@ export class PolicyFlow implements PolicyHandler, PolicyFlowParts {
     const { req, exchange, tickets } = x;
     const policy = endpoint.cloudPolicy ?? route?.member.policy;
     if (!policy) return exchange.forward(endpoint, route!, x.request, undefined, undefined, tickets);
-    const conn = {
-      clientIp: clientIpOf(req),
-      clientPort: req.socket.remotePort ?? 0,
-      serverRegion: this.region,
-      startedAtMs: this.connections.of(req.socket).startedAt,
-      // Read only when an expression asks: conn.bytes_in/bytes_out, conn.server_ip/server_port.
-      socket: req.socket,
-      // conn.tls.* and terminate-tls; undefined over plain HTTP.
-      tls: () => clientTlsOf(req.socket),
-    };
+    const conn = new ClientConn(req, this.region, this.connections.of(req.socket).startedAt);
     // The first endpoint's policy sees the request head arrive; a forward-internal hop keeps it.
     x.request.receivedAtMs ??= Date.now();
-    const endpointInfo = { id: endpoint.id, url: endpoint.url.url, host: endpoint.url.host, protocol: endpoint.url.scheme };
+    const endpointInfo = endpointInfoOf(endpoint);
     if (policy.ruleCounts.on_tcp_connect > 0 && !this.tcpPhaseAllows(req.socket, policy, createTcpContext({ conn, endpoint: endpointInfo }), endpoint)) {
       route?.release();
       exchange.close();
@@ -262,4 +256,39 @@ interface PolicyExchange {
   readonly record: RequestRecord | undefined;
   /** Offers the body to a policy that reads it; undefined for upgrades, which have none. */
   readonly bodies: BodySource | undefined;
+}
+
+/** `conn.*` of a request's client connection; `socket` and `tls` are read only when an expression asks. */
+class ClientConn implements ConnInfo {
+  readonly clientIp: string;
+  readonly clientPort: number;
+  /** conn.bytes_in/bytes_out, conn.server_ip/server_port. */
+  readonly socket: Socket;
+
+  constructor(
+    req: IncomingMessage,
+    readonly serverRegion: string,
+    readonly startedAtMs: number,
+  ) {
+    this.socket = req.socket;
+    this.clientIp = clientIpOf(req);
+    this.clientPort = req.socket.remotePort ?? 0;
+  }
+
+  /** conn.tls.* and terminate-tls; undefined over plain HTTP. */
+  tls(): ConnTls | undefined {
+    return clientTlsOf(this.socket);
+  }
+}
+
+/** `endpoint.*` of each endpoint, made once (endpoints are replaced, not changed, when their binding changes). */
+const ENDPOINT_INFO = new WeakMap<EdgeEndpoint, EndpointInfo>();
+
+function endpointInfoOf(endpoint: EdgeEndpoint): EndpointInfo {
+  let info = ENDPOINT_INFO.get(endpoint);
+  if (!info) {
+    info = { id: endpoint.id, url: endpoint.url.url, host: endpoint.url.host, protocol: endpoint.url.scheme };
+    ENDPOINT_INFO.set(endpoint, info);
+  }
+  return info;
 }

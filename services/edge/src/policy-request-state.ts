@@ -33,7 +33,7 @@ export function shapeOfState(state: HttpRequestState, body?: Uint8Array): Reques
 export function toMap(flat: readonly string[]): Map<string, string[]> {
   const map = new Map<string, string[]>();
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    const key = flat[i]!.toLowerCase();
+    const key = lowercase(flat[i]!);
     const list = map.get(key);
     if (list) list.push(flat[i + 1]!);
     else map.set(key, [flat[i + 1]!]);
@@ -45,4 +45,13 @@ export function flatten(headers: Map<string, string[]>): string[] {
   const out: string[] = [];
   for (const [name, values] of headers) for (const v of values) out.push(name, v);
   return out;
+}
+
+/** `name` in lowercase, itself when it is already (no new string: most names are, or are short). */
+function lowercase(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) return name.toLowerCase();
+  }
+  return name;
 }
