@@ -136,10 +136,18 @@ export class ForwardExchange implements StreamHandler {
       if (this.writeHead(response.status, response.statusText, response.headers)) this.startBody(response.body, endStream);
       return;
     }
+    let decided: ResponseDecision | Promise<ResponseDecision>;
+    try {
+      decided = hooks.response(response);
+    } catch (err) {
+      return this.responsePhaseFailed(err);
+    }
+    // A response phase whose actions all answered at once: nothing to wait for.
+    if (!(decided instanceof Promise)) return this.applyDecision(response, endStream, decided);
     // Hold body events while the response phase runs; replay them in order afterwards.
     const queue: Array<() => void> = [];
     this.deferred = queue;
-    hooks.response(response).then(
+    decided.then(
       (decision) => {
         this.deferred = undefined;
         this.applyDecision(response, endStream, decision);
@@ -147,10 +155,14 @@ export class ForwardExchange implements StreamHandler {
       },
       (err: unknown) => {
         this.deferred = undefined;
-        this.stream?.reset(ErrorCode.Internal, "traffic policy failed");
-        sendError(this.res, OnrampError.from(err, ErrorCode.Internal, "the traffic policy failed on the response"));
+        this.responsePhaseFailed(err);
       },
     );
+  }
+
+  private responsePhaseFailed(err: unknown): void {
+    this.stream?.reset(ErrorCode.Internal, "traffic policy failed");
+    sendError(this.res, OnrampError.from(err, ErrorCode.Internal, "the traffic policy failed on the response"));
   }
 
   onData(chunk: Buffer): void {

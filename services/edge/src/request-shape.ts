@@ -54,8 +54,8 @@ export type ResponseDecision =
 
 /** Called as methods (on the hooks object), so one object per request can hold their state. */
 export interface ForwardHooks {
-  /** Runs on the response head before anything is written to the client. */
-  response?(head: ResponseHead): Promise<ResponseDecision>;
+  /** Runs on the response head before anything is written to the client; a decision made at once needs no promise. */
+  response?(head: ResponseHead): ResponseDecision | Promise<ResponseDecision>;
   /** Called once with the response status, or "error" when none came back. */
   settled?(result: number | "error"): void;
 }
