@@ -27,9 +27,14 @@ describe("head codec matches protobuf-es byte for byte", () => {
   });
 
   it("matches protobuf-es for long, multi-byte and very large heads, one after another", () => {
-    // Around the one-byte length prefix (127/128 bytes), multi-byte text whose byte length is
-    // unknown until written, and a head larger than the encoder's 16 KiB scratch.
-    const values = ["a".repeat(42), "a".repeat(43), "é".repeat(63), "é".repeat(64), "✓".repeat(43), "😀".repeat(40), "x".repeat(200_000)];
+    // Around the one-byte length prefix (127/128 bytes), ASCII written byte by byte and text that
+    // turns out not to be ASCII part way, multi-byte text whose byte length is unknown until
+    // written (up to and past the two-byte-length gap, 3n < 2^14), and a head larger than the
+    // encoder's 16 KiB scratch.
+    const values = [
+      "a".repeat(42), "a".repeat(43), "a".repeat(127), "a".repeat(128), `${"a".repeat(100)}é`, "é".repeat(63), "é".repeat(64),
+      "✓".repeat(43), "😀".repeat(40), "é".repeat(5461), "é".repeat(5462), "x".repeat(200_000),
+    ];
     for (const v of values) {
       const head = { ...request, path: `/${v}`, headers: ["X-Long", v, "Host", "h"] };
       const ours = encodeRequestHead(head);

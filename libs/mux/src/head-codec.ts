@@ -113,8 +113,17 @@ export function decodeTrailers(bytes: Uint8Array): string[] {
  * copies the result out: one allocation per head, where collecting the fields first cost an array
  * and its growth per head. A head larger than the scratch grows it for the heads after.
  */
+/**
+ * Buffer's own UTF-8 methods, which `write` and `toString` call after checking their arguments
+ * (per header, on every request); they are Buffer.prototype methods in every Node version.
+ */
+interface Utf8Buffer extends Buffer {
+  utf8Write(value: string, offset: number): number;
+  utf8Slice(start: number, end: number): string;
+}
+
 class Writer {
-  private static scratch = Buffer.allocUnsafe(16 * 1024);
+  private static scratch = Buffer.allocUnsafe(16 * 1024) as Utf8Buffer;
   private buf = Writer.scratch;
   private pos = 0;
 
@@ -122,20 +131,50 @@ class Writer {
   string(field: number, value: string | undefined, repeated = false): void {
     if (value === undefined || (value.length === 0 && !repeated)) return;
     this.varint((field << 3) | 2);
-    // A string of n UTF-16 units takes n to 3n bytes: when 3n < 128 the length is one byte and
-    // can be filled in after writing, without measuring the string first.
-    if (value.length * 3 < 0x80) {
-      this.ensure(1 + value.length * 3);
-      const at = this.pos++;
-      const n = this.buf.write(value, this.pos, "utf8");
-      this.buf[at] = n;
-      this.pos += n;
+    // A string of n UTF-16 units takes n to 3n bytes. Up to 3n < 2^14 the length takes one or two
+    // bytes: the string is written after a two-byte gap, without measuring it first (a second pass
+    // over a long header such as a JWT), and moved back a byte when its length fits in one.
+    const max = value.length * 3;
+    if (value.length < 0x80 && this.ascii(value)) return;
+    if (max < 0x4000) {
+      this.ensure(2 + max);
+      const at = this.pos;
+      const n = this.buf.utf8Write(value, at + 2);
+      if (n < 0x80) {
+        this.buf[at] = n;
+        if (n > 0) this.buf.copyWithin(at + 1, at + 2, at + 2 + n);
+        this.pos = at + 1 + n;
+      } else {
+        this.buf[at] = (n & 0x7f) | 0x80;
+        this.buf[at + 1] = n >>> 7;
+        this.pos = at + 2 + n;
+      }
       return;
     }
     const n = Buffer.byteLength(value, "utf8");
     this.varint(n);
     this.ensure(n);
-    this.pos += this.buf.write(value, this.pos, "utf8");
+    this.pos += this.buf.utf8Write(value, this.pos);
+  }
+
+  /**
+   * Writes a short string (< 128 units) byte by byte with its one-byte length when it is all ASCII,
+   * as most header names and values are: cheaper than a call into C++ for a few bytes. False, with
+   * nothing written, at the first other character.
+   */
+  private ascii(value: string): boolean {
+    const n = value.length;
+    this.ensure(1 + n);
+    const buf = this.buf;
+    const at = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[at + 1 + i] = c;
+    }
+    buf[at] = n;
+    this.pos = at + 1 + n;
+    return true;
   }
 
   bytes(field: number, value: Uint8Array | undefined): void {
@@ -170,7 +209,7 @@ class Writer {
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n)) as Utf8Buffer;
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
     Writer.scratch = grown;
@@ -179,10 +218,10 @@ class Writer {
 
 class Reader {
   private pos = 0;
-  private readonly buf: Buffer;
+  private readonly buf: Utf8Buffer;
 
   constructor(bytes: Uint8Array) {
-    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.buf = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as Utf8Buffer;
   }
 
   more(): boolean {
@@ -212,8 +251,12 @@ class Reader {
   }
 
   string(): string {
-    const [start, end] = this.span();
-    return this.buf.toString("utf8", start, end);
+    const n = this.varint();
+    const start = this.pos;
+    const end = start + n;
+    if (end > this.buf.length) throw new RangeError("truncated field");
+    this.pos = end;
+    return this.buf.utf8Slice(start, end);
   }
 
   bytes(): Uint8Array {
