@@ -84,6 +84,21 @@ on_http_request:
     expect(h.get("x-saw-result")).toEqual(["yes"]);
   });
 
+  it("publishes each request's own added values, in a run of requests alike or not", async () => {
+    const policy = policyOf(`
+on_http_request:
+  - actions: [{type: add-headers, config: {headers: {x-a: "\${req.url.path}", x-b: "\${req.method}"}}}]
+  - actions: [{type: add-headers, config: {headers: {x-seen: "\${actions.ngrok.add_headers.headers_added['x-a']} \${actions.ngrok.add_headers.headers_added['x-b']}"}}}]
+`);
+    const seen: string[] = [];
+    for (const [method, path] of [["GET", "/1"], ["GET", "/1"], ["GET", "/2"], ["POST", "/2"], ["POST", "/2"], ["GET", "/1"]]) {
+      const ctx = request({ method, url: `https://h${path}` });
+      await policy.onHttpRequest(ctx, rt);
+      seen.push(ctx.request.headers.get("x-seen")?.join(",") ?? "");
+    }
+    expect(seen).toEqual(["/1 GET", "/1 GET", "/2 GET", "/2 POST", "/2 POST", "/1 GET"]);
+  });
+
   it("edits response headers in on_http_response, reading res.* and getResHeader", async () => {
     const policy = policyOf(`
 on_http_response:

@@ -5,6 +5,7 @@ import { TypeChecker } from "./cel-check.js";
 import type { CelRuntime, MacroScope } from "./cel-env.js";
 import { CelBudgetExceededError, type CelMeter, meterComprehensions } from "./cel-meter.js";
 import { qualifiedPathsOf, readVariablePath, variablePathOf } from "./cel-path-read.js";
+import { compileFast, lastFastUnits, runFast } from "./cel-fast-eval.js";
 import { VARIABLE_NAMES } from "./request-view.js";
 import { expandSortBy } from "./cel-sort-by.js";
 import type { PolicyPhase } from "./policy-error.js";
@@ -88,11 +89,20 @@ export function compileExpression(
   }
   const path = variablePathOf(root);
   if (path === undefined) qualifiedPathsOf(root, VARIABLE_NAMES, rt.variablePaths);
+  // Comprehensions (rewritten above) are never fast. A plain path it declines is read below, then by CEL.
+  const fast = compileFast(root, rt.replacedFunctions);
   return {
     ok: true,
     expr: {
       source,
       evaluate(scope) {
+        if (fast !== undefined) {
+          const value = runFast(fast, scope);
+          if (value !== undefined) {
+            chargeFor(scope.meter, nodes + lastFastUnits(), source);
+            return value;
+          }
+        }
         let charged = false;
         if (path !== undefined) {
           chargeFor(scope.meter, nodes, source);

@@ -5,7 +5,7 @@ import { type CelMeter, meteredEnv, rangeFunction } from "./cel-meter.js";
 import type { VariablePath } from "./cel-path-read.js";
 import { linearReplace } from "./cel-replace.js";
 import { cidrContains, parseCidr, parseIp } from "./cidr.js";
-import type { ResponseInfo } from "./context.js";
+import type { ConnInfo, ResponseInfo } from "./context.js";
 import type { PolicyLimits } from "./policy-limits.js";
 import { createRegexCache } from "./regex.js";
 import { RegexAllowance } from "./regex-cost.js";
@@ -21,6 +21,9 @@ const STRING_LIST = listType(STRING);
 export interface MacroScope {
   readonly request: RequestView | undefined;
   readonly response: ResponseInfo | undefined;
+  /** The connection and `vars.*` the variables read, for cel-fast-eval.ts's direct reads; absent, it reads through the variables. */
+  readonly conn?: ConnInfo;
+  readonly vars?: Map<string, unknown>;
 }
 
 /**
@@ -49,6 +52,8 @@ export interface CelRuntime {
   readonly secrets: SecretStore | undefined;
   /** The variable paths the policy's expressions read inside larger expressions, by dotted name (cel-path-read.ts). */
   readonly variablePaths: Map<string, VariablePath>;
+  /** The names of the functions in the function tables (and `extraFuncs`), which may replace built-in ones; cel-fast-eval.ts leaves them to CEL. */
+  readonly replacedFunctions: ReadonlySet<string>;
 }
 
 /** Macros that read the request or the response, for phase checks at load time. */
@@ -91,6 +96,7 @@ export function createCelRuntime(limits: PolicyLimits, extraFuncs: readonly CelF
     expressions: 0,
     secrets,
     variablePaths: new Map(),
+    replacedFunctions: new Set([...FUNCTION_TABLES.flat(), ...extraFuncs].map((f) => f.name)),
   };
   const request = (): RequestView => {
     if (!rt.current?.request) throw new Error("request macros are only available in HTTP phases");

@@ -57,9 +57,9 @@ export class CelBudgetExceededError extends Error {
 }
 
 /** 4: scanning or copying 4 characters costs about what evaluating one node does (~6 ns a character). */
-const CHARS_PER_UNIT = 4;
+export const CHARS_PER_UNIT = 4;
 /** 4: a call through @bufbuild/cel's overload dispatch (argument checks, conversions) is ~150 ns. */
-const CALL_UNITS = 4;
+export const CALL_UNITS = 4;
 
 /** What a value costs to handle: its length in units. */
 function weight(v: unknown): number {

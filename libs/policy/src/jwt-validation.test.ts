@@ -156,6 +156,42 @@ describe("jwt-validation verification cache", () => {
     expect(await call(policy, rt, jwt)).toBe(401);
   });
 
+  it("gives each request of a run with the same token, and a token between, its own token's result", async () => {
+    const policy = policyOf(policySource);
+    const rt = fakeRuntime(jwksServer(() => ({ keys: [rsa.jwk] })).fetchJson);
+    const body = async (jwt: string) => {
+      const out = await policy.onHttpRequest(request({ headers: { authorization: `Bearer ${jwt}` } }), rt);
+      return out.kind === "respond" ? String(out.body) : out.kind;
+    };
+    const alice = await token(rt);
+    const bob = await new SignJWT({ sub: "user-2" }).setProtectedHeader({ alg: "RS256", kid: "k1" }).setIssuer(ISSUER).setAudience("api://onramp").setExpirationTime("5m").sign(rsa.privateKey);
+    const subs = [];
+    for (const jwt of [alice, alice, alice, bob, bob, alice, bob]) subs.push(await body(jwt));
+    expect(subs).toEqual(["sub=user-1", "sub=user-1", "sub=user-1", "sub=user-2", "sub=user-2", "sub=user-1", "sub=user-2"]);
+  });
+
+  it("runHttpRequest answers without a promise once the token is verified; with one while keys are fetched", async () => {
+    const policy = policyOf(`${policySource}
+on_http_response:
+  - actions: [{type: add-headers, config: {headers: {x-served-by: onramp}}}]
+`);
+    const rt = fakeRuntime(jwksServer(() => ({ keys: [rsa.jwk] })).fetchJson);
+    const jwt = await token(rt);
+    const ctx = () => request({ headers: { authorization: `Bearer ${jwt}` } });
+    const first = policy.runHttpRequest(ctx(), rt);
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toMatchObject({ kind: "respond", status: 200 });
+    // The first verification predates the keys' fetch (a new key generation): the next one is cached for good.
+    expect(await policy.runHttpRequest(ctx(), rt)).toMatchObject({ kind: "respond", status: 200 });
+    const again = policy.runHttpRequest(ctx(), rt);
+    expect(again).not.toBeInstanceOf(Promise);
+    expect(again).toMatchObject({ kind: "respond", status: 200, body: "sub=user-1", logs: [], circuitBreakers: [] });
+    const res = { statusCode: 200, headers: new Map<string, string[]>() };
+    expect(policy.runHttpResponse(ctx(), res, rt)).toEqual({ kind: "continue", compress: undefined, logs: [] });
+    expect(res.headers.get("x-served-by")).toEqual(["onramp"]);
+    expect(policy.onHttpResponse(ctx(), res, rt)).toBeInstanceOf(Promise);
+  });
+
   it("stops trusting a cached token once its key is rotated out of the JWKS", async () => {
     const policy = policyOf(policySource);
     let keys: JWK[] = [rsa.jwk];

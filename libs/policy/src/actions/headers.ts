@@ -45,6 +45,10 @@ export const addHeaders: ActionDefinition = {
     }));
     // When every value is constant, so is `actions.ngrok.add_headers`: one record serves every request (CEL cannot change it).
     const constant = entries.every((e) => e.clean !== undefined) ? { headers_added: new Map(entries.map((e) => [e.lower, e.clean as string])) } : undefined;
+    /** The values of the run that rendered last, the record made of them, and the scratch list of this run's (runs are synchronous). */
+    let lastValues: readonly string[] = [];
+    let last: { headers_added: Map<string, string> } | undefined;
+    const values: string[] = [];
     return {
       type: "add-headers",
       alwaysTerminates: false,
@@ -55,13 +59,22 @@ export const addHeaders: ActionDefinition = {
           x.setResult("add_headers", constant);
           return NEXT;
         }
-        const added = new Map<string, string>();
-        for (const { name, lower, template, clean } of entries) {
+        // Values that are all the last request's (a client's requests come in runs) share its record.
+        let same = last !== undefined;
+        for (let i = 0; i < entries.length; i++) {
+          const { name, lower, template, clean } = entries[i] as (typeof entries)[number];
           const value = clean ?? checkHeaderValue(name, template.render(x.scope));
           appendLowercase(target, lower, value);
-          added.set(lower, value);
+          if (same && lastValues[i] !== value) same = false;
+          values[i] = value;
         }
-        x.setResult("add_headers", { headers_added: added });
+        if (!same || last === undefined) {
+          const added = new Map<string, string>();
+          for (let i = 0; i < entries.length; i++) added.set((entries[i] as (typeof entries)[number]).lower, values[i] as string);
+          last = { headers_added: added };
+          lastValues = values.slice();
+        }
+        x.setResult("add_headers", last);
         return NEXT;
       },
     };

@@ -88,6 +88,11 @@ export const jwtValidation: ActionDefinition = {
     const issuerTemplates: readonly Template[] = issuers;
     const fixedIssuers = constants(issuers);
     const baseOptions = { algorithms, ...(audiences.length > 0 ? { audience: audiences } : {}) };
+    /**
+     * `actions.ngrok.jwt_validation` of the last request whose one token was verified before:
+     * clients send the same token in runs, and the next such request shares it (CEL only reads it).
+     */
+    let lastResult: { known: object; name: string; method: "header" | "body"; result: Record<string, unknown> } | undefined;
     const readsBody = sources.some((s) => s.method === "body");
     return {
       type: "jwt-validation",
@@ -107,7 +112,7 @@ export const jwtValidation: ActionDefinition = {
       const issuerList = fixedIssuers ?? issuerTemplates.map((t) => t.render(x.scope));
       // With interpolated issuers a verification holds only for the issuers it was checked against.
       const cacheKey = fixedIssuers ? "" : `${issuerList.join("\n")}\n\n`;
-      const check: TokenCheck = { x, found, issuerList, cacheKey, verifier: verifiers(x), tokens: [], failure: undefined };
+      const check: TokenCheck = { x, found, issuerList, cacheKey, verifier: verifiers(x), tokens: [], failure: undefined, known: undefined };
       if (found.length === 0) check.failure = { code: "missing_token", message: "a bearer token is required", status: 401 };
       return checkFrom(check, 0);
     }
@@ -120,6 +125,15 @@ export const jwtValidation: ActionDefinition = {
         const now = c.x.rt.now();
         const known = verified.get(token, c.cacheKey, cache.generation, now);
         if (known) {
+          if (c.found.length === 1) {
+            // The same verified token, from the same place, as the last request: the same result.
+            const same = lastResult;
+            if (same !== undefined && same.known === known && same.name === name && same.method === method) {
+              c.x.setResult("jwt_validation", same.result);
+              return NEXT;
+            }
+            c.known = known;
+          }
           // The same fields, in the same order, as a token verified now.
           c.tokens.push({ location: method, location_property: name, verified: true, header: known.header, signature: known.signature, payload: known.payload });
           continue;
@@ -156,8 +170,10 @@ export const jwtValidation: ActionDefinition = {
       return checkFrom(c, i + 1);
     }
 
-    function outcome({ x, tokens, failure }: TokenCheck): ActionStep {
-      x.setResult("jwt_validation", failure ? { tokens, error: { code: failure.code, message: failure.message } } : { tokens });
+    function outcome({ x, tokens, failure, known, found }: TokenCheck): ActionStep {
+      const result = failure ? { tokens, error: { code: failure.code, message: failure.message } } : { tokens };
+      x.setResult("jwt_validation", result);
+      if (!failure && known !== undefined) lastResult = { known, name: (found[0] as FoundToken).name, method: (found[0] as FoundToken).method, result };
       if (!failure) return NEXT;
       if (failure.status === 503) {
         return { kind: "respond", response: engineResponse(503, "JWKS_UNAVAILABLE", "Unable to verify credentials right now.", [["retry-after", "30"]]) };
@@ -189,6 +205,8 @@ interface TokenCheck {
   readonly verifier: Verifier;
   readonly tokens: Array<Record<string, unknown>>;
   failure: Failure | undefined;
+  /** The cache entry of the request's one token, when it was verified before. */
+  known: object | undefined;
 }
 
 /** A token at `raw` if it starts with `prefix` (compared without case), without the prefix. */
