@@ -29,7 +29,7 @@ export interface Exchange {
 /** What an exchange needs of the policy flow (PolicyFlow): the proxy to forward with, and the response phase. */
 export interface PolicyFlowParts {
   readonly proxy: HttpProxy;
-  responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint, record: RequestRecord): Promise<ResponseDecision>;
+  responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint, record: RequestRecord): ResponseDecision | Promise<ResponseDecision>;
 }
 
 export function settle(tickets: CircuitBreakerTicket[], result: number | "error"): void {
@@ -151,7 +151,7 @@ class ResponsePhaseHooks extends SettleHooks {
     super(tickets);
   }
 
-  response(head: ResponseHead): Promise<ResponseDecision> {
+  response(head: ResponseHead): ResponseDecision | Promise<ResponseDecision> {
     return this.flow.responsePhase(this.policy, this.ctx, head, this.target, this.record);
   }
 }

@@ -12,6 +12,8 @@ import {
   type PolicyRuntime,
   type RequestContext,
   type RequestOutcome,
+  type ResponseInfo,
+  type ResponseOutcome,
   type TcpContext,
 } from "@onramp/policy";
 import type { ResponseHeadFields as ResponseHead } from "@onramp/mux";
@@ -100,18 +102,31 @@ export class PolicyFlow implements PolicyHandler, PolicyFlowParts {
     exchange: Exchange,
   ): void {
     const x: PolicyExchange = { req, signal, request: requestState(req, shape), hops: 0, tickets: [], exchange, record, bodies };
-    this.run(x, endpoint, route).catch((err: unknown) => {
-      route?.release();
-      settle(x.tickets, "error");
-      if (signal.gone) return;
-      // A body too large, stalled or abandoned is the client's doing, answered with its code.
-      const clientFault = err instanceof OnrampError && (err.code === ErrorCode.PolicyBodyTooLarge || err.code === ErrorCode.RequestTimeout || err.code === ErrorCode.ClientClosed);
-      if (!clientFault) this.logger.warn({ err, endpoint: endpoint.url.url }, "traffic policy failed");
-      exchange.fail(OnrampError.from(err, ErrorCode.Internal, "the traffic policy failed"));
-    });
+    let pending: void | Promise<void>;
+    try {
+      pending = this.run(x, endpoint, route);
+    } catch (err) {
+      return this.failed(x, endpoint, route, err);
+    }
+    pending?.catch((err: unknown) => this.failed(x, endpoint, route, err));
   }
 
-  private async run(x: PolicyExchange, endpoint: EdgeEndpoint, route: Route | undefined): Promise<void> {
+  private failed(x: PolicyExchange, endpoint: EdgeEndpoint, route: Route | undefined, err: unknown): void {
+    route?.release();
+    settle(x.tickets, "error");
+    if (x.signal.gone) return;
+    // A body too large, stalled or abandoned is the client's doing, answered with its code.
+    const clientFault = err instanceof OnrampError && (err.code === ErrorCode.PolicyBodyTooLarge || err.code === ErrorCode.RequestTimeout || err.code === ErrorCode.ClientClosed);
+    if (!clientFault) this.logger.warn({ err, endpoint: endpoint.url.url }, "traffic policy failed");
+    x.exchange.fail(OnrampError.from(err, ErrorCode.Internal, "the traffic policy failed"));
+  }
+
+  /**
+   * The request phase of the endpoint's policy, then what its outcome says. Synchronous when every
+   * action answers at once (the usual case: JWTs verified before, counters in memory): no promise
+   * per request, and the request goes on in the same turn of the event loop.
+   */
+  private run(x: PolicyExchange, endpoint: EdgeEndpoint, route: Route | undefined): void | Promise<void> {
     const { req, exchange, tickets } = x;
     const policy = endpoint.cloudPolicy ?? route?.member.policy;
     if (!policy) return exchange.forward(endpoint, route!, x.request, undefined, undefined, tickets);
@@ -127,53 +142,75 @@ export class PolicyFlow implements PolicyHandler, PolicyFlowParts {
     if (policy.needsRequestBody && x.bodies && !x.request.body) x.request.body = x.bodies.makeBody();
     const ctx = createRequestContext({ conn, endpoint: endpointInfo, request: x.request });
     const span = x.record && this.telemetry.child(x.record, "policy on_http_request", () => ({ "onramp.endpoint.url": endpoint.url.url }));
-    const pending = policy.onHttpRequest(ctx, this.runtime, x.signal.signal);
-    // `finally` costs two promises and a closure: only a span needs it.
-    let outcome: RequestOutcome = await (span ? pending.finally(() => span.end()) : pending);
-    for (;;) {
-      this.log(outcome.logs, endpoint);
-      tickets.push(...outcome.circuitBreakers);
-      switch (outcome.kind) {
-        case "respond":
-          route?.release();
-          settle(tickets, outcome.status);
-          if (outcome.code) this.rejected(endpoint, outcome.code, span);
-          exchange.respond({ status: outcome.status, headers: flatten(outcome.headers), body: outcome.body, code: outcome.code });
-          return;
-        case "close":
-          route?.release();
-          settle(tickets, "error");
-          exchange.close();
-          return;
-        case "continue":
-          if (!route) {
-            throw new OnrampError(ErrorCode.Internal, `the policy of cloud endpoint ${endpoint.url.url} ended without a terminating action`);
-          }
-          return exchange.forward(endpoint, route, ctx.request, policy, ctx, tickets);
-        case "forward-internal": {
-          route?.release();
-          let target: EdgeEndpoint;
-          let targetRoute: Route;
-          try {
-            if (x.hops >= MAX_INTERNAL_HOPS) throw new OnrampError(ErrorCode.EndpointNotFound, `forward-internal went through ${MAX_INTERNAL_HOPS} endpoints; is there a loop?`);
-            target = this.internalEndpoint(outcome.url);
-            targetRoute = await routeWhenReady(this.table, target);
-          } catch (err) {
-            if (outcome.resume) {
-              outcome = await outcome.resume();
-              continue;
-            }
-            settle(tickets, "error");
-            exchange.fail(OnrampError.from(err, ErrorCode.Internal));
-            return;
-          }
-          x.hops++;
-          x.request = ctx.request;
-          if (x.record) this.telemetry.hop(x.record, `forward-internal ${target.url.url}`, () => ({ "onramp.endpoint.url": target.url.url }));
-          return this.run(x, target, targetRoute);
-        }
-      }
+    let outcome: RequestOutcome | Promise<RequestOutcome>;
+    try {
+      outcome = policy.runHttpRequest(ctx, this.runtime, x.signal.signal);
+    } catch (err) {
+      span?.end();
+      throw err;
     }
+    if (outcome instanceof Promise) {
+      // `finally` costs two promises and a closure: only a span needs it.
+      return (span ? outcome.finally(() => span.end()) : outcome).then((o) => this.decide(x, endpoint, route, policy, ctx, span, o));
+    }
+    span?.end();
+    return this.decide(x, endpoint, route, policy, ctx, span, outcome);
+  }
+
+  /** Acts on the request phase's outcome: at once, except a forward-internal hop, which waits for its target. */
+  private decide(x: PolicyExchange, endpoint: EdgeEndpoint, route: Route | undefined, policy: Policy, ctx: RequestContext, span: Span | undefined, outcome: RequestOutcome): void | Promise<void> {
+    const { exchange, tickets } = x;
+    this.log(outcome.logs, endpoint);
+    if (outcome.circuitBreakers.length > 0) tickets.push(...outcome.circuitBreakers);
+    switch (outcome.kind) {
+      case "respond":
+        route?.release();
+        settle(tickets, outcome.status);
+        if (outcome.code) this.rejected(endpoint, outcome.code, span);
+        exchange.respond({ status: outcome.status, headers: flatten(outcome.headers), body: outcome.body, code: outcome.code });
+        return;
+      case "close":
+        route?.release();
+        settle(tickets, "error");
+        exchange.close();
+        return;
+      case "continue":
+        if (!route) {
+          throw new OnrampError(ErrorCode.Internal, `the policy of cloud endpoint ${endpoint.url.url} ended without a terminating action`);
+        }
+        return exchange.forward(endpoint, route, ctx.request, policy, ctx, tickets);
+      case "forward-internal":
+        return this.forwardInternal(x, endpoint, route, policy, ctx, span, outcome);
+    }
+  }
+
+  private async forwardInternal(
+    x: PolicyExchange,
+    endpoint: EdgeEndpoint,
+    route: Route | undefined,
+    policy: Policy,
+    ctx: RequestContext,
+    span: Span | undefined,
+    outcome: RequestOutcome & { kind: "forward-internal" },
+  ): Promise<void> {
+    route?.release();
+    let target: EdgeEndpoint;
+    let targetRoute: Route;
+    try {
+      if (x.hops >= MAX_INTERNAL_HOPS) throw new OnrampError(ErrorCode.EndpointNotFound, `forward-internal went through ${MAX_INTERNAL_HOPS} endpoints; is there a loop?`);
+      target = this.internalEndpoint(outcome.url);
+      targetRoute = await routeWhenReady(this.table, target);
+    } catch (err) {
+      // The rest of the chain runs after the action, as it would had the target answered.
+      if (outcome.resume) return this.decide(x, endpoint, route, policy, ctx, span, await outcome.resume());
+      settle(x.tickets, "error");
+      x.exchange.fail(OnrampError.from(err, ErrorCode.Internal));
+      return;
+    }
+    x.hops++;
+    x.request = ctx.request;
+    if (x.record) this.telemetry.hop(x.record, `forward-internal ${target.url.url}`, () => ({ "onramp.endpoint.url": target.url.url }));
+    return this.run(x, target, targetRoute);
   }
 
   /**
@@ -190,12 +227,22 @@ export class PolicyFlow implements PolicyHandler, PolicyFlowParts {
     return true;
   }
 
-  /** The response phase of `policy` for a request forwarded to `endpoint`. */
-  async responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint, record: RequestRecord): Promise<ResponseDecision> {
+  /**
+   * The response phase of `policy` for a request forwarded to `endpoint`: a decision at once when
+   * every action answers at once, else a promise of one.
+   */
+  responsePhase(policy: Policy, ctx: RequestContext, head: ResponseHead, endpoint: EdgeEndpoint, record: RequestRecord): ResponseDecision | Promise<ResponseDecision> {
     const info = { statusCode: head.status, headers: toMap(head.headers) };
     const span = this.telemetry.child(record, "policy on_http_response", () => ({ "onramp.endpoint.url": endpoint.url.url }));
-    const pending = policy.onHttpResponse(ctx, info, this.runtime);
-    const outcome = await (span ? pending.finally(() => span.end()) : pending);
+    const outcome = policy.runHttpResponse(ctx, info, this.runtime);
+    if (outcome instanceof Promise) {
+      return (span ? outcome.finally(() => span.end()) : outcome).then((o) => this.responseDecision(o, info, head, endpoint, span));
+    }
+    span?.end();
+    return this.responseDecision(outcome, info, head, endpoint, span);
+  }
+
+  private responseDecision(outcome: ResponseOutcome, info: ResponseInfo, head: ResponseHead, endpoint: EdgeEndpoint, span: Span | undefined): ResponseDecision {
     this.log(outcome.logs, endpoint);
     if (outcome.kind === "close") return { kind: "close" };
     if (outcome.kind === "respond") {
