@@ -58,12 +58,24 @@ function splitPath(pathAndQuery: string): [string, string] {
   return q < 0 ? [pathAndQuery, ""] : [pathAndQuery.slice(0, q), pathAndQuery.slice(q + 1)];
 }
 
-/** `headers` with `traceparent` set to `value` (any the client sent replaced). */
-export function withTraceparent(headers: readonly string[], value: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    if (headers[i]!.length !== 11 || headers[i]!.toLowerCase() !== "traceparent") out.push(headers[i]!, headers[i + 1]!);
+/**
+ * `headers` with `traceparent` set to `value` (any the client sent replaced), changed in place:
+ * callers pass the array made for this request's upstream (no copy per request).
+ */
+export function withTraceparent(headers: string[], value: string): string[] {
+  let found = false;
+  for (let i = 0; i + 1 < headers.length; ) {
+    const name = headers[i]!;
+    if (name.length === 11 && name.toLowerCase() === "traceparent") {
+      if (found) {
+        headers.splice(i, 2);
+        continue;
+      }
+      headers[i + 1] = value;
+      found = true;
+    }
+    i += 2;
   }
-  out.push("traceparent", value);
-  return out;
+  if (!found) headers.push("traceparent", value);
+  return headers;
 }
