@@ -1,5 +1,5 @@
 import type { Expr } from "./cel-ast.js";
-import { type VariablePath, readVariablePath, variablePathOf } from "./cel-path-read.js";
+import { type VariablePath, plainValue, readVariablePath, variablePathOf } from "./cel-path-read.js";
 import type { MacroScope } from "./cel-env.js";
 import { CALL_UNITS, CHARS_PER_UNIT } from "./cel-meter.js";
 import { STRING_FORM_KEY } from "./cel-types.js";
@@ -41,7 +41,7 @@ export function lastFastUnits(): number {
 /** Runs `fast`: its value when it is a plain scalar, else undefined (see above). */
 export function runFast(fast: FastExpr, input: FastInput): string | number | bigint | boolean | undefined {
   fastUnits = 0;
-  return plain(fast(input));
+  return plainValue(fast(input));
 }
 
 function chars(s: string): number {
@@ -258,7 +258,7 @@ function directField(path: VariablePath): FastExpr | undefined {
   if (path.root === "vars" && n === 1 && typeof first === "string") {
     return (input) => {
       const vars = input.macros.vars;
-      return vars === undefined ? readVariablePath(path, input.bindings) : plain(vars.get(first));
+      return vars === undefined ? readVariablePath(path, input.bindings) : plainValue(vars.get(first));
     };
   }
   if (path.root === "conn" && n === 2 && first === "client_ip" && second === STRING_FORM_KEY) {
@@ -278,15 +278,3 @@ function directField(path: VariablePath): FastExpr | undefined {
   return undefined;
 }
 
-/** `v` when it is a value the fast path returns as CEL would (readVariablePath's rule), else undefined. */
-function plain(v: unknown): string | number | bigint | boolean | undefined {
-  switch (typeof v) {
-    case "string":
-    case "number":
-    case "bigint":
-    case "boolean":
-      return v;
-    default:
-      return undefined;
-  }
-}

@@ -64,6 +64,11 @@ export function readVariablePath(path: VariablePath, bindings: Record<string, un
       v = v[Number(step)];
     } else return undefined;
   }
+  return plainValue(v);
+}
+
+/** `v` when it is a plain value (string, number, int, bool) the fast paths return as CEL would, else undefined. */
+export function plainValue(v: unknown): string | number | bigint | boolean | undefined {
   switch (typeof v) {
     case "string":
     case "number":
