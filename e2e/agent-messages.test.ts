@@ -119,7 +119,7 @@ describe("flags checked by Onramp, with a hint", () => {
 
 describe("log destinations and formats", () => {
   it("onramp edge --log stdout --log-format logfmt", async () => {
-    const proc = startOnramp("edge", ["edge", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "", "--authtoken", TOKEN, "--log", "stdout", "--log-format", "logfmt"], env);
+    const proc = startOnramp("edge", ["edge", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "", "--api-addr", "", "--authtoken", TOKEN, "--log", "stdout", "--log-format", "logfmt"], env);
     const ready = await proc.waitForLine("stdout", /msg="edge ready"/);
     expect(ready).toMatch(/^time=\S+Z level=info name=edge msg="edge ready" pid=\d+ /);
     // "edge ready" is logged a moment before the signal handlers are in place: the exit code says nothing here.
@@ -131,7 +131,8 @@ describe("log destinations and formats", () => {
     const file = join(home, "edge.log");
     // Its logs go to the file, so there is no ready line to wait for: an agent that got through says it is up.
     const addr = `127.0.0.1:${await closedPort()}`;
-    const edge = startOnramp("edge", ["edge", "--http-addr", "127.0.0.1:0", "--grpc-addr", addr, "--admin-addr", "", "--authtoken", TOKEN, "--log", file], env);
+    // No registry API: its default port (4041) may be another test's, which would warn on stderr.
+    const edge = startOnramp("edge", ["edge", "--http-addr", "127.0.0.1:0", "--grpc-addr", addr, "--admin-addr", "", "--api-addr", "", "--authtoken", TOKEN, "--log", file], env);
     const proc = agent(["--edge", addr, "--authtoken", TOKEN]);
     await proc.waitForLine("stdout", /^Forwarding /);
     await proc.stop();
