@@ -117,10 +117,14 @@ export function createTcpContext(init: { conn: ConnInfo; endpoint: EndpointInfo 
 
 /** Appends a header value (HTTP allows repeats). Names are lowercased. */
 export function appendHeader(headers: Map<string, string[]>, name: string, value: string): void {
-  const key = name.toLowerCase();
-  const list = headers.get(key);
+  appendLowercaseHeader(headers, name.toLowerCase(), value);
+}
+
+/** `appendHeader` for a name lowercased already (e.g. once, when a policy loads). */
+export function appendLowercaseHeader(headers: Map<string, string[]>, lower: string, value: string): void {
+  const list = headers.get(lower);
   if (list) list.push(value);
-  else headers.set(key, [value]);
+  else headers.set(lower, [value]);
 }
 
 /** First value of a header, or undefined. */

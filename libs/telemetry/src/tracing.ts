@@ -97,8 +97,8 @@ export class Tracing {
     } else {
       // A new trace, decided by the root sampler's rule on the ids drawn for it.
       const bound = this.sampling.rootUpperBound;
-      if (bound !== undefined && this.ids.drawRoot() >= bound) return new UnrecordedSpan(this.ids.rootTraceparent());
-      if (bound === undefined) this.ids.drawRoot();
+      const accumulation = this.ids.drawRoot();
+      if (bound !== undefined && accumulation >= bound) return new UnrecordedSpan(this.ids.rootTraceparent());
       span = new RecordedSpan(this.sink, this.limits, name, kind, this.ids.rootTraceId(), this.ids.rootSpanId(), undefined);
     }
     if (attributes) span.setAttributes(attributes());

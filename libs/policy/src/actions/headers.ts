@@ -1,4 +1,5 @@
 import { type ActionDefinition, HTTP_PHASES, NEXT, targetHeaders } from "../action-types.js";
+import { appendLowercaseHeader } from "../context.js";
 import { EvaluationError } from "../interpolation.js";
 import type { Cursor } from "../policy-error.js";
 
@@ -16,13 +17,6 @@ const UNSAFE_VALUE = /[\r\n\0]/;
 export function checkHeaderValue(name: string, value: string): string {
   if (UNSAFE_VALUE.test(value)) throw new EvaluationError(`value of header ${name} contains CR, LF or NUL`);
   return value;
-}
-
-/** `appendHeader` for a name lowercased already. */
-function appendLowercase(headers: Map<string, string[]>, lower: string, value: string): void {
-  const list = headers.get(lower);
-  if (list) list.push(value);
-  else headers.set(lower, [value]);
 }
 
 /** `add-headers`: appends headers to the request (request phase) or the response (response phase). */
@@ -55,7 +49,7 @@ export const addHeaders: ActionDefinition = {
       run(x) {
         const target = targetHeaders(x);
         if (constant) {
-          for (const { lower, clean } of entries) appendLowercase(target, lower, clean as string);
+          for (const { lower, clean } of entries) appendLowercaseHeader(target, lower, clean as string);
           x.setResult("add_headers", constant);
           return NEXT;
         }
@@ -64,7 +58,7 @@ export const addHeaders: ActionDefinition = {
         for (let i = 0; i < entries.length; i++) {
           const { name, lower, template, clean } = entries[i] as (typeof entries)[number];
           const value = clean ?? checkHeaderValue(name, template.render(x.scope));
-          appendLowercase(target, lower, value);
+          appendLowercaseHeader(target, lower, value);
           if (same && lastValues[i] !== value) same = false;
           values[i] = value;
         }
