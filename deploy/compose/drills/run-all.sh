@@ -34,10 +34,14 @@ if [ -z "${ONRAMP_IMAGE:-}" ]; then
   docker build -q --build-arg BUILD_IMAGE --build-arg RUNTIME_IMAGE -t "$ONRAMP_IMAGE" "$REPO" >/dev/null
 fi
 
-# Free loopback ports for what compose publishes, unless given.
-free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-for v in EDGE_A_HTTP_PORT EDGE_A_ADMIN_PORT EDGE_B_HTTP_PORT EDGE_B_ADMIN_PORT EDGE_C_HTTP_PORT EDGE_C_ADMIN_PORT; do
-  [ -n "${!v:-}" ] || export "$v=$(free_port)"
+# Free loopback ports for what compose publishes, unless given: six distinct ones, all held open
+# together while they are chosen (ports asked for one at a time can come back twice), and below
+# the kernel's ephemeral range, where no outgoing connection takes one before compose binds it.
+port_vars=(EDGE_A_HTTP_PORT EDGE_A_ADMIN_PORT EDGE_B_HTTP_PORT EDGE_B_ADMIN_PORT EDGE_C_HTTP_PORT EDGE_C_ADMIN_PORT)
+read -r -a free < <(node "$DRILLS_DIR/lib/free-ports.mjs" "${#port_vars[@]}")
+for i in "${!port_vars[@]}"; do
+  v=${port_vars[$i]}
+  [ -n "${!v:-}" ] || export "$v=${free[$i]}"
 done
 export DRILL_RESULTS=${DRILL_RESULTS:-$(mktemp)}
 : >"$DRILL_RESULTS"
@@ -58,9 +62,19 @@ compose build -q >/dev/null
 compose up -d >/dev/null
 drill wait-pool "$POOL_MEMBERS" --timeout 120000
 
+# What the edges and agents logged above info level since `since` (a drill that missed: why).
+show_warnings() {
+  local since=$1 svc id
+  for svc in edge-a edge-b edge-c agent-a agent-b agent-c; do
+    id=$(cid "$svc" 2>/dev/null) || continue
+    docker logs --since "$since" "$id" 2>&1 | grep -E '"level":(40|50|60)[,}]|level=(warn|error|fatal)' | tail -n 12 | sed "s/^/  $svc: /" || true
+  done
+}
+
 missed=()
 for d in steady-state kill-agent stop-agent pause-agent kill-edge cut-region kill-etcd kill-nats; do
-  "$DRILLS_DIR/$d.sh" || missed+=("$d")
+  since=$(date +%s)
+  "$DRILLS_DIR/$d.sh" || { missed+=("$d"); say "$d missed its goal; warnings and errors logged meanwhile:"; show_warnings "$since"; }
 done
 
 echo

@@ -74,6 +74,10 @@ async function run(args) {
   if (results) appendFileSync(results, JSON.stringify(result) + "\n");
   const met = result.violations.length === 0 ? "goal met" : `GOAL MISSED: ${result.violations.join("; ")}`;
   console.log(`drill ${o.name}: sent ${figures.sent}, failed ${figures.failed}, recovery ${Math.round(figures.recoveryMs)} ms, max ${Math.round(figures.maxMs)} ms — ${met}`);
+  if (figures.failed > 0) {
+    const when = `sent from ${Math.round(figures.firstFailureStartMs)} ms after the strike, the last ended ${Math.round(figures.lastFailureMs ?? 0)} ms after it`;
+    console.log(`  failures (${when}):\n${figures.examples.map((e) => `    ${e}`).join("\n")}`);
+  }
   return result.violations.length === 0 ? 0 : 1;
 }
 

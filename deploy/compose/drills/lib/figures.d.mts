@@ -19,6 +19,10 @@ export interface DrillFigures {
   maxMs: number;
   /** Failures by kind, e.g. `502 ERR_ONRAMP_UPSTREAM_ERROR` or `timeout`. */
   errors: Record<string, number>;
+  /** From the event to the start of the first failed request (negative: sent before it); undefined when none failed. */
+  firstFailureStartMs: number | undefined;
+  /** Up to three distinct failures, kind and message, e.g. `503 ERR_ONRAMP_ENDPOINT_OFFLINE: the endpoint … is offline: …`. */
+  examples: string[];
 }
 
 export interface DrillResult {

@@ -6,6 +6,8 @@ import { percentile } from "./load.mjs";
 const BUCKET_MS = 100;
 const EVENT_WINDOW_MS = 5_000;
 const BASELINE_FROM_MS = 1_000;
+/** Distinct failures a drill's figures quote, message included. */
+const MAX_EXAMPLES = 3;
 
 /**
  * Figures of one drill's samples; `eventMs` is when the drill struck, in ms from the start of the load.
@@ -20,12 +22,16 @@ export function measure(samples, eventMs, retried) {
   const slowMs = Math.max(3 * baselineP99Ms, baselineP99Ms + 100);
   let lastBadBucket = -1;
   let lastFailureMs;
+  let firstFailureStartMs;
   const errors = {};
+  const examples = new Set();
   for (const s of samples) {
     const endMs = s.startMs + s.latencyMs - eventMs;
     if (!s.ok) {
       errors[s.error] = (errors[s.error] ?? 0) + 1;
       if (endMs >= 0) lastFailureMs = Math.max(lastFailureMs ?? 0, endMs);
+      firstFailureStartMs ??= s.startMs - eventMs;
+      if (examples.size < MAX_EXAMPLES) examples.add(s.detail ? `${s.error}: ${s.detail.replace(/\s+/g, " ")}` : s.error);
     }
     if ((!s.ok || s.latencyMs > slowMs) && endMs >= 0) lastBadBucket = Math.max(lastBadBucket, Math.floor(endMs / BUCKET_MS));
   }
@@ -41,6 +47,8 @@ export function measure(samples, eventMs, retried) {
     eventP99Ms: percentile(windowed.map((s) => s.latencyMs), 99),
     maxMs: Math.max(...samples.map((s) => s.latencyMs)),
     errors,
+    firstFailureStartMs,
+    examples: [...examples],
   };
 }
 

@@ -30,6 +30,8 @@ export interface Sample {
   ok: boolean;
   /** Why it failed: `502 ERR_ONRAMP_…`, `500`, `ECONNRESET`, `timeout`, `body cut`. */
   error?: string;
+  /** The start (300 characters) of a failed response's body: the error message, when there was one. */
+  detail?: string;
 }
 
 export interface LoadRun {

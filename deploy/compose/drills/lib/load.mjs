@@ -5,6 +5,9 @@
 // nothing but Node; the types are in load.d.mts.
 import { Agent, request } from "node:http";
 
+/** How much of a failed response's body a sample keeps. */
+const DETAIL_CHARS = 300;
+
 /** @param {import("./load.d.mts").LoadOptions} options @returns {import("./load.d.mts").LoadRun} */
 export function startLoad(options) {
   const rate = options.rate;
@@ -25,11 +28,11 @@ export function startLoad(options) {
     const spec = requestFor(i);
     const startMs = performance.now() - t0;
     let done = false;
-    const settle = (status, error) => {
+    const settle = (status, error, detail) => {
       if (done) return;
       done = true;
       const ok = status >= 200 && status < 300 && error === undefined;
-      samples[i] = { method: spec.method, startMs, latencyMs: performance.now() - t0 - startMs, status, ok, ...(ok ? {} : { error: error ?? String(status) }) };
+      samples[i] = { method: spec.method, startMs, latencyMs: performance.now() - t0 - startMs, status, ok, ...(ok ? {} : { error: error ?? String(status), ...(detail ? { detail } : {}) }) };
       if (++settled === total) finish();
     };
     const url = new URL(spec.path, options.base);
@@ -38,8 +41,14 @@ export function startLoad(options) {
     const req = request(url, { method: spec.method, agent, headers, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
       const code = res.headers["onramp-error-code"];
       const status = res.statusCode ?? 0;
-      res.resume();
-      res.on("end", () => settle(status, status >= 200 && status < 300 ? undefined : code ? `${status} ${code}` : String(status)));
+      const failed = status < 200 || status >= 300;
+      // A failure keeps the start of its body: the error's message says which part gave up and why.
+      let detail = "";
+      res.setEncoding("utf8");
+      res.on("data", (text) => {
+        if (failed && detail.length < DETAIL_CHARS) detail += text.slice(0, DETAIL_CHARS - detail.length);
+      });
+      res.on("end", () => settle(status, failed ? (code ? `${status} ${code}` : String(status)) : undefined, detail.trim() || undefined));
       res.on("error", (err) => settle(0, errorKey(err)));
       res.on("close", () => settle(0, "body cut"));
     });
