@@ -19,8 +19,9 @@ describe("ReceiveWindow", () => {
   it("grows eightfold while the window, not the consumer, limits throughput, up to the max", () => {
     const w = new ReceiveWindow(1000, 20_000, 0);
     // A whole window consumed within one RTT (50 ms): the sender was waiting on credit.
-    w.receive(1000);
-    expect(w.consume(1000, 10, 50)).toBe(1000 + 7000);
+    // (Drained at 50 bytes/ms from its first byte: two round trips of that, 5000, is under 8×.)
+    w.receive(1000, 0);
+    expect(w.consume(1000, 20, 50)).toBe(1000 + 7000);
     expect(w.size).toBe(8000);
     w.receive(8000);
     expect(w.consume(8000, 20, 50)).toBe(8000 + 12_000);
@@ -28,6 +29,60 @@ describe("ReceiveWindow", () => {
     w.receive(20_000);
     expect(w.consume(20_000, 30, 50)).toBe(20_000);
     expect(w.size).toBe(20_000);
+  });
+
+  it("on its first credit, grows to two round trips of the rate the first bytes drained at", () => {
+    const w = new ReceiveWindow(1000, 1_000_000, 0);
+    // The first byte comes a round trip after the stream opened; a quarter window drains in 1 ms.
+    w.receive(1000, 50);
+    expect(w.consume(250, 51, 50)).toBe(250 + 24_000);
+    expect(w.size).toBe(25_000);
+    // Measured once: later batches grow by the eightfold rule alone.
+    w.receive(24_000);
+    expect(w.consume(25_000, 52, 50)).toBe(25_000 + 175_000);
+    expect(w.size).toBe(200_000);
+  });
+
+  it("caps the first credit's growth at the max", () => {
+    const w = new ReceiveWindow(1000, 4000, 0);
+    w.receive(1000, 50);
+    expect(w.consume(1000, 50, 50)).toBe(1000 + 3000);
+    expect(w.size).toBe(4000);
+  });
+
+  it("does not grow for a consumer that drains its first bytes slowly", () => {
+    const w = new ReceiveWindow(1000, 1_000_000, 0);
+    w.receive(1000, 60);
+    // 250 bytes in 100 ms: two round trips of that rate is 500 bytes, under the initial window.
+    expect(w.consume(250, 160, 50)).toBe(250);
+    expect(w.size).toBe(1000);
+  });
+
+  it("keeps a loan a fast stream earned", () => {
+    const w = new ReceiveWindow(1000, 1_000_000, 0);
+    w.lend(9000);
+    expect(w.size).toBe(10_000);
+    // The loan's worth arrives a round trip after opening and a quarter of it drains in 1 ms.
+    expect(w.receive(10_000, 50)).toBe(true);
+    expect(w.consume(2500, 51, 50)).toBe(2500 + 240_000);
+    expect(w.size).toBe(250_000);
+    expect(w.lending).toBe(false);
+  });
+
+  it("takes back a loan a slow stream did not earn out of the credit it is owed", () => {
+    const w = new ReceiveWindow(1000, 1_000_000, 0);
+    w.lend(9000);
+    expect(w.receive(10_000, 50)).toBe(true);
+    // 2500 bytes in 1000 ms: the window goes back to 1000, and the 9000 lent are repaid first.
+    expect(w.consume(2500, 1050, 50)).toBe(0);
+    expect(w.size).toBe(1000);
+    expect(w.lending).toBe(false);
+    expect(w.consume(6500, 1100, 50)).toBe(0);
+    // Repaid: from here on, credit as for any stream of that window.
+    expect(w.consume(250, 1200, 50)).toBe(250);
+    // The sender had exactly what it was lent, and now 250 more.
+    expect(w.receive(250)).toBe(true);
+    expect(w.receive(1)).toBe(false);
   });
 
   it("does not grow for a slow consumer", () => {

@@ -29,6 +29,101 @@ async function pair(onStream: (stream: MuxStream, head: Buffer, end: boolean) =>
   return { opener, acceptor, client };
 }
 
+/**
+ * A pair as above with `oneWayMs` of delay each way (a TCP relay that holds every chunk that
+ * long), and stream loans on: a long path, where `streamLoan` applies.
+ */
+async function longPathPair(onStream: (stream: MuxStream, head: Buffer, end: boolean) => void, oneWayMs: number) {
+  const server = createServer();
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve));
+  const relay = createServer((inbound) => {
+    const outbound = connect((server.address() as { port: number }).port, "127.0.0.1");
+    const delayed = (from: Socket, to: Socket) => from.on("data", (chunk) => setTimeout(() => to.write(chunk), oneWayMs));
+    delayed(inbound, outbound);
+    delayed(outbound, inbound);
+    const close = () => (inbound.destroy(), outbound.destroy());
+    inbound.on("close", close).on("error", close);
+    outbound.on("close", close).on("error", close);
+  });
+  servers.push(relay);
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  const client = connect((relay.address() as { port: number }).port, "127.0.0.1");
+  await new Promise<void>((resolve) => client.once("connect", resolve));
+  // maxQueuedBytes above the bodies: only credit, not the socket queue, stops a write here.
+  const windows = { initialStreamWindow: 64 * 1024, maxStreamWindow: 8 * 1024 * 1024, streamLoan: 2 * 1024 * 1024, maxLentBytes: 4 * 1024 * 1024, maxQueuedBytes: 8 * 1024 * 1024 };
+  const opener = new MuxConnection(await accepted, true, {}, windows);
+  const acceptor = new MuxConnection(client, false, { onStream }, windows);
+  conns.push(opener, acceptor);
+  await waitFor(() => opener.rttMs >= 2 * oneWayMs);
+  return { opener, acceptor };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe("MuxConnection stream loans", () => {
+  /** The acceptor answers each stream with a head and, once the stream's credit is in, `body` bytes in one write. */
+  function answerWith(body: number, wrote: Map<string, boolean>) {
+    return (stream: MuxStream, head: Buffer) => {
+      stream.handler = {};
+      // The loan's WINDOW frame comes right after the head, in the same batch.
+      setImmediate(() => {
+        stream.sendHead(Buffer.from("200"), false);
+        wrote.set(head.toString(), stream.write(Buffer.alloc(body, 1)));
+        stream.end();
+      });
+    };
+  }
+
+  it("lends a stream it opens on a long path credit for its response at once, and settles the loan when the response ends", async () => {
+    const wrote = new Map<string, boolean>();
+    const { opener } = await longPathPair(answerWith(64 * 1024 + 2 * 1024 * 1024, wrote), 5);
+    let received = 0;
+    const ended = new Promise<void>((resolve) => {
+      const stream = opener.openStream(Buffer.from("download"), true, {
+        onData: (chunk) => {
+          received += chunk.length;
+          stream.consumed(chunk.length);
+        },
+        onEnd: () => resolve(),
+      });
+    });
+    expect(opener.lent).toBe(2 * 1024 * 1024);
+    await ended;
+    // Initial window plus loan: the whole body went out in the first write, no round trip waited.
+    expect(wrote.get("download")).toBe(true);
+    expect(received).toBe(64 * 1024 + 2 * 1024 * 1024);
+    expect(opener.lent).toBe(0);
+  });
+
+  it("lends no more than maxLentBytes at a time, and nothing to upgrades", async () => {
+    const wrote = new Map<string, boolean>();
+    const { opener } = await longPathPair(answerWith(64 * 1024 + 2 * 1024 * 1024, wrote), 5);
+    // Nobody reads these responses: their loans stay outstanding.
+    opener.openStream(Buffer.from("a"), true, {});
+    opener.openStream(Buffer.from("b"), true, {});
+    opener.openStream(Buffer.from("c"), true, {});
+    opener.openStream(Buffer.from("ws"), false, {}, false);
+    expect(opener.lent).toBe(4 * 1024 * 1024);
+    await waitFor(() => wrote.size === 4);
+    expect([wrote.get("a"), wrote.get("b"), wrote.get("c"), wrote.get("ws")]).toEqual([true, true, false, false]);
+  });
+
+  it("lends nothing on a short path", async () => {
+    const { opener } = await pair(() => {}, {}, {});
+    await waitFor(() => opener.rttMs > 0);
+    opener.openStream(Buffer.from("GET /"), true, {});
+    expect(opener.lent).toBe(0);
+  });
+});
+
 describe("MuxConnection", () => {
   it("serves a stream the peer opened before it heard GOAWAY, and is quiet only after the peer's answer", async () => {
     const { opener, acceptor } = await pair((stream) => {

@@ -37,6 +37,9 @@ export interface MuxConnectionEvents {
 const EMPTY = Buffer.alloc(0);
 
 /** Where a connection is in its handshake; see `MuxHandshake`. */
+/** Below this RTT a stream's window grows in less time than a loan (`streamLoan`) is worth. */
+const LOAN_MIN_RTT_MS = 5;
+
 type Phase = "awaiting-hello" | "verifying-hello" | "awaiting-answer" | "open";
 
 /**
@@ -62,6 +65,7 @@ export class MuxConnection implements StreamTransport {
   private unansweredSince: number | undefined;
   private pingTimer: NodeJS.Timeout;
   private srttMs = 0;
+  private lentBytes = 0;
   private goingAway = false;
   private peerGoingAway = false;
   private closedFlag = false;
@@ -142,8 +146,13 @@ export class MuxConnection implements StreamTransport {
     return this.closedPromise;
   }
 
-  /** Opens a stream and sends its head; only on the side that opens streams. */
-  openStream(head: Uint8Array, endStream: boolean, handler: MuxStream["handler"]): MuxStream {
+  /**
+   * Opens a stream and sends its head; only on the side that opens streams. `lend`: the peer's
+   * response may get credit beyond the initial window at once (`streamLoan`); pass false for
+   * streams that may stay open a long time with little traffic (upgrades), which would hold
+   * the connection's loan budget.
+   */
+  openStream(head: Uint8Array, endStream: boolean, handler: MuxStream["handler"], lend = true): MuxStream {
     if (!this.acceptsNewStreams) throw new Error("connection accepts no new streams");
     const id = this.nextStreamId;
     this.nextStreamId += 2;
@@ -152,6 +161,11 @@ export class MuxConnection implements StreamTransport {
     stream.handler = handler;
     this.streams.set(id, stream);
     stream.sendHead(head, endStream);
+    const loan = this.options.streamLoan;
+    if (lend && loan > 0 && this.srttMs >= LOAN_MIN_RTT_MS && this.lentBytes + loan <= this.options.maxLentBytes) {
+      this.lentBytes += loan;
+      stream.lend(loan);
+    }
     // A request on a connection that has been quiet: ask at once whether the peer is still there,
     // so a peer that hung while idle is found within `idleTimeoutMs` of the request.
     if (this.unansweredSince === undefined && performance.now() - this.lastReceivedAt > this.options.pingIntervalMs) this.ping();
@@ -237,6 +251,15 @@ export class MuxConnection implements StreamTransport {
 
   streamClosed(stream: MuxStream): void {
     this.streams.delete(stream.id);
+  }
+
+  loanSettled(bytes: number): void {
+    this.lentBytes -= bytes;
+  }
+
+  /** Credit lent to streams (`streamLoan`) and not settled yet. */
+  get lent(): number {
+    return this.lentBytes;
   }
 
   // ---- internals ----------------------------------------------------------------------------

@@ -25,6 +25,8 @@ export interface StreamTransport {
   sendFrame(type: FrameType, flags: number, streamId: number, payload?: Uint8Array): void;
   sendData(streamId: number, flags: number, chunk: Buffer): void;
   streamClosed(stream: MuxStream): void;
+  /** Credit this stream lent at opening (`MuxStream.lend`) is settled: it counts against nothing any more. */
+  loanSettled(bytes: number): void;
 }
 
 /**
@@ -42,6 +44,8 @@ export class MuxStream {
   private localEnded = false;
   private remoteEnded = false;
   private closed = false;
+  /** Credit lent to the peer at opening that is not settled yet (see `lend`). */
+  private loan = 0;
 
   constructor(
     readonly id: number,
@@ -107,6 +111,19 @@ export class MuxStream {
     if (this.closed || this.remoteEnded) return;
     const credit = this.recvWindow.consume(n, performance.now(), this.transport.rttMs);
     if (credit > 0) this.transport.sendFrame(FrameType.Window, 0, this.id, u32(credit));
+    if (this.loan > 0 && !this.recvWindow.lending) this.settleLoan();
+  }
+
+  /**
+   * @internal Gives the peer `bytes` of credit beyond the initial window at once (the connection
+   * decides when, within its budget): the first credit settles it (`ReceiveWindow.lend`), or the
+   * peer's end of the stream, or its close.
+   */
+  lend(bytes: number): void {
+    if (this.closed || this.remoteEnded || bytes <= 0) return;
+    this.recvWindow.lend(bytes);
+    this.loan += bytes;
+    this.transport.sendFrame(FrameType.Window, 0, this.id, u32(bytes));
   }
 
   // ---- called by the connection -------------------------------------------------------------
@@ -122,7 +139,8 @@ export class MuxStream {
   /** @internal Returns false when the peer overran its credit. */
   receiveData(chunk: Buffer, flags: number): boolean {
     if (this.closed) return true;
-    if (!this.recvWindow.receive(chunk.length)) return false;
+    const window = this.recvWindow;
+    if (!window.receive(chunk.length, window.awaitsFirstByte ? performance.now() : 0)) return false;
     if (chunk.length > 0) this.handler.onData?.(chunk);
     if ((flags & FLAG_END_STREAM) !== 0) this.finishRemote(undefined);
     return true;
@@ -190,9 +208,17 @@ export class MuxStream {
     if (this.remoteEnded) this.close();
   }
 
+  private settleLoan(): void {
+    const bytes = this.loan;
+    this.loan = 0;
+    this.transport.loanSettled(bytes);
+  }
+
   private finishRemote(trailers: Buffer | undefined): void {
     if (this.remoteEnded) return;
     this.remoteEnded = true;
+    // Nothing more will arrive: whatever was lent can no longer be used.
+    if (this.loan > 0) this.settleLoan();
     this.handler.onEnd?.(trailers);
     if (this.localEnded) this.close();
   }
@@ -202,6 +228,7 @@ export class MuxStream {
     this.closed = true;
     this.queue = [];
     this.queuedBytes = 0;
+    if (this.loan > 0) this.settleLoan();
     this.transport.streamClosed(this);
   }
 }

@@ -16,6 +16,22 @@ export interface MuxOptions {
    */
   maxStreamWindow?: number;
   /**
+   * Credit lent at once, beyond the initial window, to each stream this side opens, for the
+   * peer's response, in bytes; 0 never lends. 16 MiB: a download over a long path starts at the
+   * rate the path allows instead of waiting a round trip for the window to grow (a 100 MB
+   * download at 50 ms RTT lost one round trip in six to that). Lent only while the measured RTT
+   * is at least 5 ms (below that, growing costs less than the loan's WINDOW frame is worth) and
+   * within `maxLentBytes`; the stream's first credit, or the response's end, settles the loan.
+   * At most `maxStreamWindow` minus `initialStreamWindow`.
+   */
+  streamLoan?: number;
+  /**
+   * Most credit lent (`streamLoan`) and not yet settled across the connection's streams, in
+   * bytes. 64 MiB: four loans at a time; this bounds what slow readers of lent streams can make
+   * this side buffer beyond their windows' growth.
+   */
+  maxLentBytes?: number;
+  /**
    * How often to ping while streams are open, in ms. 500 ms: a peer that hangs under load is
    * noticed within `idleTimeoutMs` plus one interval; each ping is 17 bytes, nothing next to the
    * traffic it guards.
@@ -75,6 +91,8 @@ export function resolveMuxOptions(options: MuxOptions = {}): ResolvedMuxOptions 
   const resolved: ResolvedMuxOptions = {
     initialStreamWindow: options.initialStreamWindow ?? 256 * 1024,
     maxStreamWindow: options.maxStreamWindow ?? 32 * 1024 * 1024,
+    streamLoan: 0,
+    maxLentBytes: options.maxLentBytes ?? 64 * 1024 * 1024,
     pingIntervalMs: options.pingIntervalMs ?? 500,
     idlePingIntervalMs: options.idlePingIntervalMs ?? Math.max(10_000, options.pingIntervalMs ?? 500),
     idleTimeoutMs: options.idleTimeoutMs ?? 1_500,
@@ -86,6 +104,7 @@ export function resolveMuxOptions(options: MuxOptions = {}): ResolvedMuxOptions 
     maxOutputBytes: 0,
   };
   // Derived from the fields they must stay above, so raising one does not trip the others.
+  resolved.streamLoan = options.streamLoan ?? Math.min(16 * 1024 * 1024, resolved.maxStreamWindow - resolved.initialStreamWindow);
   resolved.outputStallBytes = options.outputStallBytes ?? 4 * resolved.maxQueuedBytes;
   resolved.maxOutputBytes = options.maxOutputBytes ?? 4 * resolved.outputStallBytes;
   const positive = (field: keyof ResolvedMuxOptions, min: number) => {
@@ -96,6 +115,11 @@ export function resolveMuxOptions(options: MuxOptions = {}): ResolvedMuxOptions 
   };
   positive("initialStreamWindow", 16 * 1024);
   positive("maxStreamWindow", resolved.initialStreamWindow);
+  positive("streamLoan", 0);
+  positive("maxLentBytes", resolved.streamLoan);
+  if (resolved.streamLoan > resolved.maxStreamWindow - resolved.initialStreamWindow) {
+    throw new OnrampError(ErrorCode.InvalidArgument, "mux option streamLoan must be at most maxStreamWindow - initialStreamWindow");
+  }
   positive("pingIntervalMs", 10);
   positive("idleTimeoutMs", resolved.pingIntervalMs);
   positive("idlePingIntervalMs", resolved.pingIntervalMs);

@@ -165,8 +165,8 @@ export class RelayClient {
     const streams = this.streamsOut;
     if (!streams) return connection;
     return {
-      openStream: (head, endStream, handler) => {
-        const stream = connection.openStream(head, endStream, handler);
+      openStream: (head, endStream, handler, lend) => {
+        const stream = connection.openStream(head, endStream, handler, lend);
         streams.inc();
         return stream;
       },

@@ -111,7 +111,7 @@ function relayStream(inbound: MuxStream, headBytes: Buffer | Uint8Array, endStre
   }
   let outbound: MuxStream;
   try {
-    outbound = connection.openStream(headBytes, endStream, {});
+    outbound = connection.openStream(headBytes, endStream, {}, !head.upgrade);
   } catch {
     // Never sent to the agent: safe for the other edge to retry elsewhere, whatever the method.
     inbound.reset(ErrorCode.EndpointOffline, `the agent's connection to edge ${options.edgeId} is closing`);

@@ -7,7 +7,8 @@ import { UNMETERED, type RoutingMeter } from "./routing-meter.js";
 
 /** Something a request stream can be opened on: an agent's data connection, or a relay to another edge. */
 export interface StreamOpener {
-  openStream(head: Uint8Array, endStream: boolean, handler: StreamHandler): MuxStream;
+  /** `lend` false: no credit lent up front for the response (see `MuxConnection.openStream`). */
+  openStream(head: Uint8Array, endStream: boolean, handler: StreamHandler, lend?: boolean): MuxStream;
 }
 
 /** One agent's bind of an endpoint, on this edge or another: a pool member. */

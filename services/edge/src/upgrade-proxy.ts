@@ -102,6 +102,8 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, early: Buff
         else socket.destroy();
       },
     },
+    // A switched connection may stay open for hours with little traffic: no loan held for it.
+    false,
   );
 
   // Bytes the client sent before the 101 (its first frames) go along; the socket stays paused
