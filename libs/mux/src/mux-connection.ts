@@ -37,7 +37,11 @@ export interface MuxConnectionEvents {
 const EMPTY = Buffer.alloc(0);
 
 /** Where a connection is in its handshake; see `MuxHandshake`. */
-/** Below this RTT a stream's window grows in less time than a loan (`streamLoan`) is worth. */
+/**
+ * Below this RTT a stream's window grows in less time than a loan (`streamLoan`) is worth. The
+ * path's lowest RTT is compared, not the smoothed one: under load, queueing at either end puts
+ * the smoothed RTT of a loopback connection above it.
+ */
 const LOAN_MIN_RTT_MS = 5;
 
 type Phase = "awaiting-hello" | "verifying-hello" | "awaiting-answer" | "open";
@@ -65,6 +69,8 @@ export class MuxConnection implements StreamTransport {
   private unansweredSince: number | undefined;
   private pingTimer: NodeJS.Timeout;
   private srttMs = 0;
+  /** The lowest round trip measured: the path's own delay, without queueing at either end. */
+  private minRttMs = Number.POSITIVE_INFINITY;
   private lentBytes = 0;
   private goingAway = false;
   private peerGoingAway = false;
@@ -162,7 +168,7 @@ export class MuxConnection implements StreamTransport {
     this.streams.set(id, stream);
     stream.sendHead(head, endStream);
     const loan = this.options.streamLoan;
-    if (lend && loan > 0 && this.srttMs >= LOAN_MIN_RTT_MS && this.lentBytes + loan <= this.options.maxLentBytes) {
+    if (lend && loan > 0 && this.minRttMs >= LOAN_MIN_RTT_MS && this.minRttMs !== Number.POSITIVE_INFINITY && this.lentBytes + loan <= this.options.maxLentBytes) {
       this.lentBytes += loan;
       stream.lend(loan);
     }
@@ -393,6 +399,7 @@ export class MuxConnection implements StreamTransport {
     if (payload.length !== 8) return;
     const sample = performance.now() - payload.readDoubleBE(0);
     this.srttMs = this.srttMs === 0 ? sample : (7 * this.srttMs + sample) / 8;
+    if (sample < this.minRttMs) this.minRttMs = sample;
   }
 
   /**

@@ -19,8 +19,8 @@ export interface MuxOptions {
    * Credit lent at once, beyond the initial window, to each stream this side opens, for the
    * peer's response, in bytes; 0 never lends. 16 MiB: a download over a long path starts at the
    * rate the path allows instead of waiting a round trip for the window to grow (a 100 MB
-   * download at 50 ms RTT lost one round trip in six to that). Lent only while the measured RTT
-   * is at least 5 ms (below that, growing costs less than the loan's WINDOW frame is worth) and
+   * download at 50 ms RTT lost one round trip in six to that). Lent only on paths whose lowest measured
+   * RTT is at least 5 ms (below that, growing costs less than the loan's WINDOW frame is worth) and
    * within `maxLentBytes`; the stream's first credit, or the response's end, settles the loan.
    * At most `maxStreamWindow` minus `initialStreamWindow`.
    */
