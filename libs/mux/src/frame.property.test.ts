@@ -1,7 +1,7 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FRAME_HEADER_SIZE, FrameDecoder, encodeFrame, type FrameType } from "./frame.js";
+import { FLAG_END_STREAM, FRAME_HEADER_SIZE, FrameDecoder, FrameType, encodeFrame } from "./frame.js";
 
 interface Frame {
   type: number;
@@ -100,6 +100,50 @@ describe("FrameDecoder on hostile input (property)", () => {
         for (const chunk of chunked(wire, at)) decoder.push(chunk);
         expect(seen).toEqual(frames);
         expect(bufferedOf(decoder)).toBe(0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("with streamData, hands DATA payloads on in parts that join to the payload, END_STREAM on the last part only, and other frames whole", () => {
+    const frame = fc.record({
+      type: fc.constantFrom(FrameType.Head, FrameType.Data, FrameType.Data, FrameType.End, FrameType.Window),
+      flags: fc.constantFrom(0, FLAG_END_STREAM),
+      streamId: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      payload: fc.oneof(
+        { weight: 2, arbitrary: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 64 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 65, max: 5000 }).map((n) => Array.from({ length: n }, (_, i) => i & 0xff)) },
+      ),
+    });
+    fc.assert(
+      fc.property(fc.array(frame, { maxLength: 12 }), cuts, (frames: Frame[], at) => {
+        const wire = Buffer.concat(frames.map((f) => encodeFrame(f.type as FrameType, f.flags, f.streamId, Uint8Array.from(f.payload))));
+        const chunks = chunked(wire, at);
+        const seen: Frame[] = [];
+        let parts = 0;
+        let inData = false;
+        const decoder = new FrameDecoder(
+          (type, flags, streamId, payload) => {
+            // Never a copy: every part is a view of the chunk it came in (or of a header's join).
+            if (type === FrameType.Data) parts++;
+            const last = seen.at(-1);
+            if (type === FrameType.Data && inData && last) {
+              expect(streamId).toBe(last.streamId);
+              last.payload.push(...payload);
+              last.flags = flags;
+            } else {
+              seen.push({ type, flags, streamId, payload: [...payload] });
+            }
+            inData = type === FrameType.Data && (decoder as unknown as { dataLeft: number }).dataLeft > 0;
+            if (inData) expect(flags & FLAG_END_STREAM).toBe(0);
+          },
+          5000,
+          true,
+        );
+        for (const chunk of chunks) decoder.push(chunk);
+        expect(seen).toEqual(frames);
+        expect(bufferedOf(decoder)).toBe(0);
+        expect(parts).toBeGreaterThanOrEqual(frames.filter((f) => f.type === FrameType.Data && f.payload.length > 0).length);
       }),
       { numRuns: 500 },
     );

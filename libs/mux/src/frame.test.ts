@@ -29,6 +29,24 @@ describe("FrameDecoder", () => {
     [FrameType.Ping, 0, 0, "12345678"],
   ];
 
+  it("with streamData, hands a DATA payload on as slices of the chunks it came in, without joining them", () => {
+    const payload = Buffer.alloc(70_000, "x");
+    const data = encodeFrame(FrameType.Data, 1, 9, payload);
+    const parts: { flags: number; chunk: Buffer }[] = [];
+    const decoder = new FrameDecoder((type, flags, _id, chunk) => type === FrameType.Data && parts.push({ flags, chunk }), undefined, true);
+    const first = data.subarray(0, 30_000);
+    const second = data.subarray(30_000);
+    decoder.push(first);
+    decoder.push(second);
+    expect(parts.map((p) => [p.flags, p.chunk.length])).toEqual([
+      [0, 30_000 - 10],
+      [1, 40_010],
+    ]);
+    // Views of the pushed chunks, not copies.
+    expect(parts[0]!.chunk.buffer).toBe(first.buffer);
+    expect(parts[1]!.chunk.buffer).toBe(second.buffer);
+  });
+
   it.each([
     ["whole", () => wire.length],
     ["one byte at a time", () => 1],

@@ -91,7 +91,7 @@ export class MuxConnection implements StreamTransport {
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
     this.phase = handshake === "accept" ? "awaiting-hello" : handshake === "dial" ? "awaiting-answer" : "open";
     const maxPayload = this.phase === "awaiting-hello" ? this.options.maxHelloBytes : this.options.maxFrameBytes;
-    this.decoder = new FrameDecoder((type, flags, id, payload) => this.onFrame(type, flags, id, payload), maxPayload);
+    this.decoder = new FrameDecoder((type, flags, id, payload) => this.onFrame(type, flags, id, payload), maxPayload, true);
     this.output = new OutputGuard(socket, this.options);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
