@@ -52,18 +52,21 @@ async function longPathPair(onStream: (stream: MuxStream, head: Buffer, end: boo
   const client = connect((relay.address() as { port: number }).port, "127.0.0.1");
   await new Promise<void>((resolve) => client.once("connect", resolve));
   // maxQueuedBytes above the bodies: only credit, not the socket queue, stops a write here.
-  const windows = { initialStreamWindow: 64 * 1024, maxStreamWindow: 8 * 1024 * 1024, streamLoan: 2 * 1024 * 1024, maxLentBytes: 4 * 1024 * 1024, maxQueuedBytes: 8 * 1024 * 1024 };
+  // A slow test machine must not make the pair give up on each other (a ping unanswered for 1.5 s).
+  const windows = { idleTimeoutMs: 30_000, initialStreamWindow: 64 * 1024, maxStreamWindow: 8 * 1024 * 1024, streamLoan: 2 * 1024 * 1024, maxLentBytes: 4 * 1024 * 1024, maxQueuedBytes: 8 * 1024 * 1024 };
   const opener = new MuxConnection(await accepted, true, {}, windows);
   const acceptor = new MuxConnection(client, false, { onStream }, windows);
   conns.push(opener, acceptor);
-  await waitFor(() => opener.rttMs >= 2 * oneWayMs);
+  await waitFor(() => opener.rttMs >= 2 * oneWayMs, 15_000).catch((err) => {
+    throw new Error(`${err.message} (rttMs ${opener.rttMs}, opener closed ${opener.isClosed}, acceptor closed ${acceptor.isClosed})`);
+  });
   return { opener, acceptor };
 }
 
 async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
-    if (performance.now() > deadline) throw new Error("condition not met in time");
+    if (performance.now() > deadline) throw new Error(`not met within ${timeoutMs} ms: ${condition}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
