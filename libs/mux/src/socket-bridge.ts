@@ -5,10 +5,19 @@ import type { MuxStream } from "./mux-stream.js";
  * Writes the peer's body bytes into `writable` and returns their credit to the peer once the
  * writable has taken them: at once while it accepts more, after its next 'drain' when it is full.
  * The peer can therefore never have more than one window of bytes buffered here.
+ *
+ * Chunks that arrive in one turn of the event loop go out in one write: the writable is corked at
+ * the first and uncorked on the next tick. DATA frames rarely line up with the connection's
+ * reads, so one read usually carries parts of two frames, which were two write syscalls.
  */
 export function creditedWriter(stream: MuxStream, writable: Writable): (chunk: Buffer) => void {
   let pending = 0;
   let waiting = false;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    writable.uncork();
+  };
   writable.on("drain", () => {
     waiting = false;
     if (pending > 0) {
@@ -17,6 +26,11 @@ export function creditedWriter(stream: MuxStream, writable: Writable): (chunk: B
     }
   });
   return (chunk) => {
+    if (!corked) {
+      corked = true;
+      writable.cork();
+      process.nextTick(uncork);
+    }
     if (writable.write(chunk) && !waiting) stream.consumed(chunk.length);
     else {
       waiting = true;
