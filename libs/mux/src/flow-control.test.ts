@@ -69,18 +69,33 @@ describe("ReceiveWindow", () => {
     expect(w.lending).toBe(false);
   });
 
-  it("takes back a loan a slow stream did not earn out of the credit it is owed", () => {
+  it("with a loan out, returns the first credit after a quarter of the window without it", () => {
+    const w = new ReceiveWindow(1000, 1_000_000, 0);
+    w.lend(9000);
+    w.receive(10_000, 50);
+    expect(w.consume(249, 50.5, 50)).toBe(0);
+    // 250 bytes drained in 1 ms: a window of 25,000 at once, 15,000 beyond the loan's.
+    expect(w.consume(1, 51, 50)).toBe(250 + 15_000);
+    expect(w.size).toBe(25_000);
+  });
+
+  it("takes back a loan a slow stream did not earn, when its term is over, out of the credit it is owed", () => {
     const w = new ReceiveWindow(1000, 1_000_000, 0);
     w.lend(9000);
     expect(w.receive(10_000, 50)).toBe(true);
-    // 2500 bytes in 1000 ms: the window goes back to 1000, and the 9000 lent are repaid first.
-    expect(w.consume(2500, 1050, 50)).toBe(0);
+    // 2500 bytes in 1000 ms: the rules give 1000, but the loan runs for 4 round trips more.
+    expect(w.consume(2500, 1050, 50)).toBe(2500);
+    expect(w.size).toBe(10_000);
+    expect(w.lending).toBe(true);
+    expect(w.receive(2500)).toBe(true);
+    // Term over: the window goes back to 1000 and the 9000 lent are repaid first.
+    expect(w.consume(250, 1300, 50)).toBe(0);
     expect(w.size).toBe(1000);
     expect(w.lending).toBe(false);
-    expect(w.consume(6500, 1100, 50)).toBe(0);
+    expect(w.consume(8500, 1400, 50)).toBe(0);
     // Repaid: from here on, credit as for any stream of that window.
-    expect(w.consume(250, 1200, 50)).toBe(250);
-    // The sender had exactly what it was lent, and now 250 more.
+    expect(w.consume(500, 1500, 50)).toBe(250);
+    // The sender may have 1000 bytes unconsumed here, no more: 12,500 received, 11,750 consumed, 250 of credit.
     expect(w.receive(250)).toBe(true);
     expect(w.receive(1)).toBe(false);
   });

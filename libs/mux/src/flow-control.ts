@@ -21,6 +21,8 @@
 const GROWTH = 8;
 /** Credit is returned once this share of the window has been consumed. */
 const CREDIT_BATCH = 1 / 4;
+/** Round trips after its first credit that a loan runs, unless the stream earned it sooner. */
+const LOAN_TERM_RTTS = 4;
 
 export class ReceiveWindow {
   /** Current window size: the most bytes the sender may have in flight. */
@@ -32,8 +34,10 @@ export class ReceiveWindow {
   private epochStart: number;
   /** When the first body byte arrived; NaN before it, undefined once the first credit went back. */
   private firstByteAt: number | undefined = Number.NaN;
-  /** Credit lent up front (`lend`) that the first credit has not settled yet. */
+  /** Credit lent up front (`lend`) and not settled yet: the window is what the growth rules give plus this. */
   private lent = 0;
+  /** When the loan's term ends; set at the first credit. */
+  private loanEndsAt: number | undefined;
 
   constructor(
     initial: number,
@@ -45,16 +49,19 @@ export class ReceiveWindow {
     this.epochStart = now;
   }
 
-  /** Whether credit lent up front is still outstanding: the first credit settles it. */
+  /** Whether credit lent up front is still outstanding. */
   get lending(): boolean {
     return this.lent > 0;
   }
 
   /**
    * Gives the sender `bytes` more credit before anything arrived (a loan, sent as a WINDOW frame
-   * by the caller), so a large response need not wait a round trip for the window to grow. The
-   * first credit settles it: the window keeps what the growth rules would have given without the
-   * loan, and a loan the stream did not earn is taken back out of the credit it would be owed.
+   * by the caller), so a large body need not wait a round trip for the window to grow. Credit
+   * comes back as for the window without the loan, which grows by the usual rules meanwhile, and
+   * the loan runs until those rules give at least as much (the stream earned it) or for
+   * `LOAN_TERM_RTTS` round trips after the first credit, whichever is first. Then the window is
+   * what the rules gave: a loan the stream did not earn is taken back out of the credit it would
+   * be owed, so a slow reader buffers no more than the loan, and only for its term.
    */
   lend(bytes: number): void {
     this.size += bytes;
@@ -80,22 +87,30 @@ export class ReceiveWindow {
    */
   consume(n: number, now: number, rttMs: number): number {
     this.unacked += n;
-    if (this.unacked < this.size * CREDIT_BATCH) return 0;
-    // The window the growth rules give, from what it would be without a loan.
-    let size = this.size - this.lent;
-    if (rttMs > 0 && size < this.max) {
-      let grown = now - this.epochStart < 2 * rttMs ? size * GROWTH : size;
+    // Batches are a quarter of the window the rules give: a loan does not delay the first credit.
+    const base = this.size - this.lent;
+    if (this.unacked < base * CREDIT_BATCH) return 0;
+    let grown = base;
+    if (rttMs > 0 && base < this.max) {
+      if (now - this.epochStart < 2 * rttMs) grown = base * GROWTH;
       if (this.firstByteAt !== undefined && !Number.isNaN(this.firstByteAt)) {
         const drainMs = now - this.firstByteAt;
         grown = Math.max(grown, drainMs > 0 ? Math.ceil((2 * rttMs * this.unacked) / drainMs) : this.max);
       }
-      size = Math.min(grown, this.max);
+      grown = Math.min(grown, this.max);
     }
-    // A window smaller than before (a loan the stream did not earn) is paid back out of this
-    // credit, and out of later ones while it comes out negative.
+    let lent = this.lent;
+    if (lent > 0) {
+      if (grown >= base + lent) lent = 0;
+      else if (this.loanEndsAt === undefined) this.loanEndsAt = now + LOAN_TERM_RTTS * rttMs;
+      else if (now >= this.loanEndsAt) lent = 0;
+    }
+    // A window smaller than before (a loan that ended unearned) is paid back out of this credit,
+    // and out of later ones while it comes out negative.
+    const size = grown + lent;
     const credit = this.unacked + size - this.size;
     this.size = size;
-    this.lent = 0;
+    this.lent = lent;
     this.firstByteAt = undefined;
     this.epochStart = now;
     if (credit <= 0) {

@@ -31,6 +31,12 @@ export function frameTypeName(type: number): string {
 }
 
 export const FLAG_END_STREAM = 0x1;
+/**
+ * On a HEAD: the stream takes the credit the receiving side offered for the next stream with a
+ * body (a WINDOW frame on stream 0, see `MuxOptions.streamLoan`). Only sent to a peer that
+ * made such an offer, so peers that know nothing of it never see the flag.
+ */
+export const FLAG_TAKES_LOAN = 0x2;
 
 /**
  * 64 KiB: large enough that per-frame overhead is noise, small enough that one body cannot

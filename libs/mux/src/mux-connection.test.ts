@@ -1,6 +1,7 @@
 import { ErrorCode } from "@onramp/errors";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { FLAG_TAKES_LOAN, FrameType } from "./frame.js";
 import { MuxConnection } from "./mux-connection.js";
 import type { MuxStream } from "./mux-stream.js";
 
@@ -117,6 +118,48 @@ describe("MuxConnection stream loans", () => {
     expect(opener.lent).toBe(4 * 1024 * 1024);
     await waitFor(() => wrote.size === 4);
     expect([wrote.get("a"), wrote.get("b"), wrote.get("c"), wrote.get("ws")]).toEqual([true, true, false, false]);
+  });
+
+  it("offers the next stream with a request body credit up front on a long path, which it takes", async () => {
+    const got = new Map<string, number>();
+    const { opener, acceptor } = await longPathPair((stream, head) => {
+      const name = head.toString();
+      stream.handler = {
+        onData: (chunk) => {
+          got.set(name, (got.get(name) ?? 0) + chunk.length);
+          stream.consumed(chunk.length);
+        },
+        onEnd: () => stream.sendHead(Buffer.from("200"), true),
+      };
+    }, 5);
+    // The acceptor offers once it has measured the path; the offer is reserved in its budget.
+    await waitFor(() => acceptor.lent === 2 * 1024 * 1024);
+    // A request without a body leaves the offer for one with a body.
+    await new Promise<void>((resolve) => opener.openStream(Buffer.from("GET"), true, { onHead: () => resolve() }));
+    const upload = opener.openStream(Buffer.from("POST"), false, {});
+    const answered = new Promise<void>((resolve) => (upload.handler.onHead = () => resolve()));
+    // Initial window plus the loan goes out at once, without waiting for credit.
+    expect(upload.write(Buffer.alloc(64 * 1024 + 2 * 1024 * 1024, 1))).toBe(true);
+    upload.end();
+    await answered;
+    expect(got.get("POST")).toBe(64 * 1024 + 2 * 1024 * 1024);
+    // Settled; a new offer stands for the next upload.
+    await waitFor(() => acceptor.lent === 2 * 1024 * 1024);
+  });
+
+  it("resets a stream that takes a loan it was not offered", async () => {
+    const opened: string[] = [];
+    const { opener } = await pair((stream, head) => {
+      opened.push(head.toString());
+      stream.handler = { onEnd: () => stream.sendHead(Buffer.from("200"), true) };
+    });
+    let reset = "";
+    // Stream 99, opened by hand with the flag, on a short path where nothing was offered.
+    opener.sendFrame(FrameType.Head, FLAG_TAKES_LOAN, 99, Buffer.from("sneaky"));
+    const stream = opener.openStream(Buffer.from("honest"), true, { onReset: (_code, message) => (reset = message) });
+    await new Promise<void>((resolve) => (stream.handler.onHead = () => resolve()));
+    expect(opened).toEqual(["honest"]);
+    expect(reset).toBe("");
   });
 
   it("lends nothing on a short path", async () => {

@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { ErrorCode, OnrampError, parseErrorCode } from "@onramp/errors";
 import { StreamResetSchema } from "@onramp/proto";
 import type { Socket } from "node:net";
-import { encodeFrame, encodeHeader, FLAG_END_STREAM, FrameDecoder, FrameType, frameTypeName } from "./frame.js";
+import { encodeFrame, encodeHeader, encodeU32, FLAG_END_STREAM, FLAG_TAKES_LOAN, FrameDecoder, FrameType, frameTypeName } from "./frame.js";
 import { MuxStream, encodeReset, type StreamTransport } from "./mux-stream.js";
 import { resolveMuxOptions, type MuxOptions, type ResolvedMuxOptions } from "./options.js";
 import { OutputGuard } from "./output-guard.js";
@@ -72,6 +72,10 @@ export class MuxConnection implements StreamTransport {
   /** The lowest round trip measured: the path's own delay, without queueing at either end. */
   private minRttMs = Number.POSITIVE_INFINITY;
   private lentBytes = 0;
+  /** Opening side: credit the peer offered the next stream we open with a body (WINDOW on stream 0). */
+  private offeredLoan = 0;
+  /** Accepting side: the credit we offered for the peer's next stream with a body, not taken yet. */
+  private loanOnOffer = 0;
   private goingAway = false;
   private peerGoingAway = false;
   private closedFlag = false;
@@ -166,9 +170,17 @@ export class MuxConnection implements StreamTransport {
     const stream = this.createStream(id);
     stream.handler = handler;
     this.streams.set(id, stream);
-    stream.sendHead(head, endStream);
+    // A request body takes the credit the peer offered up front, if any: it need not wait a
+    // round trip for its window to grow either.
+    let flags = 0;
+    if (lend && !endStream && this.offeredLoan > 0) {
+      stream.addSendCredit(this.offeredLoan);
+      this.offeredLoan = 0;
+      flags = FLAG_TAKES_LOAN;
+    }
+    stream.sendHead(head, endStream, flags);
     const loan = this.options.streamLoan;
-    if (lend && loan > 0 && this.minRttMs >= LOAN_MIN_RTT_MS && this.minRttMs !== Number.POSITIVE_INFINITY && this.lentBytes + loan <= this.options.maxLentBytes) {
+    if (lend && loan > 0 && this.longPath && this.lentBytes + loan <= this.options.maxLentBytes) {
       this.lentBytes += loan;
       stream.lend(loan);
     }
@@ -261,6 +273,27 @@ export class MuxConnection implements StreamTransport {
 
   loanSettled(bytes: number): void {
     this.lentBytes -= bytes;
+    this.offerLoan();
+  }
+
+  /** The path's lowest RTT is long enough for stream loans (`streamLoan`) to pay. */
+  private get longPath(): boolean {
+    return this.minRttMs >= LOAN_MIN_RTT_MS && this.minRttMs !== Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Accepting side: offers the peer credit for the next stream it opens with a body (a request
+   * upload), so that body starts at the path's rate too; one offer at a time, reserved in the
+   * loan budget until the stream that takes it settles it. A peer that knows nothing of offers
+   * ignores a WINDOW frame on stream 0.
+   */
+  private offerLoan(): void {
+    const loan = this.options.streamLoan;
+    if (this.opensStreams || this.loanOnOffer > 0 || loan === 0 || this.phase !== "open" || this.closedFlag || !this.longPath) return;
+    if (this.lentBytes + loan > this.options.maxLentBytes) return;
+    this.lentBytes += loan;
+    this.loanOnOffer = loan;
+    this.sendFrame(FrameType.Window, 0, 0, encodeU32(loan));
   }
 
   /** Credit lent to streams (`streamLoan`) and not settled yet. */
@@ -341,7 +374,17 @@ export class MuxConnection implements StreamTransport {
           return;
         }
         const stream = this.createStream(id);
+        if ((flags & FLAG_TAKES_LOAN) !== 0) {
+          if (this.loanOnOffer === 0) {
+            this.sendFrame(FrameType.Reset, 0, id, encodeReset(ErrorCode.ProtocolError, "the stream took a loan that was not offered"));
+            return;
+          }
+          // Already reserved in the budget when offered; the stream settles it like any loan.
+          stream.lend(this.loanOnOffer, false);
+          this.loanOnOffer = 0;
+        }
         this.streams.set(id, stream);
+        this.offerLoan();
         this.events.onStream?.(stream, payload, (flags & FLAG_END_STREAM) !== 0);
         if ((flags & FLAG_END_STREAM) !== 0) stream.receiveEnd(EMPTY);
         return;
@@ -366,6 +409,12 @@ export class MuxConnection implements StreamTransport {
       }
       case FrameType.Window:
         if (payload.length !== 4) return this.destroy(new Error("malformed WINDOW frame"));
+        // On stream 0: credit offered for the next stream we open with a body (the peer makes a
+        // new offer only once the last was taken).
+        if (id === 0) {
+          if (this.opensStreams) this.offeredLoan = payload.readUInt32BE(0);
+          return;
+        }
         return this.streams.get(id)?.receiveWindow(payload.readUInt32BE(0));
       case FrameType.Ping:
         // Ours carry an 8-byte timestamp; like HTTP/2 (RFC 9113 §6.7), other sizes are an error,
@@ -400,6 +449,7 @@ export class MuxConnection implements StreamTransport {
     const sample = performance.now() - payload.readDoubleBE(0);
     this.srttMs = this.srttMs === 0 ? sample : (7 * this.srttMs + sample) / 8;
     if (sample < this.minRttMs) this.minRttMs = sample;
+    this.offerLoan();
   }
 
   /**

@@ -65,9 +65,9 @@ export class MuxStream {
     return this.recvWindow.size;
   }
 
-  sendHead(payload: Uint8Array, endStream: boolean): void {
+  sendHead(payload: Uint8Array, endStream: boolean, flags = 0): void {
     if (this.closed || this.localEnded) return;
-    this.transport.sendFrame(FrameType.Head, endStream ? FLAG_END_STREAM : 0, this.id, payload);
+    this.transport.sendFrame(FrameType.Head, endStream ? flags | FLAG_END_STREAM : flags, this.id, payload);
     if (endStream) this.finishLocal();
   }
 
@@ -117,13 +117,19 @@ export class MuxStream {
   /**
    * @internal Gives the peer `bytes` of credit beyond the initial window at once (the connection
    * decides when, within its budget): the first credit settles it (`ReceiveWindow.lend`), or the
-   * peer's end of the stream, or its close.
+   * peer's end of the stream, or its close. `announce` false: the peer has the credit already
+   * (it took a loan this side offered before the stream was opened).
    */
-  lend(bytes: number): void {
+  lend(bytes: number, announce = true): void {
     if (this.closed || this.remoteEnded || bytes <= 0) return;
     this.recvWindow.lend(bytes);
     this.loan += bytes;
-    this.transport.sendFrame(FrameType.Window, 0, this.id, u32(bytes));
+    if (announce) this.transport.sendFrame(FrameType.Window, 0, this.id, u32(bytes));
+  }
+
+  /** @internal Credit the peer gave before this stream existed (a loan it offered, now taken). */
+  addSendCredit(bytes: number): void {
+    this.sendWindow += bytes;
   }
 
   // ---- called by the connection -------------------------------------------------------------

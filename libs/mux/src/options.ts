@@ -16,13 +16,16 @@ export interface MuxOptions {
    */
   maxStreamWindow?: number;
   /**
-   * Credit lent at once, beyond the initial window, to each stream this side opens, for the
-   * peer's response, in bytes; 0 never lends. 16 MiB: a download over a long path starts at the
-   * rate the path allows instead of waiting a round trip for the window to grow (a 100 MB
-   * download at 50 ms RTT lost one round trip in six to that). Lent only on paths whose lowest measured
-   * RTT is at least 5 ms (below that, growing costs less than the loan's WINDOW frame is worth) and
-   * within `maxLentBytes`; the stream's first credit, or the response's end, settles the loan.
-   * At most `maxStreamWindow` minus `initialStreamWindow`.
+   * Credit lent at once, beyond the initial window, to a body this side receives, in bytes; 0
+   * never lends. The opening side lends each stream it opens this much for the peer's response
+   * (a WINDOW frame after the head); the accepting side offers it ahead of time to the next
+   * stream the peer opens with a body (a WINDOW frame on stream 0, taken with FLAG_TAKES_LOAN).
+   * 16 MiB: a body over a long path starts at the rate the path allows instead of waiting a
+   * round trip for the window to grow (a 100 MB transfer at 50 ms RTT lost one round trip in
+   * six to that). Lent only on paths whose lowest measured RTT is at least 5 ms (below that,
+   * growing costs less than the loan's WINDOW frame is worth) and within `maxLentBytes`; see
+   * `ReceiveWindow.lend` for how a loan settles. At most `maxStreamWindow` minus
+   * `initialStreamWindow`.
    */
   streamLoan?: number;
   /**
