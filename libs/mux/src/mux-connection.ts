@@ -70,7 +70,7 @@ export class MuxConnection implements StreamTransport {
   private pingTimer: NodeJS.Timeout;
   private srttMs = 0;
   /** The lowest round trip measured: the path's own delay, without queueing at either end. */
-  private minRttMs = Number.POSITIVE_INFINITY;
+  private lowestRttMs = Number.POSITIVE_INFINITY;
   private lentBytes = 0;
   /** Opening side: credit the peer offered the next stream we open with a body (WINDOW on stream 0). */
   private offeredLoan = 0;
@@ -118,6 +118,11 @@ export class MuxConnection implements StreamTransport {
 
   get congested(): boolean {
     return this.congestedFlag;
+  }
+
+  /** The lowest round-trip time measured, in ms: the path's own delay. Infinity until the first pong. */
+  get minRttMs(): number {
+    return this.lowestRttMs;
   }
 
   /** Smoothed round-trip time in ms, 0 until the first pong. */
@@ -278,7 +283,7 @@ export class MuxConnection implements StreamTransport {
 
   /** The path's lowest RTT is long enough for stream loans (`streamLoan`) to pay. */
   private get longPath(): boolean {
-    return this.minRttMs >= LOAN_MIN_RTT_MS && this.minRttMs !== Number.POSITIVE_INFINITY;
+    return this.lowestRttMs >= LOAN_MIN_RTT_MS && this.lowestRttMs !== Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -448,7 +453,7 @@ export class MuxConnection implements StreamTransport {
     if (payload.length !== 8) return;
     const sample = performance.now() - payload.readDoubleBE(0);
     this.srttMs = this.srttMs === 0 ? sample : (7 * this.srttMs + sample) / 8;
-    if (sample < this.minRttMs) this.minRttMs = sample;
+    if (sample < this.lowestRttMs) this.lowestRttMs = sample;
     this.offerLoan();
   }
 
