@@ -17,8 +17,8 @@ const disconnected = (edge: string, retryInMs: number, reason = "connection refu
 
 function info(path: string, startedAt: number): ExchangeInfo {
   return {
-    id: path, endpointUrl: "https://app.example.com", bindId: "b", edge: "e:1", upstream: "http://localhost:3000", method: "GET", path,
-    headers: [], clientAddr: "1.2.3.4:5", traceId: "", upgrade: false, startedAt, inspect: true,
+    endpointUrl: "https://app.example.com", bindId: "b", edge: "e:1", upstream: "http://localhost:3000", method: "GET", path,
+    headers: [], clientAddr: "1.2.3.4:5", upgrade: false, startedAt, inspect: true,
   };
 }
 

@@ -11,8 +11,6 @@ export interface ExchangeBind {
 
 /** One request the agent forwards to an upstream, as observers (inspector, status screen, metrics) see it. */
 export interface ExchangeInfo {
-  /** Unique in this process, e.g. for the inspector's URLs. */
-  readonly id: string;
   /** The endpoint's URL as bound, e.g. https://app.example.com. */
   readonly endpointUrl: string;
   readonly bindId: string;
@@ -23,12 +21,13 @@ export interface ExchangeInfo {
   readonly method: string;
   /** Path and query as the upstream gets them. */
   readonly path: string;
-  /** Names and values alternating, as the upstream gets them (Host and traceparent included). */
+  /**
+   * Names and values alternating, as the upstream gets them (Host and traceparent included: the
+   * request's trace is `traceIdOf(rawHeader(headers, "traceparent"))`, read by those who need it).
+   */
   readonly headers: readonly string[];
   /** The client's address as the edge saw it, ip:port. */
   readonly clientAddr: string;
-  /** The trace this request belongs to; "" when it carries no trace context. */
-  readonly traceId: string;
   /** A protocol switch (WebSocket): no response body is observed, only the 101 and the end. */
   readonly upgrade: boolean;
   /** Date.now() when the agent got the request head. */

@@ -1,7 +1,7 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { encodeResponseHead, encodeTrailers, forwardableHeaders, rawHeader, type MuxStream, type StreamHandler } from "@onramp/mux";
+import { encodeResponseHead, encodeTrailers, forwardableHeaders, type MuxStream, type StreamHandler } from "@onramp/mux";
 import type { RequestHeadFields as RequestHead } from "@onramp/mux";
-import { traceIdOf, type Tracing } from "@onramp/telemetry";
+import type { Tracing } from "@onramp/telemetry";
 import { Readable } from "node:stream";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
@@ -18,8 +18,6 @@ export interface ForwardOptions {
   observe?: ObserveExchange;
 }
 
-
-let exchanges = 0;
 
 /**
  * Replays one request from the edge against the upstream and streams the response back.
@@ -73,7 +71,6 @@ class UpstreamExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
     }
     this.headers = headers;
     this.observer = options.observe?.({
-      id: String(++exchanges),
       endpointUrl: bind.url,
       bindId: bind.bindId,
       edge: bind.edge,
@@ -82,7 +79,6 @@ class UpstreamExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
       path: head.path,
       headers,
       clientAddr: head.clientAddr,
-      traceId: this.trace?.traceId ?? traceIdOf(head.traceparent || rawHeader(head.headers, "traceparent")),
       upgrade: false,
       startedAt: Date.now(),
       inspect: bind.inspect,

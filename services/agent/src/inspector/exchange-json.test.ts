@@ -9,7 +9,9 @@ const limits = { bodyBytes: 64, maxRequests: 10, maxTotalBodyBytes: 1024 };
 describe("exchangeJson: ngrok's captured request, plus Onramp's fields", () => {
   it("has ngrok's shape: headers by canonical name, raw head and body in base64, duration in ns", () => {
     const store = new ExchangeStore(limits);
-    const { exchange, observer } = store.begin(exchangeInfo({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736" }));
+    const { exchange, observer } = store.begin(
+      exchangeInfo({ headers: [...exchangeInfo().headers, "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"] }),
+    );
     observer.requestBody?.(Buffer.from('{"a":1}'));
     observer.response?.(201, "", ["content-type", "text/plain", "set-cookie", "a=1", "set-cookie", "b=2"]);
     observer.responseBody?.(Buffer.from("made"));
@@ -25,7 +27,12 @@ describe("exchangeJson: ngrok's captured request, plus Onramp's fields", () => {
       request: {
         method: "POST",
         proto: "HTTP/1.1",
-        headers: { Host: ["app.example.com"], "Content-Type": ["application/json"], "X-Multi": ["a", "b"] },
+        headers: {
+          Host: ["app.example.com"],
+          "Content-Type": ["application/json"],
+          "X-Multi": ["a", "b"],
+          Traceparent: ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"],
+        },
         uri: "/hook?x=1",
         raw: expect.any(String),
         body_size: 7,
@@ -48,7 +55,7 @@ describe("exchangeJson: ngrok's captured request, plus Onramp's fields", () => {
       error: null,
     });
     expect(Buffer.from(json.request.raw, "base64").toString()).toBe(
-      'POST /hook?x=1 HTTP/1.1\r\nhost: app.example.com\r\ncontent-type: application/json\r\nx-multi: a\r\nx-multi: b\r\n\r\n{"a":1}',
+      'POST /hook?x=1 HTTP/1.1\r\nhost: app.example.com\r\ncontent-type: application/json\r\nx-multi: a\r\nx-multi: b\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n{"a":1}',
     );
     expect(Buffer.from(json.response!.raw, "base64").toString()).toBe("HTTP/1.1 201 Created\r\ncontent-type: text/plain\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n\r\nmade");
   });

@@ -1,3 +1,5 @@
+import { rawHeader } from "@onramp/mux";
+import { traceIdOf } from "@onramp/telemetry";
 import { randomBytes } from "node:crypto";
 import type { ExchangeInfo, ExchangeObserver, ExchangeOutcome } from "../exchange-observer.js";
 import { CapturedBody } from "./captured-body.js";
@@ -19,7 +21,7 @@ export interface StoreLimits {
 }
 
 /** What an exchange being recorded needs from ExchangeInfo; a replay fills it in itself. */
-export type RecordedInfo = Pick<ExchangeInfo, "endpointUrl" | "bindId" | "upstream" | "method" | "path" | "headers" | "clientAddr" | "traceId" | "startedAt">;
+export type RecordedInfo = Pick<ExchangeInfo, "endpointUrl" | "bindId" | "upstream" | "method" | "path" | "headers" | "clientAddr" | "startedAt">;
 
 /** Hex digits of an id's sequence number (after the store's prefix). */
 const SEQ_DIGITS = 8;
@@ -165,7 +167,6 @@ class StoredExchange implements CapturedExchange {
   readonly bindId: string;
   readonly upstream: string;
   readonly clientAddr: string;
-  readonly traceId: string;
   readonly startedAt: number;
   readonly request: CapturedExchange["request"];
   response: CapturedResponse | undefined = undefined;
@@ -175,6 +176,7 @@ class StoredExchange implements CapturedExchange {
   bytes = 0;
   dropped = false;
   private madeId: string | undefined = undefined;
+  private readTraceId: string | undefined = undefined;
 
   constructor(
     readonly store: ExchangeStore,
@@ -187,10 +189,14 @@ class StoredExchange implements CapturedExchange {
     this.bindId = info.bindId;
     this.upstream = info.upstream;
     this.clientAddr = info.clientAddr;
-    this.traceId = info.traceId;
     this.startedAt = info.startedAt;
     this.request = { method: info.method, path: info.path, headers: info.headers, body: new CapturedBody(bodyBytes) };
     this.responseBody = new CapturedBody(bodyBytes);
+  }
+
+  /** The trace the request belongs to, from the traceparent it was sent with; "" for none. Read when asked for. */
+  get traceId(): string {
+    return (this.readTraceId ??= traceIdOf(rawHeader(this.request.headers, "traceparent")));
   }
 
   /** The store's prefix and the sequence number in hex (ngrok's form), so ids sort by age. */

@@ -1,6 +1,4 @@
 import { ErrorCode, OnrampError } from "@onramp/errors";
-import { rawHeader } from "@onramp/mux";
-import { traceIdOf } from "@onramp/telemetry";
 import type { Dispatcher } from "undici";
 import { upstreamError } from "../upstream.js";
 import type { CapturedExchange } from "./captured-exchange.js";
@@ -36,7 +34,7 @@ export function startReplay(original: CapturedExchange, edits: ReplayEdits, cont
   // undici would add it anyway; written here, the recorded request shows it as sent.
   if (body.length > 0) headers.push("content-length", String(body.length));
   const { exchange, observer } = context.store.begin(
-    { endpointUrl: original.endpointUrl, bindId: original.bindId, upstream: original.upstream, method, path, headers, clientAddr: context.clientAddr, traceId: traceIdOf(rawHeader(headers, "traceparent")), startedAt: Date.now() },
+    { endpointUrl: original.endpointUrl, bindId: original.bindId, upstream: original.upstream, method, path, headers, clientAddr: context.clientAddr, startedAt: Date.now() },
     original.id,
   );
   if (body.length > 0) observer.requestBody?.(body);

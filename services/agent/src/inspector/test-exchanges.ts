@@ -3,7 +3,6 @@ import type { ExchangeInfo } from "../exchange-observer.js";
 /** An exchange as the agent reports it, for the inspector's tests; `overrides` change any field. */
 export function exchangeInfo(overrides: Partial<ExchangeInfo> = {}): ExchangeInfo {
   return {
-    id: "1",
     endpointUrl: "https://app.example.com",
     bindId: "bind_1",
     edge: "127.0.0.1:4443",
@@ -12,7 +11,6 @@ export function exchangeInfo(overrides: Partial<ExchangeInfo> = {}): ExchangeInf
     path: "/hook?x=1",
     headers: ["host", "app.example.com", "content-type", "application/json", "x-multi", "a", "x-multi", "b"],
     clientAddr: "203.0.113.7:51234",
-    traceId: "",
     upgrade: false,
     startedAt: Date.parse("2030-01-02T03:04:05.000Z"),
     inspect: true,
