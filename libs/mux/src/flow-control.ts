@@ -36,7 +36,7 @@ export class ReceiveWindow {
   private firstByteAt: number | undefined = Number.NaN;
   /** Credit lent up front (`lend`) and not settled yet: the window is what the growth rules give plus this. */
   private lent = 0;
-  /** When the loan's term ends; set at the first credit. */
+  /** When the loan's term ends; set at the first credit while a loan is out. */
   private loanEndsAt: number | undefined;
 
   constructor(
@@ -104,6 +104,7 @@ export class ReceiveWindow {
       if (grown >= base + lent) lent = 0;
       else if (this.loanEndsAt === undefined) this.loanEndsAt = now + LOAN_TERM_RTTS * rttMs;
       else if (now >= this.loanEndsAt) lent = 0;
+      if (lent === 0) this.loanEndsAt = undefined;
     }
     // A window smaller than before (a loan that ended unearned) is paid back out of this credit,
     // and out of later ones while it comes out negative.

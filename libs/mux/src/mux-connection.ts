@@ -36,7 +36,6 @@ export interface MuxConnectionEvents {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Where a connection is in its handshake; see `MuxHandshake`. */
 /**
  * Below this RTT a stream's window grows in less time than a loan (`streamLoan`) is worth. The
  * path's lowest RTT is compared, not the smoothed one: under load, queueing at either end puts
@@ -44,6 +43,7 @@ const EMPTY = Buffer.alloc(0);
  */
 const LOAN_MIN_RTT_MS = 5;
 
+/** Where a connection is in its handshake; see `MuxHandshake`. */
 type Phase = "awaiting-hello" | "verifying-hello" | "awaiting-answer" | "open";
 
 /**

@@ -116,7 +116,7 @@ export class MuxStream {
 
   /**
    * @internal Gives the peer `bytes` of credit beyond the initial window at once (the connection
-   * decides when, within its budget): the first credit settles it (`ReceiveWindow.lend`), or the
+   * decides when, within its budget). The window settles it (see `ReceiveWindow.lend`), or the
    * peer's end of the stream, or its close. `announce` false: the peer has the credit already
    * (it took a loan this side offered before the stream was opened).
    */
