@@ -30,12 +30,11 @@ export class Tracing {
   /** The sampler follows the parent's decision (`parentbased_*`, the default): an unsampled parent means an unsampled span. */
   private readonly parentBased: boolean;
   private readonly ids = new TraceIds();
-  private readonly limits: SpanLimits = spanLimits(process.env);
-
   private constructor(
     private readonly sink: SpanSink,
     readonly settings: TracingSettings,
     private readonly sampling: SamplingPlan,
+    private readonly limits: SpanLimits,
   ) {
     this.parentBased = sampling.parentBased;
   }
@@ -45,23 +44,24 @@ export class Tracing {
    * or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, and off with `OTEL_SDK_DISABLED=true` or
    * `OTEL_TRACES_EXPORTER=none`. Sampling follows `OTEL_TRACES_SAMPLER[_ARG]` (default: parent-based,
    * always on); the resource takes `OTEL_SERVICE_NAME` (else `defaultServiceName`) and
-   * `OTEL_RESOURCE_ATTRIBUTES`. Throws, naming the variable, on a protocol it does not know.
+   * `OTEL_RESOURCE_ATTRIBUTES` (from `process.env`: the SDK's detector reads nothing else). The
+   * export thread's exporter and batch processor read `env` (endpoint, headers, `OTEL_BSP_*`).
+   * Throws, naming the variable, on a protocol it does not know.
    */
   static fromEnv(defaultServiceName: string, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
     const settings = tracingSettings(defaultServiceName, env);
     if (!settings) return undefined;
-    return Tracing.create(settings, (resource) => new ExportThread(settings.protocol, resource));
+    return Tracing.create(settings, env, (resource) => new ExportThread(settings.protocol, resource, env));
   }
 
   /** Tracing that hands finished spans to `exporter` in batches, in this thread (embedders, tests); sampling and resource from the environment as above. */
   static withExporter(settings: TracingSettings, exporter: SpanExporter): Tracing {
-    return Tracing.create(settings, (resource) => new InThreadExport(exporter, resource));
+    return Tracing.create(settings, process.env, (resource) => new InThreadExport(exporter, resource));
   }
 
-  private static create(settings: TracingSettings, sinkFor: (resource: Resource) => SpanSink): Tracing {
+  private static create(settings: TracingSettings, env: NodeJS.ProcessEnv, sinkFor: (resource: Resource) => SpanSink): Tracing {
     const resource: Resource = resourceFromAttributes({ "service.name": settings.serviceName }).merge(detectResources({ detectors: [envDetector] }));
-    const sampling = samplingPlan(process.env);
-    return new Tracing(sinkFor(resource), settings, sampling);
+    return new Tracing(sinkFor(resource), settings, samplingPlan(env), spanLimits(env));
   }
 
   /** Exports every finished span now. */
