@@ -103,8 +103,11 @@ class InPlaceHistogramChild implements HistogramSeries {
     entry.sum += value;
     entry.count += 1;
     // As prom-client counts: the first bucket whose bound holds the value; past the last, only
-    // the count (+Inf is the count when exported).
-    for (const bound of this.upperBounds) {
+    // the count (+Inf is the count when exported). An index, not for-of: the array iterator
+    // survived optimization here and cost ~130 bytes per observation.
+    const bounds = this.upperBounds;
+    for (let i = 0; i < bounds.length; i++) {
+      const bound = bounds[i]!;
       if (value <= bound) {
         entry.bucketValues[bound]! += 1;
         return;

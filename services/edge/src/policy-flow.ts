@@ -278,6 +278,8 @@ export class PolicyFlow implements PolicyHandler, PolicyFlowParts {
   }
 
   private log(records: PolicyLogRecord[], endpoint: EdgeEndpoint): void {
+    // Most outcomes log nothing; an empty array's iterator still cost an allocation per phase.
+    if (records.length === 0) return;
     for (const r of records) {
       const fields = { endpoint: endpoint.url.url, phase: r.phase, rule: r.ruleName ?? r.ruleIndex };
       if (r.kind === "log") this.logger.info({ ...fields, metadata: r.metadata }, "traffic policy log");
