@@ -138,7 +138,7 @@ export function renderMarkdown(r) {
     if (p.error) lines.push(`Policy overhead: failed: ${oneLine(p.error)}`, "");
     else {
       lines.push(`Policy overhead (onramp, \`GET /hello\` with a valid JWT and an API key, no policy and a 10-rule policy alternately${s.repeat > 1 ? `, median of ${s.repeat} runs each` : ""}): ` +
-        `${fmtInt(p.noPolicyRps)} → ${fmtInt(p.policyRps)} req/s, **${(p.ratio * 100).toFixed(0)}%**` +
+        `${fmtInt(p.noPolicyRps)} → ${fmtInt(p.policyRps)} req/s, **${(p.ratio * 100).toFixed(0)}%**${pairs(p.runs?.none, p.runs?.policy)}` +
         (p.non2xx > 0 ? ` (warning: ${p.non2xx} non-2xx answers)` : "") + ".", "");
     }
   }
@@ -149,8 +149,10 @@ export function renderMarkdown(r) {
     else {
       const pct = (/** @type {number} */ v) => `${(v * 100).toFixed(0)}%`;
       lines.push(`Observability overhead (onramp, \`GET /hello\`, variants alternately${s.repeat > 1 ? `, median of ${s.repeat} runs each` : ""}): all off ${fmtInt(o.rps.off)} req/s; ` +
-        `tracing at sampler 0.01 ${fmtInt(o.rps.tracing001)} (**${pct(o.ratios.tracing001)}**), at 1.0 ${fmtInt(o.rps.tracing1)} (${pct(o.ratios.tracing1)}); ` +
-        `inspector on ${fmtInt(o.rps.inspector)} (**${pct(o.ratios.inspector)}**); edge access log on ${fmtInt(o.rps.accessLog)} (${pct(o.ratios.accessLog)}). ` +
+        `tracing at sampler 0.01 ${fmtInt(o.rps.tracing001)} (**${pct(o.ratios.tracing001)}**${pairs(o.runs?.off, o.runs?.tracing001)}), ` +
+        `at 1.0 ${fmtInt(o.rps.tracing1)} (${pct(o.ratios.tracing1)}${pairs(o.runs?.off, o.runs?.tracing1)}); ` +
+        `inspector on ${fmtInt(o.rps.inspector)} (**${pct(o.ratios.inspector)}**${pairs(o.runs?.off, o.runs?.inspector)}); ` +
+        `edge access log on ${fmtInt(o.rps.accessLog)} (${pct(o.ratios.accessLog)}${pairs(o.runs?.off, o.runs?.accessLog)}). ` +
         `Both processes exported ${(o.traceExport.bytes / 1024 / 1024).toFixed(1)} MiB of OTLP in ${o.traceExport.exports} requests to a local sink` +
         (o.non2xx > 0 ? ` (warning: ${o.non2xx} non-2xx answers)` : "") + ".", "");
     }
@@ -386,4 +388,15 @@ function mib(bytes) {
 /** @param {unknown} s */
 function oneLine(s) {
   return String(s ?? "").split("\n")[0].replaceAll("|", "\\|").slice(0, 120);
+}
+
+/**
+ * The ratio of each round's variant to the baseline measured just before it (", pairs 81%, 86%,
+ * 90%"), so a reader sees how far one pair strays from the median; "" with fewer than two rounds.
+ * @param {number[] | undefined} base @param {number[] | undefined} variant
+ */
+function pairs(base, variant) {
+  if (!base || !variant || Math.min(base.length, variant.length) < 2) return "";
+  const ratios = variant.slice(0, base.length).map((v, i) => (base[i] ? `${((v / base[i]) * 100).toFixed(0)}%` : "n/a"));
+  return `; pairs ${ratios.join(", ")}`;
 }
