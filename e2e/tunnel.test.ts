@@ -35,6 +35,13 @@ describe("HTTP through the tunnel", () => {
     expect(reply.headers["onramp-error-code"]).toBeUndefined();
   });
 
+  it("passes response header bytes above 0x7f through unchanged", async () => {
+    const reply = await send({ base: edge.httpUrl, host: agent.host, path: "/obs-text" });
+    expect(reply.status).toBe(200);
+    // Node's client reads header bytes as latin1: é is 0xe9 and ÿ 0xff on the wire, as the upstream sent them.
+    expect(reply.headers["x-obs-text"]).toBe("caf\u00e9 \u00ff");
+  });
+
   it("proxies a POST with its body, the original Host and X-Forwarded headers", async () => {
     const reply = await send({
       base: edge.httpUrl,

@@ -56,6 +56,12 @@ function route(name: string, health: { ok: boolean }, req: IncomingMessage, res:
       res.setHeader("content-type", "text/plain");
       res.end("hello from upstream\n");
       return;
+    case "obs-text":
+      // Bytes above 0x7f in a header value (obs-text, RFC 9110 §5.5): Node writes a head as latin1,
+      // unless it sends it together with a string body (then all of it as UTF-8): a Buffer body here.
+      res.setHeader("X-Obs-Text", "caf\u00e9 \u00ff");
+      res.end(Buffer.from("ok"));
+      return;
     case "echo": {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));

@@ -91,7 +91,7 @@ export function decodeResponseHead(bytes: Uint8Array): ResponseHeadFields {
   return h;
 }
 
-export function encodeTrailers(headers: string[]): Uint8Array {
+export function encodeTrailers(headers: readonly string[]): Uint8Array {
   const w = new Writer();
   for (const v of headers) w.string(1, v, true);
   return w.finish();

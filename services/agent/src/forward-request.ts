@@ -262,9 +262,23 @@ interface RawHeaders {
   rawTrailers?: Buffer[] | string[] | Record<string, unknown> | null;
 }
 
-function rawPairs(raw: Buffer[] | string[] | Record<string, unknown> | null | undefined): string[] {
-  if (!raw) return [];
-  if (Array.isArray(raw)) return raw.map((v) => (typeof v === "string" ? v : v.toString("latin1")));
+/** Buffer's own latin1 method, which `toString("latin1")` calls after checking its arguments (per header, per response). */
+interface Latin1Buffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+}
+
+const NO_PAIRS: readonly string[] = [];
+
+function rawPairs(raw: Buffer[] | string[] | Record<string, unknown> | null | undefined): readonly string[] {
+  if (!raw || (Array.isArray(raw) && raw.length === 0)) return NO_PAIRS;
+  if (Array.isArray(raw)) {
+    const out = new Array<string>(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const v = raw[i]!;
+      out[i] = typeof v === "string" ? v : (v as Latin1Buffer).latin1Slice(0, v.length);
+    }
+    return out;
+  }
   const out: string[] = [];
   for (const [name, value] of Object.entries(raw)) {
     if (Array.isArray(value)) for (const v of value) out.push(name, String(v));
