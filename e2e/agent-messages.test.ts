@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { restartEdge, startEdge, TOKEN, type EdgeProcess } from "./harness/cluster.js";
 import { startOnramp, stopAll, type RunningProcess } from "./harness/processes.js";
 import { startUpstream, type Upstream } from "./harness/upstream.js";
+import { until } from "./harness/within.js";
 
 // What the user sees on stderr when the edge is away, the authtoken wrong, or a flag mistyped:
 // one plain line each, never grpc-js's words, never a JSON log repeating it at the default level.
@@ -133,6 +134,9 @@ describe("log destinations and formats", () => {
     const addr = `127.0.0.1:${await closedPort()}`;
     // No registry API: its default port (4041) may be another test's, which would warn on stderr.
     const edge = startOnramp("edge", ["edge", "--http-addr", "127.0.0.1:0", "--grpc-addr", addr, "--admin-addr", "", "--api-addr", "", "--authtoken", TOKEN, "--log", file], env);
+    // Its ready line is in the file. An agent started before the edge's workers are up is told to
+    // come back, and its backoff could outlast the wait for its Forwarding line on a slow machine.
+    await until("the edge's log file to say it is ready", () => existsSync(file) && readFileSync(file, "utf8").includes('"edge ready"'), 30_000);
     const proc = agent(["--edge", addr, "--authtoken", TOKEN]);
     await proc.waitForLine("stdout", /^Forwarding /);
     await proc.stop();

@@ -49,7 +49,9 @@ describe.skipIf(!image)(`the container image (${image ?? "ONRAMP_TEST_IMAGE unse
         .withNetworkAliases("upstream")
         .withCopyFilesToContainer([{ source: join(REPO, "deploy/compose/demo-upstream.mjs"), target: "/tmp/upstream.mjs" }])
         .withEntrypoint(["/usr/bin/tini", "--", "node", "/tmp/upstream.mjs"])
-        .withEnvironment({ UPSTREAM_NAME: "in-a-container", DELAY_MS: "400" })
+        // Long enough for the drain test to see the request in flight: each look is a `docker exec`
+        // of node, which took more than 400 ms on a slow machine and missed a 400 ms request.
+        .withEnvironment({ UPSTREAM_NAME: "in-a-container", DELAY_MS: "3000" })
         .withWaitStrategy(Wait.forLogMessage(/demo upstream/))
         .start(),
     ]);
@@ -88,7 +90,7 @@ describe.skipIf(!image)(`the container image (${image ?? "ONRAMP_TEST_IMAGE unse
 
   it("docker stop drains: the request in flight is answered and the agent exits 0", async () => {
     const inFlight = send({ base: edgeUrl, host: "app.localhost", path: "/during-stop" });
-    // The upstream answers after 400 ms: stop the agent once the request is there.
+    // The upstream answers after 3 s: stop the agent once the request is there.
     await until("the agent has the request in flight", async () => (await agentActive(agent)) > 0, 10_000);
     const stopped = agent.stop({ timeout: 20_000, remove: false });
     expect((await inFlight).status).toBe(200);

@@ -30,6 +30,7 @@ export class Tracing {
   /** The sampler follows the parent's decision (`parentbased_*`, the default): an unsampled parent means an unsampled span. */
   private readonly parentBased: boolean;
   private readonly ids = new TraceIds();
+
   private constructor(
     private readonly sink: SpanSink,
     readonly settings: TracingSettings,
