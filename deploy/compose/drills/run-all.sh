@@ -14,7 +14,11 @@
 #   ONRAMP_COMPOSE_PROJECT compose project name (default onramp-drills)
 #   KEEP_MESH=1            leave the mesh running afterwards
 #   DRILL_RATE             requests/s of the load (default 200)
+#   ONRAMP_HEALTHCHECK_INTERVAL
+#                          how often Docker runs each container's health check (default here 60s:
+#                          nothing waits on them, and each is a docker exec that costs the load CPU)
 set -euo pipefail
+export ONRAMP_HEALTHCHECK_INTERVAL=${ONRAMP_HEALTHCHECK_INTERVAL:-60s}
 DRILLS_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$DRILLS_DIR/../../.." && pwd)
 export ONRAMP_COMPOSE_PROJECT=${ONRAMP_COMPOSE_PROJECT:-onramp-drills}

@@ -15,7 +15,7 @@
 import { exec } from "node:child_process";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { atMostOnePerMille, measure, noneFailed, noneWaitsOver, renderTable, retriedAt } from "./figures.mjs";
+import { atMostOnePerMille, getText, measure, noneFailed, noneWaitsOver, renderTable, retriedAt } from "./figures.mjs";
 import { startLoad } from "./load.mjs";
 
 const STRIKE_AT_MS = 3_000;
@@ -89,15 +89,14 @@ async function waitPool(args) {
   let last = "nothing yet";
   for (;;) {
     try {
-      const res = await fetch(`http://${env("DRILL_ADMIN", "127.0.0.1:4042")}/api/endpoints`, { signal: AbortSignal.timeout(2_000) });
-      const { endpoints } = await res.json();
+      const { endpoints } = JSON.parse((await getText(`http://${env("DRILL_ADMIN", "127.0.0.1:4042")}/api/endpoints`, 2_000)).text);
       const members = endpoints.find((e) => e.url === pool)?.members ?? [];
       const ids = members.map((m) => m.agent_id).sort();
       const unwell = members.filter((m) => m.healthy === false || m.ready === false || m.ejected_until).map((m) => m.agent_id);
       last = `members [${ids.join(", ")}]${unwell.length ? `, not yet healthy: ${unwell.join(", ")}` : ""}`;
       if (ids.join() === want.join() && unwell.length === 0) return;
     } catch (err) {
-      last = err.message;
+      last = err.cause?.code ? `${err.message} (${err.cause.code})` : err.message;
     }
     if (Date.now() > deadline) throw new Error(`the pool at A is not [${want.join(", ")}] after ${o.timeout} ms: ${last}`);
     await new Promise((resolve) => setTimeout(resolve, 250));

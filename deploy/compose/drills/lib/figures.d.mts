@@ -35,6 +35,8 @@ export interface DrillResult {
 }
 
 export function measure(samples: readonly Sample[], eventMs: number, retried: number): DrillFigures;
+/** GETs `url` and reads its body; rejects after `ms` (a timer that keeps Node running until then). */
+export function getText(url: string, ms: number): Promise<{ status: number; text: string }>;
 export function retriedAt(admin: string): Promise<number>;
 export function renderTable(results: readonly DrillResult[]): string;
 export function noneFailed(f: DrillFigures): string[];
