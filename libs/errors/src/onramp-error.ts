@@ -7,10 +7,16 @@ import { type ErrorCode, httpStatusOf } from "./codes.js";
 export class OnrampError extends Error {
   override readonly name = "OnrampError";
   readonly code: ErrorCode;
+  /**
+   * Set when whoever refused knows when to ask again, e.g. an edge whose workers are still
+   * starting; callers then retry after about this long rather than backing off.
+   */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, options && "cause" in options ? { cause: options.cause } : undefined);
     this.code = code;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   get httpStatus(): number {

@@ -1,4 +1,4 @@
-export { grpcServiceDefinition } from "./grpc-service.js";
+export { ERROR_CODE_METADATA, grpcServiceDefinition, RETRY_AFTER_METADATA } from "./grpc-service.js";
 export {
   AgentService,
   BindResultSchema,

@@ -121,6 +121,25 @@ describe("the agent says why it has no session, in plain words", () => {
     expect(s.error.code).toBe(ErrorCode.EdgeDraining);
   });
 
+  it("an edge whose workers are starting says when to ask again: the agent asks then, not after its backoff", async () => {
+    let refusals = 3;
+    const edge = await fakeEdge({ hello: () => (refusals-- > 0 ? { code: ErrorCode.EdgeDraining, retryAfterMs: 40 } : undefined) });
+    // A backoff of seconds: each retry must come after the edge's 40 ms (to 80 ms, spread at random).
+    const { agent, next } = startAgent(edge.address, { reconnectInitialMs: 5_000, reconnectMaxMs: 30_000 });
+    let refused = next("disconnected");
+    const started = agent.start();
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await refused;
+      if (i < 2) refused = next("disconnected");
+      expect(s).toMatchObject({ problem: "draining", reason: "refused by the fake edge: EDGE_DRAINING" });
+      delays.push(s.retryInMs);
+    }
+    await started;
+    expect(delays.filter((ms) => ms < 40 || ms > 80)).toEqual([]);
+    expect(edge.sessions).toHaveLength(1);
+  });
+
   it("edge-error: a retryable refusal keeps the edge's message", async () => {
     let refusals = 1;
     const edge = await fakeEdge({ bind: () => (refusals-- > 0 ? ErrorCode.RegistryUnavailable : undefined) });

@@ -147,7 +147,7 @@ export class EdgeLink {
       const error = await session.ended();
       attempt.up = false;
       if (this.stopping || !this.owner.lost(this, error)) break;
-      const delay = this.backoff.next();
+      const delay = this.retryDelay(error);
       const { problem, reason } = failureOf(error, attempt.welcomed);
       // The status is how callers hear of it (the CLI prints one line); a log line at warn would
       // say it again at every retry. A lost session is worth a line at info, retries at debug.
@@ -158,6 +158,17 @@ export class EdgeLink {
       await this.sleep(delay);
     }
     this.attempt = undefined;
+  }
+
+  /**
+   * The backoff's next delay; but an edge that said when to ask again (its workers are starting)
+   * is asked then, plus up to as much again at random so agents spread out, and the backoff stays
+   * where it was.
+   */
+  private retryDelay(error: OnrampError): number {
+    const hint = error.retryAfterMs;
+    if (hint === undefined) return this.backoff.next();
+    return Math.round(Math.min(hint, this.options.reconnectMaxMs) * (1 + Math.random()));
   }
 
   private unbound(attempt: Attempt): BindSpec | undefined {

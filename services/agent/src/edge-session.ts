@@ -12,6 +12,8 @@ import {
   UnbindSchema,
   UpstreamHealthSchema,
   UpstreamSchema,
+  ERROR_CODE_METADATA,
+  RETRY_AFTER_METADATA,
   grpcServiceDefinition,
   type BindResult,
   type ConnectRequest,
@@ -299,7 +301,7 @@ export class EdgeSession {
  * "No connection established. Last error: …", stays in the cause for the debug log).
  */
 function fromServiceError(err: ServiceError, edge: string, sentToken: boolean): OnrampError {
-  const sent = err.metadata?.get("onramp-error-code")[0];
+  const sent = err.metadata?.get(ERROR_CODE_METADATA)[0];
   const code = typeof sent === "string" ? parseErrorCode(sent) : undefined;
   if (code === ErrorCode.AuthFailed || (code === undefined && err.code === status.UNAUTHENTICATED)) {
     // A token taken away during the session: the edge's own words say by whom and when.
@@ -309,9 +311,16 @@ function fromServiceError(err: ServiceError, edge: string, sentToken: boolean): 
       : `no authtoken given; the edge at ${edge} requires one: pass --authtoken, set ONRAMP_AUTHTOKEN, or run \`onramp config add-authtoken TOKEN\``;
     return new OnrampError(ErrorCode.AuthFailed, message, { cause: err });
   }
-  if (code !== undefined) return new OnrampError(code, err.details, { cause: err });
+  if (code !== undefined) return new OnrampError(code, err.details, { cause: err, retryAfterMs: retryAfterOf(err) });
   const failure = transportFailure(err);
   return connectionError(ErrorCode.AgentDisconnected, `connection to the edge at ${edge} failed: ${failure.reason}`, failure);
+}
+
+/** The edge's "ask again in N ms" on a refusal, when it sent a sane one (up to a minute). */
+function retryAfterOf(err: ServiceError): number | undefined {
+  const sent = err.metadata?.get(RETRY_AFTER_METADATA)[0];
+  const ms = typeof sent === "string" && /^\d{1,5}$/.test(sent) ? Number(sent) : NaN;
+  return ms <= 60_000 ? ms : undefined;
 }
 
 /** Microseconds on this process's clock; only ever compared with itself (the edge echoes it back). */

@@ -8,7 +8,9 @@ import {
   ConnectResponseSchema,
   DrainSchema,
   EdgeCommandSchema,
+  ERROR_CODE_METADATA,
   ErrorDetailSchema,
+  RETRY_AFTER_METADATA,
   UnbindResultSchema,
   WelcomeSchema,
   grpcServiceDefinition,
@@ -40,8 +42,12 @@ export interface FakeEdgeOptions {
   welcomeEdges?: string[];
   /** Other workers of this edge, as Welcome names them (`siblings`); read at each Hello. */
   welcomeSiblings?: string[];
-  /** A code refuses the session with that error (as a gRPC status with `onramp-error-code`). */
-  hello?: (hello: Hello) => ErrorCode | undefined;
+  /**
+   * A code refuses the session with that error (as a gRPC status with `onramp-error-code`), and
+   * `retryAfterMs` with it says when to ask again (`onramp-retry-after-ms`), as an edge whose
+   * workers are starting does.
+   */
+  hello?: (hello: Hello) => ErrorCode | { code: ErrorCode; retryAfterMs: number } | undefined;
   /** A code refuses the bind with that error. */
   bind?: (bind: Bind, session: FakeSession) => ErrorCode | undefined;
 }
@@ -209,7 +215,8 @@ export class FakeEdge {
       if (!live) {
         if (msg.case !== "hello") return this.fail(call, ErrorCode.ProtocolError, "the first message must be hello");
         const refused = this.options.hello?.(msg.value);
-        if (refused) return this.fail(call, refused, `refused by the fake edge: ${refused}`);
+        if (typeof refused === "string") return this.fail(call, refused, `refused by the fake edge: ${refused}`);
+        if (refused) return this.fail(call, refused.code, `refused by the fake edge: ${refused.code}`, refused.retryAfterMs);
         const session: FakeSession = { id: `sess_${this.nextId++}`, agentId: msg.value.agentId, binds: new Map(), bindLog: [], unbinds: [], health: [], connection: undefined, ended: false, endedAt: 0 };
         live = { session, call, dataToken: randomBytes(16) };
         this.live.set(session.id, live);
@@ -282,9 +289,10 @@ export class FakeEdge {
     if (live && !live.call.writableEnded) live.call.write(create(ConnectResponseSchema, { msg }));
   }
 
-  private fail(call: ServerDuplexStream<ConnectRequest, ConnectResponse>, code: ErrorCode, details: string): void {
+  private fail(call: ServerDuplexStream<ConnectRequest, ConnectResponse>, code: ErrorCode, details: string, retryAfterMs?: number): void {
     const metadata = new Metadata();
-    metadata.set("onramp-error-code", code);
+    metadata.set(ERROR_CODE_METADATA, code);
+    if (retryAfterMs !== undefined) metadata.set(RETRY_AFTER_METADATA, String(retryAfterMs));
     call.emit("error", { code: code === ErrorCode.AuthFailed ? status.UNAUTHENTICATED : status.INTERNAL, details, metadata });
   }
 

@@ -3,7 +3,9 @@ import { Metadata, status, type ServerDuplexStream } from "@grpc/grpc-js";
 import { ErrorCode, OnrampError } from "@onramp/errors";
 import {
   BindResultSchema,
+  ERROR_CODE_METADATA,
   ErrorDetailSchema,
+  RETRY_AFTER_METADATA,
   UnbindResultSchema,
   WelcomeSchema,
   type Bind,
@@ -61,7 +63,8 @@ function channelFor(call: ServerDuplexStream<ConnectRequest, ConnectResponse>): 
       if (done) return;
       done = true;
       const metadata = new Metadata();
-      metadata.set("onramp-error-code", error.code);
+      metadata.set(ERROR_CODE_METADATA, error.code);
+      if (error.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_METADATA, String(Math.round(error.retryAfterMs)));
       call.emit("error", { code: grpcStatusOf(error.code), details: error.message, metadata });
     },
     end: () => {

@@ -58,6 +58,8 @@ const GRPC_SERVER_OPTIONS = {
 
 /** 15 s for the registry to accept this edge at start: long enough for an etcd election, short enough to fail visibly. */
 const REGISTER_TIMEOUT_MS = 15_000;
+/** How soon an agent refused while this edge's workers start should ask again: a worker starts in about a second. */
+const WORKERS_STARTING_RETRY_MS = 500;
 
 export const EDGE_VERSION = "0.1.0";
 
@@ -143,8 +145,10 @@ export class Edge {
       connect: createConnectHandler({
         admit: (token) => {
           // A worker of `onramp edge --workers` whose group is still starting: agents come back
-          // in a moment, when the Welcome can name every worker.
-          if (this.options.siblings() === undefined) throw new OnrampError(ErrorCode.EdgeDraining, "the edge is starting its workers; try again in a moment");
+          // in a moment (told when, so they do not back off), when the Welcome can name every worker.
+          if (this.options.siblings() === undefined) {
+            throw new OnrampError(ErrorCode.EdgeDraining, "the edge is starting its workers; try again in a moment", { retryAfterMs: WORKERS_STARTING_RETRY_MS });
+          }
           return this.access.admit(token);
         },
         bind: (session, bind) => {

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
-import { Client, credentials } from "@grpc/grpc-js";
+import { Client, credentials, type ServiceError } from "@grpc/grpc-js";
 import { ErrorCode } from "@onramp/errors";
-import { AgentService, ConnectRequestSchema, grpcServiceDefinition, HelloSchema, type ConnectRequest, type ConnectResponse, type Welcome } from "@onramp/proto";
+import { AgentService, ConnectRequestSchema, grpcServiceDefinition, HelloSchema, RETRY_AFTER_METADATA, type ConnectRequest, type ConnectResponse, type Welcome } from "@onramp/proto";
 import { silentLogger } from "@onramp/telemetry";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEdge, type Edge } from "./edge.js";
@@ -53,14 +53,15 @@ describe("Welcome.siblings", () => {
     expect((await welcomeFrom(agentAddr)).siblings).toEqual(["127.0.0.1:4444"]);
   });
 
-  it("asks agents to come back while the workers are still starting (siblings() undefined)", async () => {
+  it("asks agents to come back in 500 ms while the workers are still starting (siblings() undefined)", async () => {
     let siblings: string[] | undefined;
     const agentAddr = await startEdge({ siblings: () => siblings });
     const refused = await welcomeFrom(agentAddr).then(
       () => undefined,
-      (err: Error) => err,
+      (err: ServiceError) => err,
     );
     expect(refused?.message).toMatch(/EDGE_DRAINING|starting its workers/);
+    expect(refused?.metadata.get(RETRY_AFTER_METADATA)).toEqual(["500"]);
     siblings = ["127.0.0.1:4444"];
     expect((await welcomeFrom(agentAddr)).siblings).toEqual(["127.0.0.1:4444"]);
   });
