@@ -123,8 +123,8 @@ describe("the agent says why it has no session, in plain words", () => {
 
   it("an edge whose workers are starting says when to ask again: the agent asks then, not after its backoff", async () => {
     let refusals = 3;
-    const edge = await fakeEdge({ hello: () => (refusals-- > 0 ? { code: ErrorCode.EdgeDraining, retryAfterMs: 40 } : undefined) });
-    // A backoff of seconds: each retry must come after the edge's 40 ms (to 80 ms, spread at random).
+    const edge = await fakeEdge({ hello: () => (refusals-- > 0 ? { code: ErrorCode.EdgeDraining, retryAfterMs: 60 } : undefined) });
+    // A backoff of seconds: each retry must come after the edge's 60 ms (to 120 ms, spread at random).
     const { agent, next } = startAgent(edge.address, { reconnectInitialMs: 5_000, reconnectMaxMs: 30_000 });
     let refused = next("disconnected");
     const started = agent.start();
@@ -136,8 +136,20 @@ describe("the agent says why it has no session, in plain words", () => {
       delays.push(s.retryInMs);
     }
     await started;
-    expect(delays.filter((ms) => ms < 40 || ms > 80)).toEqual([]);
+    expect(delays.filter((ms) => ms < 60 || ms > 120)).toEqual([]);
     expect(edge.sessions).toHaveLength(1);
+  });
+
+  it("an edge that says to ask again in 0 ms is still asked no sooner than 50 ms on, not in a loop", async () => {
+    let refusals = 1;
+    const edge = await fakeEdge({ hello: () => (refusals-- > 0 ? { code: ErrorCode.EdgeDraining, retryAfterMs: 0 } : undefined) });
+    const { agent, next } = startAgent(edge.address, { reconnectInitialMs: 5_000, reconnectMaxMs: 30_000 });
+    const refused = next("disconnected");
+    const started = agent.start();
+    const { retryInMs } = await refused;
+    await started;
+    expect(retryInMs).toBeGreaterThanOrEqual(50);
+    expect(retryInMs).toBeLessThanOrEqual(100);
   });
 
   it("edge-error: a retryable refusal keeps the edge's message", async () => {

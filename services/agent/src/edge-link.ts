@@ -6,6 +6,9 @@ import { EdgeSession, type BindSpec } from "./edge-session.js";
 import type { HealthState } from "./health-check.js";
 import type { ResolvedAgentOptions } from "./options.js";
 
+/** The soonest an agent asks an edge again when the edge named a time (`retryAfterMs`). */
+const MIN_RETRY_AFTER_MS = 50;
+
 /** What a link needs from the agent that owns it. */
 export interface LinkOwner {
   /** The endpoints every session carries, in bind order. A spec joins once its URL is known. */
@@ -162,13 +165,13 @@ export class EdgeLink {
 
   /**
    * The backoff's next delay; but an edge that said when to ask again (its workers are starting)
-   * is asked then, plus up to as much again at random so agents spread out, and the backoff stays
-   * where it was.
+   * is asked then (at least 50 ms on: an edge saying 0 must not be asked in a loop), plus up to as
+   * much again at random so agents spread out, and the backoff stays where it was.
    */
   private retryDelay(error: OnrampError): number {
     const hint = error.retryAfterMs;
     if (hint === undefined) return this.backoff.next();
-    return Math.round(Math.min(hint, this.options.reconnectMaxMs) * (1 + Math.random()));
+    return Math.round(Math.min(Math.max(hint, MIN_RETRY_AFTER_MS), this.options.reconnectMaxMs) * (1 + Math.random()));
   }
 
   private unbound(attempt: Attempt): BindSpec | undefined {
