@@ -48,7 +48,7 @@ export async function restartEdge(edge: EdgeProcess, extraArgs: string[] = []): 
     "--authtoken", TOKEN,
     ...extraArgs,
   ]);
-  await proc.waitForLine("stderr", /"msg":"edge ready"/);
+  await proc.waitForLine("stderr", /"msg":"edge ready"/, 30_000);
   return { ...edge, proc };
 }
 
@@ -62,7 +62,8 @@ export interface AgentProcess {
 /** Starts `onramp http` against an edge and waits for its `Forwarding` line. */
 export async function startAgent(edge: EdgeProcess, upstream: string, extraArgs: string[] = [], name = "agent"): Promise<AgentProcess> {
   const proc = startOnramp(name, ["http", upstream, "--edge", edge.agent, "--authtoken", TOKEN, "--log-level", "info", ...extraArgs]);
-  const line = await proc.waitForLine("stdout", /^Forwarding /);
+  // 30 s, as for an edge: a CI run on a loaded 2-core host once took more than 15 s here.
+  const line = await proc.waitForLine("stdout", /^Forwarding /, 30_000);
   const url = line.split(" ")[1]!;
   return { proc, url, host: new URL(url).host };
 }
