@@ -129,7 +129,8 @@ export function renderMarkdown(r) {
     else {
       lines.push(`Edge memory: ${m.sessions} idle sessions (one process, each session = control stream + the data connections the edge asks for + 1 bound endpoint; ` +
         `${m.endpointsBound ?? "?"} endpoints online), connected in ${m.connectSeconds} s. ` +
-        `RSS ${mib(m.rssBeforeBytes)} → ${mib(m.rssAfterBytes)}: **${(m.perSessionBytes / KB).toFixed(1)} KB per session**.`, "");
+        `RSS ${mib(m.rssBeforeBytes)} → ${mib(m.rssAfterBytes)}: **${(m.perSessionBytes / KB).toFixed(1)} KB per session**` +
+        (Array.isArray(m.runs) ? ` (median of ${m.runs.length} fresh edges: ${m.runs.map((/** @type {any} */ x) => (x.perSessionBytes / KB).toFixed(1)).join(", ")} KB).` : "."), "");
     }
   }
 
