@@ -115,12 +115,12 @@ try {
 
   if (!skip.has("policy") && only.includes("onramp")) {
     log("policy overhead: no policy vs a 10-rule policy");
-    results.policy = await attempt(() => measurePolicyOverhead(ctx, SETTINGS.wrk, SETTINGS.repeat, log));
+    results.policy = await attempt(() => measurePolicyOverhead(ctx, SETTINGS.wrk, interleave(), log));
   }
 
   if (!skip.has("observe") && only.includes("onramp")) {
     log("observability overhead: tracing, inspector and access log vs all off");
-    results.observe = await attempt(() => measureObserveOverhead(ctx, SETTINGS.wrk, SETTINGS.repeat, log));
+    results.observe = await attempt(() => measureObserveOverhead(ctx, SETTINGS.wrk, interleave(), log));
   }
 
   if (!skip.has("memory") && only.includes("onramp")) {
@@ -232,6 +232,14 @@ async function measureRtt(name, ctx) {
   } finally {
     await target.stop();
   }
+}
+
+/**
+ * Rounds and slice length for the overhead figures (a variant against its baseline, lib/interleaved.mjs):
+ * 3 × repeat + 1 slices of the variant (10 in a full run), each `SETTINGS.wrk.durationS / 3` seconds (at least 2).
+ */
+function interleave() {
+  return { rounds: 3 * SETTINGS.repeat + 1, sliceS: Math.max(2, Math.round(SETTINGS.wrk.durationS / 3)) };
 }
 
 /**

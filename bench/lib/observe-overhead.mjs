@@ -1,10 +1,16 @@
 // What observability costs on the request path: requests/s through onramp (one edge, one agent)
 // with everything off, with tracing at two sampling rates (both processes exporting OTLP/HTTP to a
 // local sink), with the agent's inspector recording every request, and with the edge's access log,
-// measured alternately in the same run so machine noise hits every variant alike.
+// each measured against the all-off edge and agent in alternating slices (lib/interleaved.mjs), so
+// machine noise hits both sides of a ratio alike.
 import { createServer } from "node:http";
 import { startOnramp } from "./targets.mjs";
-import { runWrk } from "./wrk.mjs";
+import { measurePaired, median, startWarm } from "./interleaved.mjs";
+
+/** The sink has settled once it got nothing for this long after a tracing slice... */
+const SINK_QUIET_MS = 300;
+/** ...or after this long in any case (a steady trickle must not stall the bench). */
+const SINK_SETTLE_MAX_MS = 6_000;
 
 /** An OTLP/HTTP endpoint that reads each export and answers 200, counting the bytes it got. */
 async function startTraceSink() {
@@ -19,16 +25,25 @@ async function startTraceSink() {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
   const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
-  return { url: `http://127.0.0.1:${port}`, stats: () => ({ bytes, exports }), close: () => new Promise((r) => server.close(() => r(undefined))) };
+  /** Resolves once no export bytes came for `idleMs`, or after `maxMs`. */
+  const quiet = async (/** @type {number} */ idleMs, /** @type {number} */ maxMs) => {
+    const deadline = performance.now() + maxMs;
+    let seen = -1;
+    while (seen !== bytes && performance.now() < deadline) {
+      seen = bytes;
+      await new Promise((r) => setTimeout(r, idleMs));
+    }
+  };
+  return { url: `http://127.0.0.1:${port}`, stats: () => ({ bytes, exports }), quiet, close: () => new Promise((r) => server.close(() => r(undefined))) };
 }
 
 /**
  * @param {{ upstream: string, tmp: string }} ctx
- * @param {{ threads: number, connections: number, durationS: number, warmupS: number }} wrk
- * @param {number} repeat
+ * @param {{ threads: number, connections: number, warmupS: number }} wrk
+ * @param {{ rounds: number, sliceS: number }} interleave
  * @param {(msg: string) => void} log
  */
-export async function measureObserveOverhead(ctx, wrk, repeat, log) {
+export async function measureObserveOverhead(ctx, wrk, interleave, log) {
   const sink = await startTraceSink();
   const tracing = (/** @type {string} */ ratio) => ({
     ...process.env,
@@ -37,44 +52,51 @@ export async function measureObserveOverhead(ctx, wrk, repeat, log) {
     OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
     OTEL_TRACES_SAMPLER_ARG: ratio,
   });
-  /** @type {Record<string, { label: string, ctx: object }>} */
+  // Exports still under way when a tracing slice ends (at sampler 1.0 the exporter runs behind)
+  // belong to the tracing variant, not to whichever slice comes next.
+  const settle = () => sink.quiet(SINK_QUIET_MS, SINK_SETTLE_MAX_MS);
+  /** @type {Record<string, { label: string, ctx: object, settle?: () => Promise<void> }>} */
   const variants = {
-    off: { label: "all off", ctx: {} },
-    tracing001: { label: "tracing, sampler 0.01", ctx: { env: tracing("0.01") } },
-    tracing1: { label: "tracing, sampler 1.0", ctx: { env: tracing("1.0") } },
+    tracing001: { label: "tracing, sampler 0.01", ctx: { env: tracing("0.01") }, settle },
+    tracing1: { label: "tracing, sampler 1.0", ctx: { env: tracing("1.0") }, settle },
     inspector: { label: "inspector on", ctx: { agentArgs: ["--inspect-addr", "127.0.0.1:0"] } },
     accessLog: { label: "edge access log on", ctx: { edgeArgs: [] } },
   };
   /** @type {Record<string, number[]>} */
-  const runs = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  const runs = { off: [] };
+  /** @type {Record<string, number>} */
+  const ratios = {};
+  /** @type {Record<string, number[]>} */
+  const roundRatios = {};
   let non2xx = 0;
+  /** @type {import("./targets.mjs").Target | undefined} */
+  let off;
   try {
-    for (let i = 0; i < repeat; i++) {
-      for (const [key, variant] of Object.entries(variants)) {
-        const target = await startOnramp({ ...ctx, ...variant.ctx });
-        try {
-          const run = (/** @type {number} */ durationS) => runWrk({ url: `${target.base}/hello`, host: target.host, threads: wrk.threads, connections: wrk.connections, durationS });
-          await run(wrk.warmupS);
-          const result = await run(wrk.durationS);
-          runs[key].push(result.rps);
-          non2xx += result.non2xx;
-          log(`observability overhead: ${variant.label} ${Math.round(result.rps)} req/s`);
-        } finally {
-          await target.stop();
-        }
+    off = await startWarm(() => startOnramp(ctx), wrk);
+    // Each variant against the same all-off edge and agent, one pair at a time (see lib/interleaved.mjs).
+    for (const [key, variant] of Object.entries(variants)) {
+      const target = await startWarm(() => startOnramp({ ...ctx, ...variant.ctx }), wrk);
+      try {
+        const m = await measurePaired({
+          baseline: { label: "all off", target: off },
+          variant: { label: variant.label, target, settle: variant.settle },
+          ...interleave,
+          wrk,
+          log: (msg) => log(`observability overhead: ${msg}`),
+        });
+        /** @type {number[]} */ (runs.off).push(...m.baselineRps);
+        runs[key] = m.variantRps;
+        ratios[key] = m.ratio;
+        roundRatios[key] = m.roundRatios;
+        non2xx += m.non2xx;
+      } finally {
+        await target.stop();
       }
     }
   } finally {
+    await off?.stop();
     await sink.close();
   }
-  const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const rps = Object.fromEntries(Object.entries(runs).map(([k, xs]) => [k, Math.round(median(xs))]));
-  const ratio = (/** @type {string} */ k) => (rps.off ? rps[k] / rps.off : 0);
-  return {
-    rps,
-    ratios: { tracing001: ratio("tracing001"), tracing1: ratio("tracing1"), inspector: ratio("inspector"), accessLog: ratio("accessLog") },
-    traceExport: sink.stats(),
-    runs,
-    non2xx,
-  };
+  return { rps, ratios, traceExport: sink.stats(), runs, roundRatios, non2xx, ...interleave };
 }

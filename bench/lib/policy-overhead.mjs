@@ -1,12 +1,12 @@
 // Requests/s through onramp with no policy and with a realistic 10-rule traffic policy (IP
 // allow-list, JWT validation against a local JWKS, a rate limit, routing rules and header edits),
-// measured alternately in the same run so machine noise hits both alike.
+// both up at once and measured in alternating slices (lib/interleaved.mjs), so machine noise hits both alike.
 import { createServer } from "node:http";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { startOnramp } from "./targets.mjs";
-import { runWrk } from "./wrk.mjs";
+import { measurePaired, median, startWarm } from "./interleaved.mjs";
 
 /** @param {string} jwksUrl */
 export function realisticPolicy(jwksUrl) {
@@ -52,11 +52,11 @@ on_http_response:
 
 /**
  * @param {{ upstream: string, tmp: string }} ctx
- * @param {{ threads: number, connections: number, durationS: number, warmupS: number }} wrk
- * @param {number} repeat
+ * @param {{ threads: number, connections: number, warmupS: number }} wrk
+ * @param {{ rounds: number, sliceS: number }} interleave
  * @param {(msg: string) => void} log
  */
-export async function measurePolicyOverhead(ctx, wrk, repeat, log) {
+export async function measurePolicyOverhead(ctx, wrk, interleave, log) {
   const { publicKey, privateKey } = await generateKeyPair("RS256");
   const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "RS256", use: "sig" };
   const jwks = createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })));
@@ -70,32 +70,33 @@ export async function measurePolicyOverhead(ctx, wrk, repeat, log) {
     .setAudience("onramp-bench")
     .setExpirationTime("1h")
     .sign(privateKey);
+  // Both variants get the same requests: the token and key cost the no-policy tunnel bytes too.
   const headers = { authorization: `Bearer ${token}`, "x-api-key": "bench-key" };
-
-  /** @type {{ none: number[], policy: number[], non2xx: number }} */
-  const out = { none: [], policy: [], non2xx: 0 };
+  /** @type {import("./targets.mjs").Target[]} */
+  const targets = [];
   try {
-    for (let i = 0; i < repeat; i++) {
-      for (const variant of /** @type {const} */ (["none", "policy"])) {
-        const target = await startOnramp(variant === "policy" ? { ...ctx, policyFile } : ctx);
-        try {
-          const run = (/** @type {number} */ durationS) =>
-            runWrk({ url: `${target.base}/hello`, host: target.host, threads: wrk.threads, connections: wrk.connections, durationS, headers });
-          await run(wrk.warmupS);
-          const result = await run(wrk.durationS);
-          out[variant].push(result.rps);
-          out.non2xx += result.non2xx;
-          log(`policy overhead: ${variant === "none" ? "no policy" : "10-rule policy"} ${Math.round(result.rps)} req/s`);
-        } finally {
-          await target.stop();
-        }
-      }
-    }
+    const none = await startWarm(() => startOnramp(ctx), wrk, headers);
+    targets.push(none);
+    const policy = await startWarm(() => startOnramp({ ...ctx, policyFile }), wrk, headers);
+    targets.push(policy);
+    const m = await measurePaired({
+      baseline: { label: "no policy", target: none, headers },
+      variant: { label: "10-rule policy", target: policy, headers },
+      ...interleave,
+      wrk,
+      log: (msg) => log(`policy overhead: ${msg}`),
+    });
+    return {
+      noPolicyRps: Math.round(median(m.baselineRps)),
+      policyRps: Math.round(median(m.variantRps)),
+      ratio: m.ratio,
+      runs: { none: m.baselineRps, policy: m.variantRps },
+      roundRatios: { policy: m.roundRatios },
+      non2xx: m.non2xx,
+      ...interleave,
+    };
   } finally {
+    for (const target of targets) await target.stop();
     jwks.close();
   }
-  const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-  const none = median(out.none);
-  const policy = median(out.policy);
-  return { noPolicyRps: Math.round(none), policyRps: Math.round(policy), ratio: none ? policy / none : 0, runs: out, non2xx: out.non2xx };
 }

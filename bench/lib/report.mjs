@@ -138,8 +138,8 @@ export function renderMarkdown(r) {
   if (p) {
     if (p.error) lines.push(`Policy overhead: failed: ${oneLine(p.error)}`, "");
     else {
-      lines.push(`Policy overhead (onramp, \`GET /hello\` with a valid JWT and an API key, no policy and a 10-rule policy alternately${s.repeat > 1 ? `, median of ${s.repeat} runs each` : ""}): ` +
-        `${fmtInt(p.noPolicyRps)} → ${fmtInt(p.policyRps)} req/s, **${(p.ratio * 100).toFixed(0)}%**${pairs(p.runs?.none, p.runs?.policy)}` +
+      lines.push(`Policy overhead (onramp, \`GET /hello\` with a valid JWT and an API key, no policy and a 10-rule policy, ${interleaving(p)}): ` +
+        `${fmtInt(p.noPolicyRps)} → ${fmtInt(p.policyRps)} req/s, **${(p.ratio * 100).toFixed(0)}%**${pairs(p.roundRatios?.policy)}` +
         (p.non2xx > 0 ? ` (warning: ${p.non2xx} non-2xx answers)` : "") + ".", "");
     }
   }
@@ -149,11 +149,11 @@ export function renderMarkdown(r) {
     if (o.error) lines.push(`Observability overhead: failed: ${oneLine(o.error)}`, "");
     else {
       const pct = (/** @type {number} */ v) => `${(v * 100).toFixed(0)}%`;
-      lines.push(`Observability overhead (onramp, \`GET /hello\`, variants alternately${s.repeat > 1 ? `, median of ${s.repeat} runs each` : ""}): all off ${fmtInt(o.rps.off)} req/s; ` +
-        `tracing at sampler 0.01 ${fmtInt(o.rps.tracing001)} (**${pct(o.ratios.tracing001)}**${pairs(o.runs?.off, o.runs?.tracing001)}), ` +
-        `at 1.0 ${fmtInt(o.rps.tracing1)} (${pct(o.ratios.tracing1)}${pairs(o.runs?.off, o.runs?.tracing1)}); ` +
-        `inspector on ${fmtInt(o.rps.inspector)} (**${pct(o.ratios.inspector)}**${pairs(o.runs?.off, o.runs?.inspector)}); ` +
-        `edge access log on ${fmtInt(o.rps.accessLog)} (${pct(o.ratios.accessLog)}${pairs(o.runs?.off, o.runs?.accessLog)}). ` +
+      lines.push(`Observability overhead (onramp, \`GET /hello\`, ${interleaving(o)}): all off ${fmtInt(o.rps.off)} req/s; ` +
+        `tracing at sampler 0.01 ${fmtInt(o.rps.tracing001)} (**${pct(o.ratios.tracing001)}**${pairs(o.roundRatios?.tracing001)}), ` +
+        `at 1.0 ${fmtInt(o.rps.tracing1)} (${pct(o.ratios.tracing1)}${pairs(o.roundRatios?.tracing1)}); ` +
+        `inspector on ${fmtInt(o.rps.inspector)} (**${pct(o.ratios.inspector)}**${pairs(o.roundRatios?.inspector)}); ` +
+        `edge access log on ${fmtInt(o.rps.accessLog)} (${pct(o.ratios.accessLog)}${pairs(o.roundRatios?.accessLog)}). ` +
         `Both processes exported ${(o.traceExport.bytes / 1024 / 1024).toFixed(1)} MiB of OTLP in ${o.traceExport.exports} requests to a local sink` +
         (o.non2xx > 0 ? ` (warning: ${o.non2xx} non-2xx answers)` : "") + ".", "");
     }
@@ -392,12 +392,20 @@ function oneLine(s) {
 }
 
 /**
- * The ratio of each round's variant to the baseline measured just before it (", pairs 81%, 86%,
- * 90%"), so a reader sees how far one pair strays from the median; "" with fewer than two rounds.
- * @param {number[] | undefined} base @param {number[] | undefined} variant
+ * How an overhead figure was taken (lib/interleaved.mjs).
+ * @param {{ rounds?: number, sliceS?: number }} m
  */
-function pairs(base, variant) {
-  if (!base || !variant || Math.min(base.length, variant.length) < 2) return "";
-  const ratios = variant.slice(0, base.length).map((v, i) => (base[i] ? `${((v / base[i]) * 100).toFixed(0)}%` : "n/a"));
-  return `; pairs ${ratios.join(", ")}`;
+function interleaving(m) {
+  return `each variant and its baseline up at once, ${m.rounds} wrk slices of ${m.sliceS} s of the variant, each between two of the baseline's; ` +
+    "req/s are median slices, a percentage is the median of (a variant's slice ÷ the mean of the baseline slices around it)";
+}
+
+/**
+ * Each slice's ratio to the baseline slices around it (", slices 81%, 86%, 90%"), so a reader sees
+ * how far one strays from the median; "" with fewer than two.
+ * @param {number[] | undefined} ratios
+ */
+function pairs(ratios) {
+  if (!ratios || ratios.length < 2) return "";
+  return `; slices ${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(", ")}`;
 }
