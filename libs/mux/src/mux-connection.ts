@@ -6,6 +6,7 @@ import { encodeFrame, encodeHeader, encodeU32, FLAG_END_STREAM, FLAG_TAKES_LOAN,
 import { MuxStream, encodeReset, type StreamTransport } from "./mux-stream.js";
 import { resolveMuxOptions, type MuxOptions, type ResolvedMuxOptions } from "./options.js";
 import { OutputGuard } from "./output-guard.js";
+import { StreamTable } from "./stream-table.js";
 
 /**
  * How a connection is authenticated, which decides what it does before that:
@@ -55,7 +56,8 @@ type Phase = "awaiting-hello" | "verifying-hello" | "awaiting-answer" | "open";
  */
 export class MuxConnection implements StreamTransport {
   readonly options: ResolvedMuxOptions;
-  private readonly streams = new Map<number, MuxStream>();
+  /** Not a Map: see StreamTable. */
+  private readonly streams = new StreamTable<MuxStream>();
   private readonly decoder: FrameDecoder;
   private readonly output: OutputGuard;
   private phase: Phase;
@@ -174,7 +176,7 @@ export class MuxConnection implements StreamTransport {
     if (this.nextStreamId > 0x7fffffff) this.goAway();
     const stream = this.createStream(id);
     stream.handler = handler;
-    this.streams.set(id, stream);
+    this.streams.set(stream);
     // A request body takes the credit the peer offered up front, if any: it need not wait a
     // round trip for its window to grow either.
     let flags = 0;
@@ -250,7 +252,7 @@ export class MuxConnection implements StreamTransport {
     this.congestedFlag = true;
     clearInterval(this.pingTimer);
     const message = error ? `data connection lost: ${error.message}` : "data connection closed";
-    for (const stream of [...this.streams.values()]) stream.abort(ErrorCode.AgentDisconnected, message);
+    for (const stream of this.streams.values()) stream.abort(ErrorCode.AgentDisconnected, message);
     this.streams.clear();
     this.socket.destroy();
     this.events.onClose?.(error);
@@ -388,7 +390,7 @@ export class MuxConnection implements StreamTransport {
           stream.lend(this.loanOnOffer, false);
           this.loanOnOffer = 0;
         }
-        this.streams.set(id, stream);
+        this.streams.set(stream);
         this.offerLoan();
         this.events.onStream?.(stream, payload, (flags & FLAG_END_STREAM) !== 0);
         if ((flags & FLAG_END_STREAM) !== 0) stream.receiveEnd(EMPTY);
