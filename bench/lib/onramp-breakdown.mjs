@@ -96,6 +96,7 @@ async function measureAlloc(ctx, { wrk, log }) {
       processes[name] = {
         ...report,
         bytesPerRequest: Math.round(report.allocatedBytes / load.requests),
+        promotedPerRequest: Math.round(report.promotedBytes / load.requests),
         gcPauseMsPerS: Math.round((report.gcPauseMs / report.seconds) * 100) / 100,
       };
     }

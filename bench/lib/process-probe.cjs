@@ -43,11 +43,19 @@ function stop() {
   let markCompacts = 0;
   let other = 0;
   let pauseUs = 0;
+  // What scavenges moved to the old generation: objects that outlived two of them. A request's
+  // objects should die young; promoted bytes per request that grow are garbage the old
+  // generation fills with (see libs/mux/src/stream-table.ts for one such case).
+  let promotedBytes = 0;
+  const oldSpace = (/** @type {any} */ stats) => stats.heapSpaceStatistics?.find((/** @type {any} */ sp) => sp.spaceName === "old_space")?.spaceUsedSize ?? 0;
   for (const event of data?.statistics ?? []) {
     allocatedBytes += Math.max(0, event.beforeGC.heapStatistics.usedHeapSize - previousAfter);
     previousAfter = event.afterGC.heapStatistics.usedHeapSize;
     pauseUs += event.cost;
-    if (event.gcType === "Scavenge" || event.gcType === "MinorMarkCompact") scavenges++;
+    if (event.gcType === "Scavenge" || event.gcType === "MinorMarkCompact") {
+      scavenges++;
+      promotedBytes += Math.max(0, oldSpace(event.afterGC) - oldSpace(event.beforeGC));
+    }
     else if (event.gcType === "MarkSweepCompact") markCompacts++;
     else other++;
   }
@@ -57,6 +65,7 @@ function stop() {
     pid: process.pid,
     seconds,
     allocatedBytes,
+    promotedBytes,
     gcEvents: data?.statistics?.length ?? 0,
     scavenges,
     markCompacts,

@@ -337,9 +337,9 @@ function renderAlloc(a, s) {
   if (a.error) return [`Allocation: failed: ${oneLine(a.error)}`, ""];
   const lines = [`Allocation and stalls (onramp, \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationS}s\`, one run, ${fmtInt(a.rps)} req/s, ` +
     `${fmtInt(a.requests)} requests${a.non2xx ? `, ${a.non2xx} errors` : ""}; \`lib/process-probe.cjs\`: v8.GCProfiler and monitorEventLoopDelay):`, "",
-    "| process | allocated per request | scavenges | mark-compacts | GC pause ms/s | event-loop delay p99 | max |", "|---|--:|--:|--:|--:|--:|--:|"];
+    "| process | allocated per request | promoted per request | scavenges | mark-compacts | GC pause ms/s | event-loop delay p99 | max |", "|---|--:|--:|--:|--:|--:|--:|--:|"];
   for (const [name, p] of Object.entries(a.processes ?? {})) {
-    lines.push(`| ${name} | ${(p.bytesPerRequest / KB).toFixed(2)} KB | ${p.scavenges} | ${p.markCompacts} | ${p.gcPauseMsPerS.toFixed(1)} | ` +
+    lines.push(`| ${name} | ${(p.bytesPerRequest / KB).toFixed(2)} KB | ${p.promotedPerRequest === undefined ? "n/a" : `${fmtInt(p.promotedPerRequest)} B`} | ${p.scavenges} | ${p.markCompacts} | ${p.gcPauseMsPerS.toFixed(1)} | ` +
       `${fmtMs(p.eventLoopDelay.p99Ms)} | ${fmtMs(p.eventLoopDelay.maxMs)} |`);
   }
   lines.push("");
